@@ -1,0 +1,1 @@
+"""Ground-truth datasets with disentanglement_lib's `GroundTruthData` interface."""

@@ -1,0 +1,1 @@
+"""Dataset implementations; pick one by name with `infofrag.data.named_data`."""

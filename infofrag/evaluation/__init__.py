@@ -1,0 +1,1 @@
+"""infofrag.evaluation."""

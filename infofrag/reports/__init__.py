@@ -1,0 +1,1 @@
+"""infofrag.reports."""

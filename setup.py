@@ -1,0 +1,39 @@
+"""Installs infofrag and its command-line tools (bin/)."""
+import glob
+import os
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+setup(
+    name="infofrag",
+    version="0.1.0",
+    description=(
+        "TF2 disentanglement_lib-compatible VAE training and channel-level "
+        "information analysis (Bhattacharyya fingerprints, NMI/VI, hotspots, "
+        "ensemble fusion) side by side with MIG, SAP, DCI."),
+    long_description=open(os.path.join(HERE, "README.md")).read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11,<3.14",
+    packages=find_packages(include=["infofrag", "infofrag.*"]),
+    scripts=sorted(glob.glob("bin/infofrag_*")),
+    install_requires=[
+        # tf-keras pins the matching TensorFlow minor version itself.
+        "tensorflow>=2.16,<2.22",
+        "tf-keras>=2.16,<2.22",
+        "tensorflow-probability>=0.24,<0.26",
+        "gin-config>=0.5,<0.6",
+        "numpy>=1.26,<2.5",
+        "scipy>=1.11,<1.18",
+        "scikit-learn>=1.3,<1.10",
+        "joblib>=1.3,<1.7",
+        "matplotlib>=3.7,<3.12",
+        "h5py>=3.9,<3.17",
+        "tqdm>=4.64,<5",
+        "pandas>=2.0,<3.2",
+    ],
+    extras_require={
+        "test": ["pytest>=7.4,<10", "tensorflow-hub>=0.16,<0.17"],
+    },
+)
