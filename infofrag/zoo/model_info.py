@@ -1,0 +1,215 @@
+"""What a model directory says about itself: method, hyperparameter, seed, dataset.
+
+Reads `DIR/model/results/json/train_config.json` (a flat {binding: value string} dict,
+written by dlib and infofrag alike) or, failing that, the operative gin config
+`DIR/model/results/gin/train.gin`. Parsing is textual, so models trained by dlib
+(TF1, e.g. `model.model = @vae()`, `vae.beta = 4.`) are read without registering
+any gin configurable. Pure Python: no TensorFlow import.
+"""
+
+import ast
+import dataclasses
+import glob
+import json
+import os
+import re
+
+# The hyperparameter the study sweeps for each method (dlib's unsupervised_study_v1).
+SWEPT_HYPERPARAMETER = {
+    "vae": "vae.beta",
+    "annealed_vae": "annealed_vae.c_max",
+    "factor_vae": "factor_vae.gamma",
+    "dip_vae": "dip_vae.lambda_od",
+    "beta_tc_vae": "beta_tc_vae.beta",
+}
+
+
+class ModelDirError(ValueError):
+  """A model directory is missing files or has an unreadable config."""
+
+
+@dataclasses.dataclass
+class ModelInfo:
+  """Facts read from one model directory's training config.
+
+  Attributes:
+    model_dir: the directory holding `model/`.
+    name: a short identifier (the folder name, e.g. the zoo's model number).
+    method: configurable of the model (vae, annealed_vae, factor_vae, dip_vae, beta_tc_vae).
+    method_label: dlib's `model.name` when present (beta_vae, dip_vae_i, ...), else method.
+    hyperparameter: the swept binding, e.g. "vae.beta" (None when unknown).
+    hyperparameter_value: its value (float or None).
+    seed: model.random_seed (int or None).
+    dataset: dataset.name (str or None).
+    num_latent: encoder.num_latent (int or None).
+    bindings: every binding -> parsed Python value (references like "@vae()" stay strings).
+  """
+  model_dir: str
+  name: str
+  method: str
+  method_label: str
+  hyperparameter: str
+  hyperparameter_value: float
+  seed: int
+  dataset: str
+  num_latent: int
+  bindings: dict
+
+
+def tfhub_path(model_dir):
+  """DIR/model/tfhub."""
+  return os.path.join(model_dir, "model", "tfhub")
+
+
+def parse_gin_text(text):
+  """Parses operative gin config text into {binding: value string}.
+
+  Handles comments, blank lines and values continued over several lines
+  (open brackets). Keeps scopes ("vae/AdamOptimizer.beta1").
+  """
+  bindings = {}
+  key, pieces, depth = None, [], 0
+  for raw_line in text.splitlines():
+    line = raw_line.rstrip()  # operative configs only have whole-line comments
+    if key is None:
+      stripped = line.strip()
+      if not stripped or stripped.startswith("#") or stripped.startswith("import ") \
+          or stripped.startswith("include "):
+        continue
+      match = re.match(r"^([\w./]+)\s*=\s*(.*)$", stripped)
+      if not match:
+        continue
+      key, value = match.group(1), match.group(2)
+      pieces, depth = [value], _bracket_depth(value)
+    else:
+      pieces.append(line.strip())
+      depth += _bracket_depth(line)
+    if depth <= 0:
+      bindings[key] = " ".join(pieces).strip()
+      key = None
+  return bindings
+
+
+def _bracket_depth(text):
+  return sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
+
+
+def parse_value(value):
+  """Gin value string -> Python value; references (@name, %macro) stay strings."""
+  value = value.strip()
+  if value.startswith("@") or value.startswith("%"):
+    return value
+  try:
+    return ast.literal_eval(value)
+  except (ValueError, SyntaxError):
+    return value
+
+
+def read_bindings(model_dir):
+  """{binding: parsed value} from train_config.json, else gin/train.gin.
+
+  Raises:
+    ModelDirError: if neither file exists or they cannot be parsed.
+  """
+  results = os.path.join(model_dir, "model", "results")
+  json_path = os.path.join(results, "json", "train_config.json")
+  gin_path = os.path.join(results, "gin", "train.gin")
+  if os.path.exists(json_path):
+    try:
+      with open(json_path) as f:
+        raw = json.load(f)
+    except (OSError, json.JSONDecodeError) as error:
+      raise ModelDirError(f"{model_dir}: cannot read {json_path}: {error}") from error
+  elif os.path.exists(gin_path):
+    with open(gin_path) as f:
+      raw = parse_gin_text(f.read())
+  else:
+    raise ModelDirError(
+        f"{model_dir}: no training config found (looked for {json_path} and {gin_path}); "
+        "is this a disentanglement_lib/infofrag model directory?")
+  return {key: parse_value(str(value)) for key, value in raw.items()}
+
+
+def _lookup(bindings, name):
+  """Value of `name`, also accepting scoped variants ('scope/name')."""
+  if name in bindings:
+    return bindings[name]
+  for key, value in bindings.items():
+    if key.endswith("/" + name):
+      return value
+  return None
+
+
+def _as_float(value):
+  try:
+    return float(value)
+  except (TypeError, ValueError):
+    return None
+
+
+def _as_int(value):
+  try:
+    return int(value)
+  except (TypeError, ValueError):
+    return None
+
+
+def read_model_info(model_dir):
+  """ModelInfo of a model directory (see class docstring)."""
+  bindings = read_bindings(model_dir)
+  model_ref = str(_lookup(bindings, "model.model") or "")
+  match = re.match(r"@(?:[\w.]+/)?([\w]+)\(\)", model_ref)
+  method = match.group(1) if match else (model_ref or "unknown")
+  label = _lookup(bindings, "model.name")
+  if not isinstance(label, str) or not label:
+    label = method
+    if method == "dip_vae" and _lookup(bindings, "dip_vae.dip_type"):
+      label = f"dip_vae_{_lookup(bindings, 'dip_vae.dip_type')}"
+  hyperparameter = SWEPT_HYPERPARAMETER.get(method)
+  value = _as_float(_lookup(bindings, hyperparameter)) if hyperparameter else None
+  dataset = _lookup(bindings, "dataset.name")
+  return ModelInfo(
+      model_dir=os.path.abspath(model_dir),
+      name=os.path.basename(os.path.normpath(model_dir)),
+      method=method,
+      method_label=label,
+      hyperparameter=hyperparameter,
+      hyperparameter_value=value,
+      seed=_as_int(_lookup(bindings, "model.random_seed")),
+      dataset=dataset if isinstance(dataset, str) else None,
+      num_latent=_as_int(_lookup(bindings, "encoder.num_latent")),
+      bindings=bindings)
+
+
+def _natural_key(path):
+  name = os.path.basename(os.path.normpath(path))
+  return (0, int(name), path) if name.isdigit() else (1, 0, path)
+
+
+def find_model_dirs(zoo=None, patterns=()):
+  """Model directories under a zoo root (ROOT/<n>/model/tfhub) and/or glob patterns.
+
+  Args:
+    zoo: a folder whose children are model directories (dlib's zoo layout), or None.
+    patterns: model directories or glob patterns matching them.
+
+  Returns:
+    Sorted unique absolute paths (numeric folder names in numeric order). A pattern that
+    names an existing folder is kept even without model/tfhub, so that the evaluator can
+    report it as broken instead of silently dropping it.
+  """
+  found = []
+  if zoo is not None:
+    if not os.path.isdir(zoo):
+      raise FileNotFoundError(f"--zoo={zoo}: not a folder.")
+    for child in os.listdir(zoo):
+      path = os.path.join(zoo, child)
+      if os.path.isdir(os.path.join(path, "model")) or os.path.isdir(tfhub_path(path)):
+        found.append(path)
+  for pattern in patterns:
+    matches = glob.glob(pattern)
+    if not matches and not glob.has_magic(pattern):
+      matches = [pattern]
+    found.extend(m for m in matches if os.path.isdir(m) or not glob.has_magic(pattern))
+  unique = sorted({os.path.abspath(p) for p in found}, key=_natural_key)
+  return unique

@@ -1,0 +1,105 @@
+"""Loading encoders/decoders from model directories: infofrag's TF2 SavedModels and
+disentanglement_lib's TF1 Hub modules (the published zoo), behind one interface.
+"""
+
+import os
+
+import numpy as np
+
+from infofrag.zoo import model_info
+
+
+class ModelLoadError(RuntimeError):
+  """A model directory cannot be used; the message names the directory and the fix."""
+
+
+class LoadedModel:
+  """A Gaussian encoder (and decoder) read from `DIR/model/tfhub`.
+
+  Attributes:
+    model_dir: the model directory.
+    format: "tf1_hub" (dlib's TF1 Hub module, `tfhub_module.pb` present) or "tf2".
+    input_shape: observation shape the encoder accepts, e.g. [64, 64, 1] (None dims allowed).
+    num_latent: number of latent channels.
+  """
+
+  def __init__(self, model_dir):
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    self.model_dir = model_dir
+    path = model_info.tfhub_path(model_dir)
+    if not os.path.isdir(path):
+      raise ModelLoadError(
+          f"{model_dir}: no saved model at {path} (expected DIR/model/tfhub as written by "
+          "infofrag_train or disentanglement_lib). Check the path or re-train/export the model.")
+    self.format = "tf1_hub" if os.path.exists(os.path.join(path, "tfhub_module.pb")) else "tf2"
+    try:
+      # dlib's Hub modules hold two meta graphs ({} and {"train"}): the empty tag set
+      # is the inference graph. TF2 SavedModels load with the default tags.
+      self._module = (tf.saved_model.load(path, tags=[]) if self.format == "tf1_hub"
+                      else tf.saved_model.load(path))
+    except Exception as error:  # TF raises many types for corrupt models.
+      raise ModelLoadError(f"{model_dir}: cannot load the SavedModel at {path}: "
+                           f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+                           ) from error
+    signatures = dict(self._module.signatures)
+    if "gaussian_encoder" not in signatures:
+      raise ModelLoadError(
+          f"{model_dir}: the SavedModel at {path} has no 'gaussian_encoder' signature "
+          f"(found: {sorted(signatures) or 'none'}); infofrag needs dlib's signatures "
+          "gaussian_encoder(images) -> {mean, logvar}.")
+    self._encoder = signatures["gaussian_encoder"]
+    self._decoder = signatures.get("decoder")
+    spec = self._encoder.structured_input_signature[1]
+    if "images" not in spec:
+      raise ModelLoadError(f"{model_dir}: gaussian_encoder takes {sorted(spec)}, expected 'images'.")
+    self.input_shape = list(spec["images"].shape)[1:]
+    outputs = self._encoder.structured_outputs
+    if not {"mean", "logvar"} <= set(outputs):
+      raise ModelLoadError(f"{model_dir}: gaussian_encoder returns {sorted(outputs)}, expected "
+                           "'mean' and 'logvar'.")
+    self.num_latent = outputs["mean"].shape[-1]
+
+  def check_observation_shape(self, observation_shape):
+    """Raises ModelLoadError if observations of this shape cannot be encoded."""
+    expected = self.input_shape
+    given = list(observation_shape)
+    if len(expected) != len(given) or any(e is not None and e != g for e, g in zip(expected, given)):
+      raise ModelLoadError(
+          f"{self.model_dir}: the model encodes observations of shape {expected}, but the "
+          f"dataset gives {given}. Evaluate it on the dataset it was trained on (dataset.name).")
+
+  def encode(self, observations, batch_size=64):
+    """Posterior parameters of observations [N, *input_shape].
+
+    Returns:
+      (mean, logvar): [N, num_latent] float32 each. Raises ModelLoadError if the
+      encoder outputs NaN or inf.
+    """
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    observations = np.asarray(observations, dtype=np.float32)
+    means, logvars = [], []
+    for start in range(0, len(observations), batch_size):
+      out = self._encoder(images=tf.constant(observations[start:start + batch_size]))
+      means.append(out["mean"].numpy())
+      logvars.append(out["logvar"].numpy())
+    mean = np.concatenate(means) if means else np.zeros((0, self.num_latent), np.float32)
+    logvar = np.concatenate(logvars) if logvars else np.zeros((0, self.num_latent), np.float32)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(logvar))):
+      raise ModelLoadError(f"{self.model_dir}: the encoder produced NaN or inf values "
+                           "(diverged training or incompatible inputs); this model is skipped.")
+    return mean, logvar
+
+  def decode(self, latents, batch_size=64):
+    """Decoder output for latents [N, num_latent] (dlib: Bernoulli logits for images)."""
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    if self._decoder is None:
+      raise ModelLoadError(f"{self.model_dir}: the SavedModel has no 'decoder' signature.")
+    latents = np.asarray(latents, dtype=np.float32)
+    outs = [self._decoder(latent_vectors=tf.constant(latents[s:s + batch_size]))["images"].numpy()
+            for s in range(0, len(latents), batch_size)]
+    return np.concatenate(outs)
+
+
+def load_model(model_dir):
+  """LoadedModel for DIR (see LoadedModel); raises ModelLoadError with a clear message."""
+  return LoadedModel(model_dir)
