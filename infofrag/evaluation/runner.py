@@ -1,0 +1,156 @@
+"""Drives `infofrag_evaluate`: per-model metrics, then (optionally) the ensemble analysis."""
+
+import dataclasses
+import os
+import sys
+
+from infofrag.reports import tables
+from infofrag.zoo import model_info
+
+# The headline number(s) of each metric in summary tables.
+HEADLINE_KEYS = {
+    "mig": ["discrete_mig"],
+    "sap_score": ["SAP_score"],
+    "dci": ["disentanglement", "completeness", "informativeness_test"],
+    "beta_vae_sklearn": ["eval_accuracy"],
+    "factor_vae_metric": ["eval_accuracy"],
+    "modularity_explicitness": ["modularity_score", "explicitness_score_test"],
+    "irs": ["IRS"],
+    "unsupervised": ["gaussian_total_correlation", "gaussian_wasserstein_correlation",
+                     "mutual_info_score"],
+}
+SHORT_METRIC_NAMES = {"sap_score": "sap", "beta_vae_sklearn": "beta_vae",
+                      "factor_vae_metric": "factor_vae", "modularity_explicitness": "modularity"}
+
+# Metric-size bindings are checked before any work: they must be positive and at most this.
+MAX_POINTS = 1_000_000
+
+
+@dataclasses.dataclass
+class ModelFailure:
+  model_dir: str
+  reason: str
+
+
+def metric_columns(metrics):
+  """[(metric, key, column name)] of the headline numbers of `metrics`."""
+  columns = []
+  for metric in metrics:
+    for key in HEADLINE_KEYS.get(metric, []):
+      short = SHORT_METRIC_NAMES.get(metric, metric)
+      name = short if len(HEADLINE_KEYS[metric]) == 1 else f"{short}_{key}"
+      if metric == "mig":
+        name = "mig"
+      columns.append((metric, key, name))
+  return columns
+
+
+def check_size_bindings(gin_bindings):
+  """Rejects num_train/num_test/num_eval bindings that are not in [1, MAX_POINTS]."""
+  import re  # pylint: disable=g-import-not-at-top
+  for binding in gin_bindings:
+    match = re.match(r"\s*([\w./]+\.(num_train|num_test|num_eval|num_variance_estimate))\s*=\s*(.+)",
+                     binding)
+    if not match:
+      continue
+    try:
+      value = int(float(match.group(3)))
+    except ValueError:
+      raise ValueError(f"--gin_bindings {binding!r}: {match.group(1)} must be an integer.") from None
+    if value < 1 or value > MAX_POINTS:
+      raise ValueError(f"--gin_bindings {binding!r}: {match.group(1)} must be between 1 and "
+                       f"{MAX_POINTS:,} (got {value:,}).")
+
+
+def metrics_root_for(model_dir, output_dir):
+  """`D/metrics` when D is writable, else OUT/metrics/<model name>."""
+  if os.access(model_dir, os.W_OK):
+    return None
+  if output_dir is None:
+    raise PermissionError(f"{model_dir}: the model directory is read-only; pass --output_dir "
+                          "so the metric results can be written there.")
+  return os.path.join(output_dir, "metrics", os.path.basename(os.path.normpath(model_dir)))
+
+
+def evaluate_standard_metrics(model_dirs, metrics, representation="mean", gin_config_files=(),
+                              gin_bindings=(), overwrite=False, output_dir=None, progress=True,
+                              loaded_models=None):
+  """Runs every metric on every model; a failing model is recorded, the rest continue.
+
+  Returns:
+    (rows, failures): rows is one dict per good model with its info and metric numbers
+    ({metric: results dict} under "results"); failures is a list of ModelFailure.
+  """
+  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import evaluate  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+
+  rows, failures = [], []
+  bar = tqdm(total=len(model_dirs) * max(1, len(metrics)), desc="metrics", unit="run",
+             disable=not progress, file=sys.stderr)
+  for model_dir in model_dirs:
+    done = 0
+    try:
+      info = model_info.read_model_info(model_dir)
+      model = (loaded_models or {}).get(model_dir)
+      if model is None and metrics:
+        model = saved_model.load_model(model_dir)
+      metrics_root = metrics_root_for(model_dir, output_dir)
+      results = {}
+      for metric in metrics:
+        bar.set_postfix_str(f"{info.name}:{metric}")
+        run = evaluate.evaluate_model(model_dir, metric, representation, gin_config_files,
+                                      gin_bindings, overwrite, metrics_root, model=model)
+        results[metric] = run.results
+        bar.update(1)
+        done += 1
+    except (model_info.ModelDirError, saved_model.ModelLoadError, evaluate.EvaluationError,
+            PermissionError) as error:
+      failures.append(ModelFailure(model_dir, str(error)))
+      bar.update(len(metrics) - done)
+      continue
+    row = {"model": info.name, "model_dir": model_dir, "dataset": info.dataset,
+           "method": info.method_label, "hyperparameter": info.hyperparameter,
+           "value": info.hyperparameter_value, "seed": info.seed, "results": results}
+    for metric, key, column in metric_columns(metrics):
+      row[column] = results[metric].get(key)
+    rows.append(row)
+  bar.close()
+  return rows, failures
+
+
+def summary_markdown(rows, metrics):
+  columns = ["model", "dataset", "method", "value", "seed"]
+  columns += [column for _, _, column in metric_columns(metrics)]
+  return tables.markdown_table(rows, columns)
+
+
+def report_failures(failures, stream=sys.stdout):
+  for failure in failures:
+    print(f"FAILED {failure.model_dir}: {failure.reason}", file=stream)
+
+
+def run_from_args(args):
+  """Entry point behind the CLI; returns the process exit code."""
+  from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
+  try:
+    model_dirs = model_info.find_model_dirs(args.zoo, list(args.model_dir) + list(args.model_dirs))
+    metrics = [] if args.metrics.strip().lower() == "none" else registry.resolve_metric_names(args.metrics)
+    check_size_bindings(args.gin_bindings)
+  except (ValueError, FileNotFoundError) as error:
+    print(f"infofrag_evaluate: error: {error}", file=sys.stderr)
+    return 2
+  if not model_dirs:
+    print("infofrag_evaluate: error: no model directories given or found (use --model_dir, "
+          "--model_dirs or --zoo).", file=sys.stderr)
+    return 2
+  if args.output_dir:
+    from infofrag.evaluation import ensemble  # pylint: disable=g-import-not-at-top
+    return ensemble.run_from_args(args, model_dirs, metrics)
+  rows, failures = evaluate_standard_metrics(
+      model_dirs, metrics, args.representation, args.gin_config, args.gin_bindings,
+      args.overwrite)
+  print(summary_markdown(rows, metrics))
+  report_failures(failures)
+  print(f"{len(rows)} model(s) evaluated, {len(failures)} failed.")
+  return 1 if failures else 0
