@@ -13,7 +13,7 @@ import collections
 import numpy as np
 
 from infofrag.fragments import _validation
-from infofrag.fragments import information as information_lib
+from infofrag.fragments import information_bound as information_lib
 
 DEFAULT_WORK_BYTES = 256 * 2**20
 

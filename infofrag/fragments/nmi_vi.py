@@ -21,7 +21,7 @@ import numpy as np
 
 from infofrag.fragments import _validation
 from infofrag.fragments import bhattacharyya
-from infofrag.fragments import information as information_lib
+from infofrag.fragments import information_bound as information_lib
 
 DEFAULT_WORK_BYTES = 1 * 2**30
 # Below this entropy term (bits) a channel carries no information; its NMI is set to 0.
