@@ -1,0 +1,464 @@
+"""Ensemble / zoo evaluation: standard metrics and the paper's channel analysis side by side.
+
+Stages (each cached under the output folder, so a re-run after Ctrl-C redoes only what is
+missing):
+  1. read every model's training config; group the models by dataset (never mixed);
+  2. per dataset, one shared fingerprint sample (observations + factor labels, fixed seed),
+     saved as OUT/fingerprints/<dataset>_n<N>_seed<S>.npz;
+  3. per model, embed the sample (posterior means and log-variances) and compute each
+     channel's information and NMI/VI with every factor: OUT/cache/<sample>/<model key>.npz;
+  4. standard metrics per model (dlib-layout JSONs in each model's metrics/ folder);
+  5. pairwise NMI/VI over all channels of the ensemble, OPTICS hotspots (optionally per
+     hyperparameter value), figures, latent traversals, optional fusion;
+  6. tables (models.csv/.md, hotspots.csv/.md) and results.json.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+
+import numpy as np
+
+from infofrag.evaluation import runner
+from infofrag.reports import tables
+from infofrag.utils import io
+from infofrag.zoo import model_info
+
+CACHE_VERSION = 1
+
+
+@dataclasses.dataclass
+class FingerprintSample:
+  """The shared points every model of one dataset is embedded on."""
+  dataset: str
+  observations: np.ndarray  # [N, *observation_shape] float32
+  factors: np.ndarray  # [N, F] int64
+  factor_names: list
+  path: str
+
+  @property
+  def key(self):
+    return os.path.splitext(os.path.basename(self.path))[0]
+
+
+@dataclasses.dataclass
+class ModelEmbedding:
+  """One model's channel analysis on a fingerprint sample (all arrays numpy)."""
+  info: model_info.ModelInfo
+  mean: np.ndarray  # [N, C]
+  logvar: np.ndarray  # [N, C]
+  channel_information: np.ndarray  # [C] bits
+  total_information: float  # bits, all channels together
+  factor_nmi: np.ndarray  # [C, F]
+  factor_vi: np.ndarray  # [C, F] bits
+
+
+def _stderr(message):
+  print(message, file=sys.stderr, flush=True)
+
+
+def dataset_override(gin_bindings):
+  """The dataset named by a `dataset.name = '...'` binding, or None."""
+  for binding in gin_bindings:
+    match = re.match(r"\s*dataset\.name\s*=\s*['\"]([\w]+)['\"]\s*$", binding)
+    if match and match.group(1) != "auto":
+      return match.group(1)
+  return None
+
+
+def fingerprint_sample(dataset_name, size, seed, output_dir):
+  """Loads or draws (and saves) the fingerprint sample of a dataset."""
+  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
+  if size < 2:
+    raise ValueError(f"--fingerprint_size must be at least 2, got {size}.")
+  path = os.path.join(output_dir, "fingerprints", f"{dataset_name}_n{size}_seed{seed}.npz")
+  data = named_data.get_named_ground_truth_data(dataset_name)
+  names = list(getattr(data, "factor_names", [f"factor{i}" for i in range(data.num_factors)]))
+  if os.path.exists(path):
+    with np.load(path) as stored:
+      observations, factors = stored["observations"], stored["factors"]
+  else:
+    factors, observations = data.sample(size, np.random.RandomState(seed))
+    observations = np.asarray(observations, dtype=np.float32)
+    with io.atomic_path(path) as tmp:
+      np.savez(tmp, observations=observations, factors=factors,
+               factor_names=np.array(names), dataset=np.array(dataset_name))
+  return FingerprintSample(dataset_name, observations, np.asarray(factors, np.int64), names, path)
+
+
+def model_key(model_dir):
+  """Stable key of a model's weights: folder name + hash of path and saved files' stats."""
+  tfhub = model_info.tfhub_path(model_dir)
+  digest = hashlib.sha1(os.path.abspath(model_dir).encode())
+  for name in ("saved_model.pb", os.path.join("variables", "variables.index")):
+    path = os.path.join(tfhub, name)
+    if os.path.exists(path):
+      stat = os.stat(path)
+      digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+  return f"{os.path.basename(os.path.normpath(model_dir))}-{digest.hexdigest()[:12]}"
+
+
+def channel_statistics(mean, logvar, factor_fingerprints):
+  """Per-channel information, total information, and NMI/VI with every factor."""
+  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  channels = fragments.LazyFingerprints(mean, logvar)
+  whole = fragments.LazyFingerprints(mean, logvar, groups=[list(range(mean.shape[1]))])
+  information = np.asarray(fragments.information(channels), dtype=np.float64)
+  total = float(np.asarray(fragments.information(whole)).reshape(-1)[0])
+  nmi, vi = fragments.pairwise_nmi_vi(channels, factor_fingerprints)
+  return information, total, nmi, vi
+
+
+def embed_model(info, sample, cache_dir, model=None, factor_fps=None):
+  """ModelEmbedding of one model on the sample, from cache when present."""
+  path = os.path.join(cache_dir, f"{model_key(info.model_dir)}.npz")
+  if os.path.exists(path):
+    with np.load(path) as stored:
+      if int(stored["version"]) == CACHE_VERSION:
+        return ModelEmbedding(info, stored["mean"], stored["logvar"],
+                              stored["channel_information"], float(stored["total_information"]),
+                              stored["factor_nmi"], stored["factor_vi"]), True
+  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  model = model or saved_model.load_model(info.model_dir)
+  model.check_observation_shape(sample.observations.shape[1:])
+  mean, logvar = model.encode(sample.observations)
+  mean, logvar = mean.astype(np.float64), logvar.astype(np.float64)
+  information, total, nmi, vi = channel_statistics(mean, logvar, factor_fps)
+  with io.atomic_path(path) as tmp:
+    np.savez(tmp, version=CACHE_VERSION, mean=mean, logvar=logvar, channel_information=information,
+             total_information=total, factor_nmi=nmi, factor_vi=vi)
+  return ModelEmbedding(info, mean, logvar, information, total, nmi, vi), False
+
+
+def ensemble_pairwise(embeddings, cache_dir):
+  """NMI [K, K], VI [K, K] (bits) and information [K] over all channels of all models.
+
+  Cached under cache_dir keyed by the ordered model keys.
+  """
+  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  keys = [model_key(e.info.model_dir) for e in embeddings]
+  digest = hashlib.sha1("|".join(keys).encode()).hexdigest()[:16]
+  path = os.path.join(cache_dir, f"pairwise-{digest}.npz")
+  if os.path.exists(path):
+    with np.load(path) as stored:
+      return stored["nmi"], stored["vi"], stored["information"], True
+  mean = np.concatenate([e.mean for e in embeddings], axis=1)
+  logvar = np.concatenate([e.logvar for e in embeddings], axis=1)
+  channels = fragments.LazyFingerprints(mean, logvar)
+  terms = fragments.pairwise_information_terms(channels)
+  nmi, vi = fragments.nmi_vi_from_terms(terms)
+  with io.atomic_path(path) as tmp:
+    np.savez(tmp, nmi=nmi, vi=vi, information=terms.info_a)
+  return nmi, vi, np.asarray(terms.info_a), False
+
+
+def _channel_ids(embeddings):
+  return [f"{e.info.name}:{c}" for e in embeddings for c in range(e.mean.shape[1])]
+
+
+def _hyperparameter_label(info):
+  if info.hyperparameter is None:
+    return info.method_label
+  value = info.hyperparameter_value
+  text = f"{value:g}" if isinstance(value, float) else str(value)
+  return f"{info.method_label} {info.hyperparameter.split('.')[-1]}={text}"
+
+
+def find_structures(embeddings, nmi, vi, information, min_samples, per_hyperparameter):
+  """{group name: EnsembleStructure} for the whole ensemble and, optionally, per value."""
+  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  ids = _channel_ids(embeddings)
+  structures = {"all": fragments.structure_from_matrices(nmi, vi, information, ids,
+                                                         min_samples=min_samples)}
+  if per_hyperparameter:
+    owner = np.concatenate([[i] * e.mean.shape[1] for i, e in enumerate(embeddings)])
+    labels = [_hyperparameter_label(e.info) for e in embeddings]
+    for label in sorted(set(labels)):
+      members = np.nonzero(np.isin(owner, [i for i, l in enumerate(labels) if l == label]))[0]
+      structures[label] = fragments.structure_from_matrices(
+          nmi[np.ix_(members, members)], vi[np.ix_(members, members)], information[members],
+          [ids[i] for i in members], min_samples=min_samples)
+  return structures
+
+
+def hotspot_rows(dataset, structures, embeddings, factor_names):
+  """One row per hotspot: size, models covered, mean NMI, information, best factor."""
+  factor_nmi = np.concatenate([e.factor_nmi for e in embeddings], axis=0)  # [K, F]
+  index_of = {cid: i for i, cid in enumerate(_channel_ids(embeddings))}
+  rows = []
+  for group, structure in structures.items():
+    for hotspot in structure.hotspots:
+      members = [index_of[m] for m in hotspot.members]
+      mean_factor_nmi = factor_nmi[members].mean(axis=0)
+      best = int(np.argmax(mean_factor_nmi))
+      models = sorted({m.split(":")[0] for m in hotspot.members})
+      rows.append({
+          "dataset": dataset, "group": group, "hotspot": hotspot.label, "size": hotspot.size,
+          "models_covered": len(models), "mean_nmi": hotspot.mean_nmi,
+          "information_bits": hotspot.information_bits, "best_factor": factor_names[best],
+          "best_factor_nmi": float(mean_factor_nmi[best]),
+          "members": " ".join(hotspot.members)})
+  return rows
+
+
+def model_rows(embeddings, metric_rows, structure, factor_names, metrics, failures_by_dir):
+  """One row per model: info, metrics, channel information, best factor, hotspots."""
+  metrics_by_dir = {row["model_dir"]: row for row in metric_rows}
+  labels = structure.hotspot_labels() if structure is not None else None
+  rows, offset = [], 0
+  for e in embeddings:
+    num = e.mean.shape[1]
+    row = {"model": e.info.name, "dataset": e.info.dataset, "method": e.info.method_label,
+           "hyperparameter": e.info.hyperparameter, "value": e.info.hyperparameter_value,
+           "seed": e.info.seed}
+    metric_row = metrics_by_dir.get(e.info.model_dir, {})
+    for _, _, column in runner.metric_columns(metrics):
+      row[column] = metric_row.get(column)
+    if e.info.model_dir in failures_by_dir:
+      row["metrics_error"] = failures_by_dir[e.info.model_dir]
+    best = np.argmax(e.factor_nmi, axis=1)
+    row.update({
+        "info_total_bits": e.total_information,
+        "active_channels": int(np.sum(e.channel_information > 0.01)),
+        "info_bits_per_channel": [round(float(v), 3) for v in e.channel_information],
+        "best_factor_per_channel": [
+            f"{factor_names[b]}:{e.factor_nmi[c, b]:.2f}" for c, b in enumerate(best)],
+        "hotspot_per_channel": ([int(v) for v in labels[offset:offset + num]]
+                                if labels is not None else None)})
+    rows.append(row)
+    offset += num
+  return rows
+
+
+def traversal_strip(model, embedding, channel, path, steps=10):
+  """Decodes a sweep of one channel (others at the sample's mean code) to a PNG strip."""
+  from infofrag.reports import dataset_figures  # pylint: disable=g-import-not-at-top
+  base = embedding.mean.mean(axis=0)
+  low, high = np.percentile(embedding.mean[:, channel], [2, 98])
+  if high - low < 1e-6:
+    low, high = low - 2.0, high + 2.0
+  latents = np.repeat(base[None, :], steps, axis=0).astype(np.float32)
+  latents[:, channel] = np.linspace(low, high, steps)
+  logits = model.decode(latents)
+  images = 1.0 / (1.0 + np.exp(-logits))  # dlib decoders output Bernoulli logits
+  return dataset_figures.save_image(path, dataset_figures.image_grid(images, steps))
+
+
+def _representative(hotspot, information, index_of):
+  """The member with the most information (ties: first in OPTICS order)."""
+  members = [index_of[m] for m in hotspot.members]
+  return hotspot.members[int(np.argmax(information[members]))]
+
+
+def _clean_for_json(value):
+  if isinstance(value, dict):
+    return {str(k): _clean_for_json(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_clean_for_json(v) for v in value]
+  if isinstance(value, np.ndarray):
+    return _clean_for_json(value.tolist())
+  if isinstance(value, (np.floating, float)):
+    return float(value) if np.isfinite(value) else None
+  if isinstance(value, np.integer):
+    return int(value)
+  return value
+
+
+MODEL_COLUMNS_HEAD = ["model", "dataset", "method", "hyperparameter", "value", "seed"]
+MODEL_COLUMNS_TAIL = ["info_total_bits", "active_channels", "info_bits_per_channel",
+                      "best_factor_per_channel", "hotspot_per_channel"]
+HOTSPOT_COLUMNS = ["dataset", "group", "hotspot", "size", "models_covered", "mean_nmi",
+                   "information_bits", "best_factor", "best_factor_nmi", "members"]
+
+
+def analyse_dataset(dataset, infos, args, metrics, output_dir, failures, progress=True):
+  """Runs stages 2-5 for the models of one dataset; returns (model rows, hotspot rows, extra)."""
+  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+
+  sample = fingerprint_sample(dataset, args.fingerprint_size, args.fingerprint_seed, output_dir)
+  cache_dir = os.path.join(output_dir, "cache", sample.key)
+  factor_fps = fragments.factor_fingerprints(sample.factors)
+  embeddings, loaded, stage_seconds = [], {}, {}
+  start = time.time()
+  reused = 0
+  for info in tqdm(infos, desc=f"embedding ({dataset})", unit="model", disable=not progress,
+                   file=sys.stderr):
+    try:
+      model = None
+      cached = os.path.join(cache_dir, f"{model_key(info.model_dir)}.npz")
+      if not os.path.exists(cached):
+        model = saved_model.load_model(info.model_dir)
+        loaded[info.model_dir] = model
+      embedding, was_cached = embed_model(info, sample, cache_dir, model, factor_fps)
+      reused += int(was_cached)
+      embeddings.append(embedding)
+    except (saved_model.ModelLoadError, model_info.ModelDirError, ValueError) as error:
+      failures.append(runner.ModelFailure(info.model_dir, str(error)))
+  stage_seconds["embedding"] = time.time() - start
+
+  start = time.time()
+  metric_rows, metric_failures = runner.evaluate_standard_metrics(
+      [e.info.model_dir for e in embeddings], metrics, args.representation, args.gin_config,
+      args.gin_bindings, args.overwrite, output_dir, progress=progress, loaded_models=loaded)
+  stage_seconds["metrics"] = time.time() - start
+  metric_failures_by_dir = {f.model_dir: f.reason for f in metric_failures}
+  for failure in metric_failures:
+    failures.append(runner.ModelFailure(failure.model_dir, "metrics: " + failure.reason))
+
+  extra = {"fingerprint_sample": sample.path, "cached_embeddings": reused,
+           "embedded_models": len(embeddings) - reused, "stage_seconds": stage_seconds}
+  if not embeddings:
+    return [], [], extra
+  start = time.time()
+  _stderr(f"pairwise NMI/VI over {sum(e.mean.shape[1] for e in embeddings)} channels ({dataset})")
+  nmi, vi, information, pairwise_cached = ensemble_pairwise(embeddings, cache_dir)
+  stage_seconds["pairwise"] = time.time() - start
+  start = time.time()
+  structures = find_structures(embeddings, nmi, vi, information, args.min_samples,
+                               args.per_hyperparameter)
+  stage_seconds["optics"] = time.time() - start
+  extra["pairwise_cached"] = pairwise_cached
+
+  start = time.time()
+  figures = write_figures(dataset, structures, embeddings, sample, loaded, output_dir)
+  stage_seconds["figures"] = time.time() - start
+  extra["figures"] = figures
+  extra["structures"] = {group: s.to_dict() for group, s in structures.items()}
+
+  if args.fusion:
+    start = time.time()
+    extra["fusion"] = run_fusion(embeddings, structures["all"], sample, args)
+    stage_seconds["fusion"] = time.time() - start
+  rows = model_rows(embeddings, metric_rows, structures["all"], sample.factor_names, metrics,
+                    metric_failures_by_dir)
+  return rows, hotspot_rows(dataset, structures, embeddings, sample.factor_names), extra
+
+
+def write_figures(dataset, structures, embeddings, sample, loaded, output_dir):
+  """Structure figures (NMI and VI versions) per group and one traversal per hotspot."""
+  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  figure_dir = os.path.join(output_dir, "figures", dataset)
+  factor_nmi = np.concatenate([e.factor_nmi for e in embeddings], axis=0)
+  written = []
+  for group, structure in structures.items():
+    slug = re.sub(r"[^\w.=-]+", "_", group)
+    for similarity in ("nmi", "vi"):
+      path = os.path.join(figure_dir, f"structure_{slug}_{similarity}.png")
+      index_of = {cid: i for i, cid in enumerate(_channel_ids(embeddings))}
+      rows = [index_of[c] for c in structure.channel_ids]
+      fragments.plot_structure(structure, path, similarity=similarity,
+                               factor_nmi=factor_nmi[rows], factor_names=sample.factor_names,
+                               title=f"{dataset}: {group} ({len(structure.channel_ids)} channels)")
+      written.append(path)
+  # Traversals: only image data can be decoded into pictures.
+  if len(sample.observations.shape) == 4:
+    structure = structures["all"]
+    index_of = {cid: i for i, cid in enumerate(_channel_ids(embeddings))}
+    by_name = {e.info.name: e for e in embeddings}
+    for hotspot in structure.hotspots:
+      member = _representative(hotspot, structure.information_bits, index_of)
+      name, channel = member.rsplit(":", 1)
+      embedding = by_name[name]
+      try:
+        model = loaded.get(embedding.info.model_dir) or saved_model.load_model(embedding.info.model_dir)
+        loaded[embedding.info.model_dir] = model
+        path = os.path.join(figure_dir, f"hotspot_{hotspot.label}_traversal_{name}_ch{channel}.png")
+        written.append(traversal_strip(model, embedding, int(channel), path))
+      except saved_model.ModelLoadError as error:
+        _stderr(f"traversal for hotspot {hotspot.label} skipped: {error}")
+  return written
+
+
+def run_fusion(embeddings, structure, sample, args):
+  """Fuses the whole ensemble and each hotspot's channels (SPEC 6); returns JSON-able reports."""
+  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  from infofrag import fusion  # pylint: disable=g-import-not-at-top
+  reports = {}
+  whole = [fragments.channel_fingerprints(e.mean, e.logvar, groups=[list(range(e.mean.shape[1]))])[0]
+           for e in embeddings]
+  reports["all_models"] = fusion.fuse_ensemble(
+      np.stack(whole), sample.factors, dim=args.fusion_dim, steps=args.fusion_steps,
+      member_names=[e.info.name for e in embeddings], factor_names=sample.factor_names)
+  mean = np.concatenate([e.mean for e in embeddings], axis=1)
+  logvar = np.concatenate([e.logvar for e in embeddings], axis=1)
+  index_of = {cid: i for i, cid in enumerate(_channel_ids(embeddings))}
+  for hotspot in structure.hotspots:
+    columns = [index_of[m] for m in hotspot.members]
+    fps = fragments.channel_fingerprints(mean, logvar, groups=[[c] for c in columns])
+    reports[f"hotspot_{hotspot.label}"] = fusion.fuse_ensemble(
+        fps, sample.factors, dim=args.fusion_dim, steps=args.fusion_steps,
+        member_names=list(hotspot.members), factor_names=sample.factor_names)
+  return reports
+
+
+def run_from_args(args, model_dirs, metrics, progress=True):
+  """The ensemble evaluation behind `infofrag_evaluate --output_dir` / `--zoo`."""
+  output_dir = args.output_dir
+  os.makedirs(output_dir, exist_ok=True)
+  failures, groups = [], {}
+  override = dataset_override(args.gin_bindings)
+  for model_dir in model_dirs:
+    try:
+      info = model_info.read_model_info(model_dir)
+      if not os.path.isdir(model_info.tfhub_path(model_dir)):
+        raise model_info.ModelDirError(
+            f"{model_dir}: no saved model at {model_info.tfhub_path(model_dir)}.")
+    except model_info.ModelDirError as error:
+      failures.append(runner.ModelFailure(model_dir, str(error)))
+      continue
+    dataset = override or info.dataset
+    if not dataset:
+      failures.append(runner.ModelFailure(model_dir, "its training config names no dataset; "
+                                          "pass --gin_bindings=\"dataset.name='...'\""))
+      continue
+    info.dataset = dataset
+    groups.setdefault(dataset, []).append(info)
+
+  all_models, all_hotspots, per_dataset = [], [], {}
+  for dataset, infos in sorted(groups.items()):
+    try:
+      rows, hotspots, extra = analyse_dataset(dataset, infos, args, metrics, output_dir, failures,
+                                              progress)
+    except (ValueError, FileNotFoundError) as error:
+      for info in infos:
+        failures.append(runner.ModelFailure(info.model_dir, f"dataset {dataset}: {error}"))
+      continue
+    all_models += rows
+    all_hotspots += hotspots
+    per_dataset[dataset] = extra
+
+  metric_names = [column for _, _, column in runner.metric_columns(metrics)]
+  model_columns = MODEL_COLUMNS_HEAD + metric_names + MODEL_COLUMNS_TAIL
+  tables.write_csv(os.path.join(output_dir, "models.csv"), all_models, model_columns)
+  tables.write_csv(os.path.join(output_dir, "hotspots.csv"), all_hotspots, HOTSPOT_COLUMNS)
+  short_model_columns = (["model", "method", "value", "seed"] + metric_names
+                         + ["info_total_bits", "active_channels", "best_factor_per_channel"])
+  models_md = tables.markdown_table(all_models, short_model_columns, digits=3)
+  hotspot_md = tables.markdown_table(all_hotspots, HOTSPOT_COLUMNS[:-1], digits=3)
+  tables.write_markdown(os.path.join(output_dir, "models.md"), models_md)
+  tables.write_markdown(os.path.join(output_dir, "hotspots.md"), hotspot_md)
+  io.write_json_atomic(os.path.join(output_dir, "results.json"), _clean_for_json({
+      "models": all_models, "hotspots": all_hotspots, "datasets": per_dataset,
+      "failures": [dataclasses.asdict(f) for f in failures],
+      "settings": {"fingerprint_size": args.fingerprint_size,
+                   "fingerprint_seed": args.fingerprint_seed, "metrics": metrics,
+                   "representation": args.representation, "min_samples": args.min_samples}}))
+  print("\n## Models\n")
+  print(models_md)
+  print("\n## Hotspots\n")
+  print(hotspot_md if all_hotspots else "(no hotspots found)")
+  for dataset, extra in per_dataset.items():
+    for figure in extra.get("figures", []):
+      if "structure_all_nmi" in figure:
+        print(f"\nfigure: {figure}")
+  runner.report_failures(failures)
+  print(f"\n{len(all_models)} model(s) analysed, {len(failures)} failed; tables, figures and "
+        f"results.json in {output_dir}")
+  return 1 if failures else 0
