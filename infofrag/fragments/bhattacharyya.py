@@ -94,9 +94,11 @@ class LazyFingerprints:
       block = term
     else:
       block = np.add.reduceat(term, self._offsets, axis=0)
-    block -= self._group_c[:, start:stop, None]
-    block -= self._group_c[:, None, :]
-    # Rounding can leave -1e-16 where D is mathematically >= 0 (e.g. the diagonal).
+    # c_i + c_j in one sum keeps the block exactly symmetric (addition commutes).
+    block -= self._group_c[:, start:stop, None] + self._group_c[:, None, :]
+    # Rounding leaves +-1e-16 where D is exactly 0 (the diagonal) and can dip below 0.
+    local = np.arange(max(0, min(stop, self.num_points) - start))
+    block[:, local, start + local] = 0.0
     np.maximum(block, 0.0, out=block)
     return block
 
