@@ -353,9 +353,14 @@ def write_figures(dataset, structures, embeddings, sample, loaded, output_dir):
       path = os.path.join(figure_dir, f"structure_{slug}_{similarity}.png")
       index_of = {cid: i for i, cid in enumerate(_channel_ids(embeddings))}
       rows = [index_of[c] for c in structure.channel_ids]
-      fragments.plot_structure(structure, path, similarity=similarity,
-                               factor_nmi=factor_nmi[rows], factor_names=sample.factor_names,
-                               title=f"{dataset}: {group} ({len(structure.channel_ids)} channels)")
+      try:
+        fragments.plot_structure(structure, path, display=similarity,
+                                 factor_nmi=factor_nmi[rows], factor_names=sample.factor_names,
+                                 title=f"{dataset}: {group} ({len(structure.kept)} informative "
+                                       f"of {len(structure.channel_ids)} channels)")
+      except ValueError as error:  # e.g. no channel above the information threshold
+        _stderr(f"figure {path} skipped: {error}")
+        continue
       written.append(path)
   # Traversals: only image data can be decoded into pictures.
   if len(sample.observations.shape) == 4:
