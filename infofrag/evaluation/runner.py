@@ -86,8 +86,8 @@ def evaluate_standard_metrics(model_dirs, metrics, representation="mean", gin_co
   from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
 
   rows, failures = [], []
-  bar = tqdm(total=len(model_dirs) * max(1, len(metrics)), desc="metrics", unit="run",
-             disable=not progress, file=sys.stderr)
+  bar = tqdm(total=len(model_dirs) * len(metrics), desc="metrics", unit="run",
+             disable=not progress or not metrics, file=sys.stderr)
   for model_dir in model_dirs:
     done = 0
     try:

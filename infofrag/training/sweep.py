@@ -1,0 +1,158 @@
+"""Training sweeps: many models into ROOT/<n>/, several processes at once, resumable.
+
+A sweep is a list of models, each a list of gin config files plus bindings. Model n is
+trained into ROOT/<n>/ by a separate `python -m infofrag.cli.train` process (TensorFlow
+and gin keep global state, so one process per model is the robust choice). Finished
+models (a complete export) are skipped; a model whose earlier run was interrupted is
+resumed from its last checkpoint. The layout is the one `infofrag_evaluate --zoo=ROOT`
+reads.
+"""
+
+import ast
+import dataclasses
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+@dataclasses.dataclass
+class SweepModel:
+  """One model of a sweep: where it goes and how it is configured."""
+  model_num: int
+  gin_config_files: list
+  gin_bindings: list
+
+  def model_dir(self, root):
+    return os.path.join(root, str(self.model_num))
+
+
+def parse_axis(text):
+  """'vae.beta=[1, 4]' -> ('vae.beta', ['1', '4']) (values kept as gin literals)."""
+  if "=" not in text:
+    raise ValueError(f"--sweep {text!r}: expected BINDING=[v1, v2, ...], e.g. vae.beta=[1, 4].")
+  name, values = (part.strip() for part in text.split("=", 1))
+  try:
+    parsed = ast.literal_eval(values)
+  except (ValueError, SyntaxError):
+    raise ValueError(f"--sweep {text!r}: the values must be a Python/gin list literal, "
+                     "e.g. [1.0, 4.0] or ['i', 'ii'].") from None
+  if not isinstance(parsed, (list, tuple)) or not parsed:
+    raise ValueError(f"--sweep {text!r}: give a non-empty list of values.")
+  return name, [repr(v) for v in parsed]
+
+
+def parse_seeds(text):
+  """'0-4' or '0,3,7' -> [0, 1, 2, 3, 4] / [0, 3, 7]."""
+  seeds = []
+  for part in str(text).split(","):
+    part = part.strip()
+    if "-" in part:
+      low, high = part.split("-", 1)
+      seeds.extend(range(int(low), int(high) + 1))
+    elif part:
+      seeds.append(int(part))
+  if not seeds or any(s < 0 for s in seeds):
+    raise ValueError(f"--seeds {text!r}: expected non-negative seeds like 0-4 or 0,3,7.")
+  return seeds
+
+
+def expand_grid(gin_config_files, axes, seeds, extra_bindings=()):
+  """Cartesian product of the axes (outer, in order) and seeds (inner), numbered from 0.
+
+  Args:
+    gin_config_files: configs shared by every model.
+    axes: list of (binding name, [gin literal values]).
+    seeds: list of ints for model.random_seed.
+    extra_bindings: bindings shared by every model.
+  """
+  models = []
+  value_lists = [values for _, values in axes]
+  for number, (values, seed) in enumerate(itertools.product(itertools.product(*value_lists), seeds)):
+    bindings = list(extra_bindings)
+    bindings += [f"{name} = {value}" for (name, _), value in zip(axes, values)]
+    bindings.append(f"model.random_seed = {seed}")
+    models.append(SweepModel(number, list(gin_config_files), bindings))
+  return models
+
+
+def is_finished(model_dir):
+  """True when the model dir holds a complete export (what evaluation needs)."""
+  return (os.path.isdir(os.path.join(model_dir, "model", "tfhub")) and
+          os.path.exists(os.path.join(model_dir, "model", "results", "json", "train_results.json")))
+
+
+def _command(model, root):
+  command = [sys.executable, "-m", "infofrag.cli.train", f"--model_dir={model.model_dir(root)}"]
+  command += [f"--gin_config={path}" for path in model.gin_config_files]
+  command += [f"--gin_bindings={binding}" for binding in model.gin_bindings]
+  if os.path.exists(model.model_dir(root)):
+    command.append("--resume")  # an interrupted earlier run: continue from its checkpoint
+  command.append("--no_progress")
+  return command
+
+
+def run_sweep(models, root, processes=2, progress=True):
+  """Trains every unfinished model; returns {model_num: 'trained'|'skipped'|error text}.
+
+  Up to `processes` trainings run at once; each writes its log to ROOT/<n>.log (kept on
+  failure). A sweep manifest ROOT/sweep.json records every model's config.
+  """
+  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import io  # pylint: disable=g-import-not-at-top
+  os.makedirs(root, exist_ok=True)
+  io.write_json_atomic(os.path.join(root, "sweep.json"), [dataclasses.asdict(m) for m in models])
+  status = {}
+  pending = []
+  for model in models:
+    if is_finished(model.model_dir(root)):
+      status[model.model_num] = "skipped"
+    else:
+      pending.append(model)
+  bar = tqdm(total=len(models), initial=len(models) - len(pending), desc="training sweep",
+             unit="model", disable=not progress, file=sys.stderr)
+  env = dict(os.environ)
+  # Each process gets an equal share of the cores instead of all of them fighting.
+  env.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, (os.cpu_count() or 2) // max(1, processes))))
+  env.setdefault("TF_NUM_INTEROP_THREADS", "1")
+  env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  running = {}
+  try:
+    while pending or running:
+      while pending and len(running) < processes:
+        model = pending.pop(0)
+        log_path = os.path.join(root, f"{model.model_num}.log")
+        log = open(log_path, "w")
+        running[model.model_num] = (subprocess.Popen(_command(model, root), stdout=log,
+                                                     stderr=subprocess.STDOUT, env=env),
+                                    log, log_path)
+      time.sleep(0.2)
+      for number, (process, log, log_path) in list(running.items()):
+        if process.poll() is None:
+          continue
+        log.close()
+        del running[number]
+        if process.returncode == 0:
+          status[number] = "trained"
+          os.remove(log_path)
+        else:
+          with open(log_path) as f:
+            lines = [line.strip() for line in f if line.strip()]
+          status[number] = f"failed (exit {process.returncode}): {lines[-1] if lines else ''} [log: {log_path}]"
+        bar.update(1)
+  finally:
+    for process, log, _ in running.values():  # Ctrl-C: stop children; their checkpoints stay
+      process.terminate()
+      log.close()
+    bar.close()
+  return status
+
+
+def write_status(root, status):
+  """Prints one line per model that did not simply finish."""
+  for number in sorted(status):
+    if status[number] not in ("trained", "skipped"):
+      print(f"model {number}: {status[number]}", file=sys.stderr)
+  return json.dumps({str(k): v for k, v in sorted(status.items())})
