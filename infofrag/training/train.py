@@ -1,0 +1,337 @@
+"""Training of dlib-style VAEs with gin (TF2), writing dlib's model-directory layout.
+
+`train_with_gin(model_dir, overwrite, gin_config_files, gin_bindings, resume)` mirrors
+dlib's `methods/unsupervised/train.py`. The gin configurable `model` (this module's
+`train`) takes dlib's bindings: model.model, model.training_steps, model.random_seed,
+model.batch_size, model.eval_steps, model.name, model.model_num.
+
+Output, for `model_dir` = D:
+  D/model/tfhub/                    SavedModel (see infofrag.export.saved_model)
+  D/model/results/{gin/train.gin, json/train_config.json, json/train_results.json,
+                   aggregate/train.json}   dlib's format (infofrag.utils.results)
+  D/model/tf_checkpoint/            last training checkpoint
+  D/model/logs/                     TensorBoard summaries of the loss terms
+Everything is built in a hidden sibling folder `.D.infofrag_partial` (which also
+holds the periodic checkpoints used by `resume`) and renamed to D at the very end, so
+D exists only when complete.
+
+Randomness (bit-identical re-runs on CPU): `np.random.RandomState(model.random_seed)`
+draws a data seed and an evaluation seed as in dlib; weights are initialised from
+stateless seeds (random_seed, layer index); latent sampling and FactorVAE's shuffling
+use stateless seeds (random_seed, step); TF op determinism is enabled. The checkpoint
+stores the data generator's state, so a resumed run ends with the same weights.
+"""
+
+import dataclasses
+import os
+import shutil
+import sys
+import time
+
+import gin
+import numpy as np
+
+from infofrag.data import named_data
+from infofrag.training import data_stream
+
+# Importing these registers every configurable a dlib train.gin names.
+from infofrag.models import architectures  # pylint: disable=unused-import
+from infofrag.models import losses  # pylint: disable=unused-import
+from infofrag.models import methods  # pylint: disable=unused-import
+from infofrag.models import optimizers  # pylint: disable=unused-import
+from infofrag.export import saved_model as export_lib
+
+
+class TrainingError(ValueError):
+  """A training request that cannot run; the message says what to change."""
+
+
+@dataclasses.dataclass
+class LoopOptions:
+  """Settings of the training loop that do not change the trained model.
+
+  Attributes:
+    checkpoint_every: steps between checkpoints (also at the end and on Ctrl-C).
+    summary_every: steps between TensorBoard summaries.
+    progress: show a tqdm progress bar (step, loss terms, steps/s).
+    log_every: steps between progress-bar loss updates.
+    prefetch: batches generated ahead by the data thread.
+  """
+  checkpoint_every: int = 1000
+  summary_every: int = 100
+  progress: bool = True
+  log_every: int = 25
+  prefetch: int = 4
+
+
+def partial_dir(model_dir):
+  """The hidden sibling folder where an unfinished run of `model_dir` lives."""
+  model_dir = os.path.abspath(model_dir)
+  return os.path.join(os.path.dirname(model_dir), f".{os.path.basename(model_dir)}.infofrag_partial")
+
+
+def parse_gin(gin_config_files=None, gin_bindings=None):
+  """Parses gin files and bindings; bad input raises TrainingError (one line)."""
+  for path in gin_config_files or []:
+    if not os.path.isfile(path):
+      raise TrainingError(f"gin config file not found: {path}")
+  try:
+    gin.parse_config_files_and_bindings(list(gin_config_files or []), list(gin_bindings or []))
+  except (ValueError, KeyError, SyntaxError, TypeError) as error:
+    message = " ".join(str(error).split())
+    raise TrainingError(f"bad gin configuration: {message}") from error
+
+
+def train_with_gin(model_dir, overwrite=False, gin_config_files=None, gin_bindings=None,
+                   resume=False, options=None):
+  """Trains one model configured by gin files and bindings (dlib's train_with_gin).
+
+  Args:
+    model_dir: output directory D (D/model/... is written).
+    overwrite: replace an existing D (otherwise an existing D is an error).
+    gin_config_files: list of gin files.
+    gin_bindings: list of binding strings, e.g. ["vae.beta = 4."].
+    resume: continue an interrupted run of D from its last checkpoint.
+    options: LoopOptions.
+
+  Returns:
+    The train results dict written to train_results.json.
+  """
+  gin.clear_config()
+  try:
+    parse_gin(gin_config_files, gin_bindings)
+    return train(model_dir, overwrite=overwrite, resume=resume, options=options)
+  finally:
+    gin.clear_config()
+
+
+def _check_positive_int(name, value):
+  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    raise TrainingError(f"{name} must be a positive integer, got {value!r}.")
+  return int(value)
+
+
+@gin.configurable("model", denylist=["model_dir", "overwrite", "resume", "options"])
+def train(model_dir, overwrite=False, resume=False, options=None, model=gin.REQUIRED,
+          training_steps=gin.REQUIRED, random_seed=gin.REQUIRED, batch_size=gin.REQUIRED,
+          eval_steps=1000, name="", model_num=None):
+  """Trains `model` and writes D/model/{tfhub, results, tf_checkpoint, logs}.
+
+  Args (gin `model.*` as in dlib; name and model_num are only recorded):
+    model_dir, overwrite, resume, options: see train_with_gin.
+    model: a method instance, e.g. @vae().
+    training_steps, random_seed, batch_size, eval_steps: ints.
+
+  Returns:
+    The train results dict.
+  """
+  del name, model_num
+  options = options or LoopOptions()
+  training_steps = _check_positive_int("model.training_steps", training_steps)
+  batch_size = _check_positive_int("model.batch_size", batch_size)
+  eval_steps = _check_positive_int("model.eval_steps", eval_steps)
+  if isinstance(random_seed, bool) or not isinstance(random_seed, (int, np.integer)):
+    raise TrainingError(f"model.random_seed must be an integer, got {random_seed!r}.")
+  model_dir = os.path.abspath(model_dir)
+  if os.path.exists(model_dir) and not overwrite:
+    raise TrainingError(f"model directory {model_dir} already exists; pass --overwrite "
+                        "(overwrite=True) to replace it or choose another --model_dir.")
+  work_dir = partial_dir(model_dir)
+
+  dataset = named_data.get_named_ground_truth_data()
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf.config.experimental.enable_op_determinism()
+  tf.random.set_seed(random_seed % (2**31 - 1))
+  seed_state = np.random.RandomState(random_seed)
+  train_data_seed = seed_state.randint(2**32)
+  eval_data_seed = seed_state.randint(2**32)
+
+  from infofrag.models import layers  # pylint: disable=g-import-not-at-top
+  model.build(dataset.observation_shape, layers.SeedStream(random_seed))
+  _smoke_test(model, dataset, tf)
+
+  if not resume and os.path.exists(work_dir):
+    shutil.rmtree(work_dir)  # A stale unfinished run; start over.
+  os.makedirs(work_dir, exist_ok=True)
+  trainer = _Trainer(model, dataset, work_dir, training_steps, batch_size, random_seed,
+                     train_data_seed, options, tf)
+  if resume:
+    trainer.restore()
+  trainer.run()
+  results = trainer.evaluate(eval_data_seed, eval_steps)
+
+  info = {
+      "format": "infofrag-savedmodel-v1",
+      "observation_shape": list(dataset.observation_shape),
+      "num_latent": model.num_latent,
+      "decoder_output": gin.query_parameter("reconstruction_loss.activation")
+                        if _is_bound("reconstruction_loss.activation") else "logits",
+      "method": model.method_name,
+      "dataset": gin.query_parameter("dataset.name") if _is_bound("dataset.name") else None,
+  }
+  export_lib.export_as_tf_hub(model, os.path.join(work_dir, "model", "tfhub"), info)
+  from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
+  written = results_lib.update_result_directory(
+      os.path.join(work_dir, "model", "results"), "train", results)
+  _publish(work_dir, model_dir)
+  return written
+
+
+def _is_bound(binding):
+  try:
+    gin.query_parameter(binding)
+    return True
+  except ValueError:
+    return False
+
+
+def _smoke_test(model, dataset, tf):
+  """Runs the loss once on two examples so shape/config errors surface before writing."""
+  observations = dataset.sample_observations(2, np.random.RandomState(0))
+  try:
+    model.forward(tf.constant(observations, tf.float32), tf.constant(0, tf.int64),
+                  tf.constant([0, 0], tf.int64))
+  except (tf.errors.InvalidArgumentError, ValueError) as error:
+    first = " ".join(str(error).split())[:300]
+    raise TrainingError(
+        f"the model does not fit the dataset's observations of shape "
+        f"{list(dataset.observation_shape)}: {first}") from error
+
+
+def _write_scalars(tf, writer, values, step):
+  """TensorBoard scalar summaries without needing the tensorboard package installed."""
+  from tensorflow.core.framework import summary_pb2  # pylint: disable=g-import-not-at-top
+  metadata = summary_pb2.SummaryMetadata()
+  metadata.plugin_data.plugin_name = "scalars"  # What TensorBoard's scalar plugin reads.
+  serialized = metadata.SerializeToString()
+  with writer.as_default(step=step):
+    for key, value in values.items():
+      tf.summary.write(key, tf.constant(value, tf.float32), metadata=serialized)
+  writer.flush()
+
+
+def _publish(work_dir, model_dir):
+  """Atomically moves the finished run to model_dir (replacing an old one)."""
+  old = None
+  if os.path.exists(model_dir):
+    old = f"{work_dir}.old"
+    if os.path.exists(old):
+      shutil.rmtree(old)
+    os.rename(model_dir, old)
+  os.rename(work_dir, model_dir)
+  if old is not None:
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class _Trainer:
+  """The training loop with checkpoints, summaries and a progress bar."""
+
+  def __init__(self, model, dataset, work_dir, training_steps, batch_size, random_seed,
+               data_seed, options, tf):
+    self.tf = tf
+    self.model = model
+    self.dataset = dataset
+    self.training_steps = training_steps
+    self.batch_size = batch_size
+    self.options = options
+    self.seed_base = tf.constant(int(random_seed) % (2**31 - 1), tf.int64)
+    self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+    self.elapsed = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="elapsed_time")
+    self.random_state = np.random.RandomState(data_seed)
+    state = data_stream.state_to_arrays(self.random_state.get_state())
+    self.data_state = {key: tf.Variable(value, trainable=False, name=f"data_{key}")
+                       for key, value in state.items()}
+    self.checkpoint = tf.train.Checkpoint(model=model, global_step=self.global_step,
+                                          elapsed=self.elapsed, data_state=self.data_state)
+    self.checkpoint_dir = os.path.join(work_dir, "model", "tf_checkpoint")
+    self.manager = tf.train.CheckpointManager(self.checkpoint, self.checkpoint_dir,
+                                              max_to_keep=1)
+    self.log_dir = os.path.join(work_dir, "model", "logs")
+    self.train_step = tf.function(self._train_step)
+
+  def _train_step(self, x):
+    step = self.global_step.read_value()
+    terms = self.model.train_step(x, step, self.tf.stack([self.seed_base, step]))
+    self.global_step.assign_add(1)
+    return terms
+
+  def restore(self):
+    """Loads the last checkpoint of an interrupted run (no-op if there is none)."""
+    latest = self.manager.latest_checkpoint
+    if latest is None:
+      print(f"infofrag_train: nothing to resume in {self.checkpoint_dir}; starting from step 0.",
+            file=sys.stderr)
+      return
+    self.checkpoint.restore(latest).assert_existing_objects_matched()
+    arrays = {key: variable.numpy() for key, variable in self.data_state.items()}
+    self.random_state.set_state(data_stream.arrays_to_state(arrays))
+
+  def _save(self, state):
+    for key, value in data_stream.state_to_arrays(state).items():
+      self.data_state[key].assign(value)
+    self.manager.save(checkpoint_number=int(self.global_step.numpy()))
+
+  def run(self):
+    """Trains up to training_steps, checkpointing periodically and on interruption."""
+    tf = self.tf
+    from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+    start = int(self.global_step.numpy())
+    if start >= self.training_steps:
+      return
+    writer = tf.summary.create_file_writer(self.log_dir)
+    # State of the data generator after each step's batch, keyed by steps done.
+    states = {start: self.random_state.get_state()}
+    bar = tqdm(total=self.training_steps, initial=start, unit="step", dynamic_ncols=True,
+               disable=not self.options.progress, desc="train", smoothing=0.1)
+    timer = time.time()
+    stream = data_stream.BatchStream(self.dataset, self.batch_size, self.random_state,
+                                     self.options.prefetch)
+    try:
+      for step in range(start, self.training_steps):
+        batch, state = stream.next()
+        states[step + 1] = state
+        terms = self.train_step(batch)
+        states.pop(step, None)
+        done = step + 1
+        if done % self.options.log_every == 0 or done == self.training_steps:
+          values = {key: float(value) for key, value in terms.items()}
+          bar.set_postfix({k: f"{v:.4g}" for k, v in values.items() if k != "elbo"},
+                          refresh=False)
+          if done % self.options.summary_every < self.options.log_every or \
+              done == self.training_steps:
+            _write_scalars(tf, writer, values, done)
+        bar.update(1)
+        if done % self.options.checkpoint_every == 0 or done == self.training_steps:
+          self.elapsed.assign_add(time.time() - timer)
+          timer = time.time()
+          self._save(states[done])
+    except KeyboardInterrupt:
+      done = int(self.global_step.numpy())
+      self.elapsed.assign_add(time.time() - timer)
+      self._save(states[done])
+      bar.close()
+      print(f"\ninfofrag_train: interrupted at step {done}; checkpoint saved. "
+            "Re-run with --resume to continue.", file=sys.stderr)
+      raise
+    finally:
+      stream.close()
+      bar.close()
+      writer.close()
+
+  def evaluate(self, eval_data_seed, eval_steps):
+    """dlib's train results: loss terms averaged over eval_steps fresh batches."""
+    tf = self.tf
+    forward = tf.function(self.model.forward)
+    step = self.global_step.read_value()
+    random_state = np.random.RandomState(eval_data_seed)
+    sums = {}
+    for i in range(eval_steps):
+      batch = self.dataset.sample_observations(self.batch_size, random_state)
+      terms = forward(tf.constant(batch, tf.float32), step,
+                      tf.stack([self.seed_base, tf.constant(-(i + 1), tf.int64)]))
+      for key in self.model.result_keys:
+        sums[key] = sums.get(key, 0.0) + float(terms[key])
+    results = {key: sums[key] / eval_steps for key in sorted(sums)}
+    results["global_step"] = int(step.numpy())
+    results["elapsed_time"] = float(self.elapsed.numpy())
+    return results
