@@ -88,9 +88,8 @@ def _command(model, root):
   command = [sys.executable, "-m", "infofrag.cli.train", f"--model_dir={model.model_dir(root)}"]
   command += [f"--gin_config={path}" for path in model.gin_config_files]
   command += [f"--gin_bindings={binding}" for binding in model.gin_bindings]
-  if os.path.exists(model.model_dir(root)):
-    command.append("--resume")  # an interrupted earlier run: continue from its checkpoint
-  command.append("--no_progress")
+  # --resume continues an interrupted earlier run from its checkpoint (or starts fresh).
+  command += ["--resume", "--no_progress"]
   return command
 
 
