@@ -23,6 +23,7 @@ stores the data generator's state, so a resumed run ends with the same weights.
 """
 
 import dataclasses
+import importlib
 import os
 import shutil
 import sys
@@ -70,8 +71,22 @@ def partial_dir(model_dir):
   return os.path.join(os.path.dirname(model_dir), f".{os.path.basename(model_dir)}.infofrag_partial")
 
 
+def register_configurables():
+  """Imports every module holding a gin configurable a training config may name.
+
+  Dataset modules are otherwise imported lazily by named_data, which would register
+  their configurables (e.g. `circle.num_angles`) after gin has locked the config.
+  """
+  for module_name in sorted({entry[0] for entry in named_data._DATASETS.values()}):  # pylint: disable=protected-access
+    try:
+      importlib.import_module(f"infofrag.data.ground_truth.{module_name}")
+    except ImportError:
+      pass  # A loader not available in this install; named_data reports it if chosen.
+
+
 def parse_gin(gin_config_files=None, gin_bindings=None):
   """Parses gin files and bindings; bad input raises TrainingError (one line)."""
+  register_configurables()
   for path in gin_config_files or []:
     if not os.path.isfile(path):
       raise TrainingError(f"gin config file not found: {path}")
@@ -191,8 +206,8 @@ def _smoke_test(model, dataset, tf):
   try:
     model.forward(tf.constant(observations, tf.float32), tf.constant(0, tf.int64),
                   tf.constant([0, 0], tf.int64))
-  except (tf.errors.InvalidArgumentError, ValueError) as error:
-    first = " ".join(str(error).split())[:300]
+  except tf.errors.InvalidArgumentError as error:
+    first = " ".join(str(error).splitlines()[0].split())[:300]
     raise TrainingError(
         f"the model does not fit the dataset's observations of shape "
         f"{list(dataset.observation_shape)}: {first}") from error
