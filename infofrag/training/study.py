@@ -1,0 +1,171 @@
+"""disentanglement_lib's `unsupervised_study_v1` sweep as data, expanded to per-model bindings.
+
+The study (gin_configs/studies/unsupervised_study_v1.json) crosses 7 datasets, 6 methods
+with 6 values of their swept hyperparameter, and 50 seeds, numbered as dlib numbers the
+published zoo:
+
+  model_num = dataset_index * 1800 + method_index * 300 + value_index * 50 + seed
+
+(methods in dlib's order beta_vae, factor_vae, dip_vae_i, dip_vae_ii, beta_tc_vae,
+annealed_vae; model 250 is beta_vae, beta = 16, seed 0 on dsprites_full). Every model
+uses gin_configs/models/shared.gin plus its bindings.
+
+  python -m infofrag.training.study --list [--dataset dsprites_full] [--seeds 0-2]
+  python -m infofrag.training.study --model_num 250     # bindings, one per line
+
+Pure Python: no TensorFlow import.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+
+from infofrag.utils import paths
+
+STUDY_NAME = "unsupervised_study_v1"
+
+
+@dataclasses.dataclass
+class StudyModel:
+  """One model of the study.
+
+  Attributes:
+    model_num: dlib's model number.
+    dataset: dataset.name.
+    method: dlib's model.name (beta_vae, factor_vae, dip_vae_i, ...).
+    hyperparameter: the swept binding, e.g. "vae.beta".
+    value: its value.
+    seed: model.random_seed.
+    bindings: gin binding strings to add to `config_file`.
+    config_file: path of the shared gin config.
+  """
+  model_num: int
+  dataset: str
+  method: str
+  hyperparameter: str
+  value: float
+  seed: int
+  bindings: list
+  config_file: str
+
+
+def load_study(name=STUDY_NAME):
+  """The study description (dict) from gin_configs/studies/<name>.json."""
+  with open(paths.gin_config_path("studies", f"{name}.json")) as f:
+    return json.load(f)
+
+
+def _gin_literal(value):
+  """dlib's escaping: strings quoted unless they are references (@...)."""
+  if isinstance(value, str) and not value.startswith("@"):
+    return f"'{value}'"
+  return str(value)
+
+
+def num_models(study=None):
+  """Total number of models of the study (12600 for unsupervised_study_v1)."""
+  study = study or load_study()
+  per_method = len(study["methods"][0]["values"]) * study["num_seeds"]
+  return len(study["datasets"]) * len(study["methods"]) * per_method
+
+
+def get_model(model_num, study=None):
+  """StudyModel for one model number.
+
+  Raises:
+    ValueError: if model_num is outside [0, num_models).
+  """
+  study = study or load_study()
+  total = num_models(study)
+  if isinstance(model_num, bool) or not 0 <= int(model_num) < total:
+    raise ValueError(f"model_num must be in [0, {total}) for {study['name']}, got {model_num!r}.")
+  model_num = int(model_num)
+  num_seeds = study["num_seeds"]
+  num_values = len(study["methods"][0]["values"])
+  per_dataset = len(study["methods"]) * num_values * num_seeds
+  dataset_index, rest = divmod(model_num, per_dataset)
+  method_index, rest = divmod(rest, num_values * num_seeds)
+  value_index, seed = divmod(rest, num_seeds)
+  method = study["methods"][method_index]
+  value = method["values"][value_index]
+  pairs = [("dataset.name", study["datasets"][dataset_index])]
+  pairs += [tuple(p) for p in study["architecture"]]
+  pairs += [("model.name", method["name"]), (method["swept"], value)]
+  pairs += [tuple(p) for p in method["fixed"]]
+  pairs += [("model.random_seed", seed), ("model.model_num", model_num)]
+  return StudyModel(
+      model_num=model_num, dataset=study["datasets"][dataset_index], method=method["name"],
+      hyperparameter=method["swept"], value=value, seed=seed,
+      bindings=[f"{key} = {_gin_literal(val)}" for key, val in pairs],
+      config_file=paths.gin_config_path(study["config_file"]))
+
+
+def get_model_bindings(model_num, study=None):
+  """The gin bindings (list of str) of one model, to use with models/shared.gin."""
+  return get_model(model_num, study).bindings
+
+
+def list_models(dataset=None, seeds=None, methods=None, study=None):
+  """StudyModels filtered by dataset name, seeds (iterable) and method names, in order."""
+  study = study or load_study()
+  if dataset is not None and dataset not in study["datasets"]:
+    raise ValueError(f"Unknown study dataset {dataset!r}; valid: {', '.join(study['datasets'])}.")
+  names = [m["name"] for m in study["methods"]]
+  for method in methods or []:
+    if method not in names:
+      raise ValueError(f"Unknown study method {method!r}; valid: {', '.join(names)}.")
+  seeds = None if seeds is None else set(seeds)
+  selected = []
+  for model_num in range(num_models(study)):
+    model = get_model(model_num, study)
+    if (dataset is None or model.dataset == dataset) and (
+        seeds is None or model.seed in seeds) and (not methods or model.method in methods):
+      selected.append(model)
+  return selected
+
+
+def _parse_seeds(text):
+  seeds = []
+  for part in text.split(","):
+    if "-" in part:
+      low, high = part.split("-", 1)
+      seeds.extend(range(int(low), int(high) + 1))
+    elif part.strip():
+      seeds.append(int(part))
+  return seeds
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(
+      prog="python -m infofrag.training.study",
+      description=f"List or expand the {STUDY_NAME} sweep (dlib's model numbering).")
+  parser.add_argument("--list", action="store_true", help="one line per model")
+  parser.add_argument("--model_num", type=int, help="print this model's gin bindings")
+  parser.add_argument("--dataset", help="only this dataset (e.g. dsprites_full)")
+  parser.add_argument("--seeds", help="only these seeds, e.g. 0-4 or 0,7")
+  parser.add_argument("--method", action="append", help="only this method (repeatable)")
+  args = parser.parse_args(argv)
+  try:
+    if args.model_num is not None:
+      model = get_model(args.model_num)
+      print(f"# gin config: {model.config_file}")
+      print("\n".join(model.bindings))
+      return 0
+    if not args.list:
+      parser.error("give --list or --model_num N")
+    seeds = _parse_seeds(args.seeds) if args.seeds else None
+    models = list_models(args.dataset, seeds, args.method)
+  except ValueError as error:
+    print(f"study: error: {error}", file=sys.stderr)
+    return 1
+  print("model_num\tdataset\tmethod\thyperparameter\tvalue\tseed")
+  for model in models:
+    print(f"{model.model_num}\t{model.dataset}\t{model.method}\t{model.hyperparameter}\t"
+          f"{model.value}\t{model.seed}")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
