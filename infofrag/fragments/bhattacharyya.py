@@ -13,12 +13,12 @@ output plus a bounded work area; no [N, N, d, d] (or [N, N, d]) arrays appear.
 
 import numpy as np
 
+from infofrag.fragments import _parallel
 from infofrag.fragments import _validation
 
 # Distance used for "impossible" pairs of a ground-truth factor: -ln(1e-10) (SPEC 5).
 FACTOR_MISMATCH_DISTANCE = -np.log(1e-10)
 DEFAULT_WORK_BYTES = 256 * 2**20
-_QUARTER_LN2 = 0.25 * np.log(2.0)
 
 
 def _rows_per_block(bytes_per_row, max_memory_bytes):
@@ -54,12 +54,13 @@ class LazyFingerprints:
     self._offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     self._one_dim_each = bool(np.all(sizes == 1))
     # Per gathered dimension, transposed to [K, N] so blocks come out [K, r, N].
-    self._mus_t = np.ascontiguousarray(mus[:, columns].T)
-    self._logvars_t = np.ascontiguousarray(logvars[:, columns].T)
-    self._vars_t = np.exp(self._logvars_t)
-    # The logvar-only part of D splits into c_i + c_j per group: [G, N].
-    per_dim_c = 0.25 * self._logvars_t + _QUARTER_LN2
-    self._group_c = np.add.reduceat(per_dim_c, self._offsets, axis=0)
+    # Halved means give (mu_i - mu_j)^2 / 4 directly; 1 / (sqrt(2) sigma) turns
+    # (s2_i + s2_j) into q = (s2_i + s2_j) / (2 sigma_i sigma_j) >= 1, and
+    # 1/2 ln q is the whole log-variance part of D.
+    logvars_t = np.ascontiguousarray(logvars[:, columns].T)
+    self._half_mus_t = 0.5 * np.ascontiguousarray(mus[:, columns].T)
+    self._vars_t = np.exp(logvars_t)
+    self._inv_scale_t = np.exp(-0.5 * logvars_t - 0.5 * np.log(2.0))
     self.num_fingerprints = len(self._groups)
     self.num_points = mus.shape[0]
 
@@ -70,37 +71,52 @@ class LazyFingerprints:
 
   def bytes_per_row(self):
     """Approximate work-area bytes needed per row of a block (float64)."""
-    return 8 * self.num_points * (2 * self._mus_t.shape[0] + 2 * self.num_fingerprints)
+    return 8 * self.num_points * (2 * self._half_mus_t.shape[0] + self.num_fingerprints)
 
-  def rows(self, start, stop):
-    """Distances from points start..stop-1 to all points.
+  def _dimension_terms(self, start, stop, out, first_column=0):
+    """Per gathered dimension k, into out [K, r, N - first_column]:
+    (mu_ik - mu_jk)^2 / (4 (s2_ik + s2_jk)) + 1/2 ln q_ijk."""
+    rows, columns = slice(start, stop), slice(first_column, None)
+    summed_vars = self._vars_t[:, rows, None] + self._vars_t[:, None, columns]
+    # Each step reuses a buffer: this is the hot loop of fingerprinting.
+    np.subtract(self._half_mus_t[:, rows, None], self._half_mus_t[:, None, columns], out=out)
+    np.square(out, out=out)
+    out /= summed_vars
+    summed_vars *= self._inv_scale_t[:, rows, None]
+    summed_vars *= self._inv_scale_t[:, None, columns]
+    np.log(summed_vars, out=summed_vars)
+    summed_vars *= 0.5
+    out += summed_vars
+    return out
+
+  def rows(self, start, stop, out=None, first_column=0):
+    """Distances from points start..stop-1 to points first_column..N-1.
+
+    Parameters
+    ----------
+    start, stop : int, row range.
+    out : optional [G, stop - start, N - first_column] float64 array to write into.
+    first_column : int, skip the columns before it (used to build only one triangle).
 
     Returns
     -------
-    [G, stop - start, N] float64 array, nats (D >= 0, D_ii = 0).
+    [G, stop - start, N - first_column] float64 array, nats (D >= 0, D_ii = 0).
     """
-    mus_rows = self._mus_t[:, start:stop, None]
-    # diff and s reuse their buffers: this is the hot loop of fingerprinting.
-    term = mus_rows - self._mus_t[:, None, :]
-    np.square(term, out=term)
-    summed_vars = self._vars_t[:, start:stop, None] + self._vars_t[:, None, :]
-    term /= summed_vars
-    term *= 0.25
-    np.log(summed_vars, out=summed_vars)
-    summed_vars *= 0.5
-    term += summed_vars
-    del summed_vars
+    stop = min(stop, self.num_points)
+    shape = (self.num_fingerprints, stop - start, self.num_points - first_column)
+    if out is None:
+      out = np.empty(shape)
     if self._one_dim_each:
-      block = term
+      self._dimension_terms(start, stop, out, first_column)
     else:
-      block = np.add.reduceat(term, self._offsets, axis=0)
-    # c_i + c_j in one sum keeps the block exactly symmetric (addition commutes).
-    block -= self._group_c[:, start:stop, None] + self._group_c[:, None, :]
+      terms = self._dimension_terms(start, stop, np.empty((self._half_mus_t.shape[0],) + shape[1:]),
+                                    first_column)
+      np.add.reduceat(terms, self._offsets, axis=0, out=out)
     # Rounding leaves +-1e-16 where D is exactly 0 (the diagonal) and can dip below 0.
-    local = np.arange(max(0, min(stop, self.num_points) - start))
-    block[:, local, start + local] = 0.0
-    np.maximum(block, 0.0, out=block)
-    return block
+    diagonal = np.arange(max(start, first_column), stop)
+    out[:, diagonal - start, diagonal - first_column] = 0.0
+    np.maximum(out, 0.0, out=out)
+    return out
 
 
 class ArrayFingerprints:
@@ -135,14 +151,30 @@ def as_fingerprint_source(fingerprints):
   return ArrayFingerprints(fingerprints)
 
 
-def _materialise(source, dtype, max_memory_bytes):
-  """Builds the full [G, N, N] array from a source, block of rows by block of rows."""
+def _materialise(source, dtype, max_memory_bytes, num_threads=None):
+  """Builds the full [G, N, N] array from a LazyFingerprints (threads over row blocks).
+
+  Only the upper triangle is computed (block rows start..stop, columns start..N)
+  and mirrored, which halves the work and makes the result exactly symmetric.
+  """
   count, num_points = source.num_fingerprints, source.num_points
   result = np.empty((count, num_points, num_points), dtype=dtype)
-  step = _rows_per_block(source.bytes_per_row(), max_memory_bytes)
-  for start in range(0, num_points, step):
-    stop = min(num_points, start + step)
-    result[:, start:stop, :] = source.rows(start, stop)
+  num_threads = _parallel.resolve_num_threads(num_threads)
+  step = _rows_per_block(source.bytes_per_row() + 8 * count * num_points, max_memory_bytes // num_threads)
+  starts = list(range(0, num_points, step))
+  num_workers = min(num_threads, len(starts))
+
+  def fill(worker):
+    # Blocks are dealt out round-robin: later blocks are shorter (triangle).
+    for start in starts[worker::num_workers]:
+      stop = min(num_points, start + step)
+      block = source.rows(start, stop, first_column=start)
+      square = block[:, :, :stop - start]
+      square[...] = np.triu(square) + np.swapaxes(np.triu(square, 1), 1, 2)  # exactly symmetric
+      result[:, start:stop, start:] = block
+      result[:, start:, start:stop] = block.transpose(0, 2, 1)
+
+  _parallel.run_workers(fill, num_workers)
   return result
 
 

@@ -19,6 +19,7 @@ import collections
 
 import numpy as np
 
+from infofrag.fragments import _parallel
 from infofrag.fragments import _validation
 from infofrag.fragments import bhattacharyya
 from infofrag.fragments import information_bound as information_lib
@@ -37,67 +38,119 @@ info_ab : [A, B] float64, I(Da + Db).
 """
 
 
+def _flush_level(dtype):
+  """Coefficients below this are set to 0 before the products ([..] `dtype` units)."""
+  return float(np.sqrt(np.finfo(dtype).tiny)) * 1e3
+
+
+def _repair_threshold(dtype, num_points):
+  """Pair sums below this may have lost relative precision > eps to flushing or underflow."""
+  info = np.finfo(dtype)
+  return num_points * max(_flush_level(dtype), info.tiny) / info.eps
+
+
 def _shifted_exponentials(distance_rows, dtype):
   """Row-shifted Bhattacharyya coefficients of a block of rows.
 
   Parameters
   ----------
-  distance_rows : [G, r, N] float array, nats.
+  distance_rows : [G, r, N] float array, nats. Overwritten when it is a float64
+    array that owns its memory (a block computed by LazyFingerprints).
 
   Returns
   -------
-  shifted : [r, G, N] `dtype`, exp(-D_ij - m_i), max 1 per row.
+  shifted : [G, r, N] `dtype`, exp(-D_ij - m_i), max 1 per row.
   row_max : [G, r] float64, m_i = max_j(-D_ij).
   lse_single, lse_double : [G, r] float64, log sum_j exp(-D_ij) and log sum_j exp(-2 D_ij).
   """
-  neg = np.negative(distance_rows, dtype=np.float64)
+  owned = distance_rows.dtype == np.float64 and distance_rows.flags.owndata
+  neg = np.negative(distance_rows, out=distance_rows if owned else None, dtype=np.float64)
   row_max = neg.max(axis=-1)
   neg -= row_max[..., None]
   np.exp(neg, out=neg)
+  # Products of two coefficients below sqrt(tiny) would be subnormal, which makes
+  # the BLAS product ~10x slower; they are dropped (the pair sums they could
+  # affect are caught by the repair threshold and recomputed exactly).
+  neg[neg < _flush_level(dtype)] = 0.0
   lse_single = np.log(neg.sum(axis=-1)) + row_max
   lse_double = np.log(np.einsum("grn,grn->gr", neg, neg)) + 2.0 * row_max
-  shifted = np.ascontiguousarray(neg.transpose(1, 0, 2), dtype=dtype)
+  shifted = neg if dtype == np.float64 else neg.astype(dtype)
   return shifted, row_max, lse_single, lse_double
 
 
-def _repair_underflow(log_sums, sums, threshold, rows, a_offset, b_offset,
-                      source_a, source_b, row_max_a, row_max_b):
-  """Recomputes, in exact float64 log-sum-exp, the pair sums that fell below `threshold`.
+def _repair_underflow(log_sums, sums, threshold, row, source_a, source_b, row_max_a, row_max_b):
+  """Recomputes, in exact float64 log-sum-exp, the pair sums of one row that fell below `threshold`.
 
-  log_sums, sums : [r, a, b] block results (log_sums is patched in place);
-  rows : absolute index of the block's first row.
+  log_sums, sums : [A, B] results of row `row` (log_sums is patched in place);
+  row_max_a, row_max_b : [A], [B] the row maxima used for the shift.
   """
-  row_idx, a_idx, b_idx = np.nonzero(sums < threshold)
-  for local_row in np.unique(row_idx):
-    chosen = row_idx == local_row
-    a_sel, b_sel = a_idx[chosen], b_idx[chosen]
-    row = rows + local_row
-    neg_a = -np.asarray(source_a.rows(row, row + 1)[a_offset + a_sel, 0, :], dtype=np.float64)
-    neg_b = -np.asarray(source_b.rows(row, row + 1)[b_offset + b_sel, 0, :], dtype=np.float64)
-    exact = information_lib.row_log_sum_exp(neg_a + neg_b)
-    shift = row_max_a[a_offset + a_sel, local_row] + row_max_b[b_offset + b_sel, local_row]
-    log_sums[local_row, a_sel, b_sel] = exact - shift
+  a_sel, b_sel = np.nonzero(sums < threshold)
+  neg_a = -np.asarray(source_a.rows(row, row + 1)[a_sel, 0, :], dtype=np.float64)
+  neg_b = -np.asarray(source_b.rows(row, row + 1)[b_sel, 0, :], dtype=np.float64)
+  exact = information_lib.row_log_sum_exp(neg_a + neg_b)
+  log_sums[a_sel, b_sel] = exact - (row_max_a[a_sel] + row_max_b[b_sel])
 
 
-def _block_size(num_channels):
-  """Channel block: small enough to bound the [r, block, B] product, big enough for BLAS."""
-  return int(min(num_channels, max(64, -(-num_channels // 8))))
+def _accumulate_rows(source_a, source_b, dtype, first, last, step, threshold):
+  """Sums over rows first..last-1 of every row term, in float64.
+
+  Returns
+  -------
+  dict with log_sum_ab [A, B] (sum_i log sum_j Ea_ij Eb_ij), and per channel
+  lse_a, lse_aa, max_sum_a [A] (and _b [B] when the sets differ).
+  """
+  symmetric = source_b is source_a
+  num_a, num_b = source_a.num_fingerprints, source_b.num_fingerprints
+  totals = {"log_sum_ab": np.zeros((num_a, num_b)),
+            "lse_a": np.zeros(num_a), "lse_aa": np.zeros(num_a), "max_sum_a": np.zeros(num_a)}
+  if not symmetric:
+    totals.update(lse_b=np.zeros(num_b), lse_bb=np.zeros(num_b), max_sum_b=np.zeros(num_b))
+  sums = np.empty((num_a, num_b), dtype=dtype)
+  log_sums = np.empty((num_a, num_b), dtype=np.float64)
+  for start in range(first, last, step):
+    stop = min(last, start + step)
+    shifted_a, row_max_a, single_a, double_a = _shifted_exponentials(source_a.rows(start, stop), dtype)
+    totals["lse_a"] += single_a.sum(axis=1)
+    totals["lse_aa"] += double_a.sum(axis=1)
+    totals["max_sum_a"] += row_max_a.sum(axis=1)
+    if symmetric:
+      shifted_b, row_max_b = shifted_a, row_max_a
+    else:
+      shifted_b, row_max_b, single_b, double_b = _shifted_exponentials(source_b.rows(start, stop), dtype)
+      totals["lse_b"] += single_b.sum(axis=1)
+      totals["lse_bb"] += double_b.sum(axis=1)
+      totals["max_sum_b"] += row_max_b.sum(axis=1)
+    for local in range(stop - start):
+      rows_a = shifted_a[:, local, :]
+      # `x @ x.T` on the same array is a symmetric rank-k update in numpy's BLAS path.
+      rows_b = rows_a if symmetric else shifted_b[:, local, :]
+      np.matmul(rows_a, rows_b.T, out=sums)
+      with np.errstate(divide="ignore"):
+        np.log(sums, out=log_sums, dtype=np.float64)
+      if sums.min() < threshold:
+        _repair_underflow(log_sums, sums, threshold, start + local, source_a, source_b,
+                          row_max_a[:, local], row_max_b[:, local])
+      totals["log_sum_ab"] += log_sums
+  return totals
 
 
 def pairwise_information_terms(fingerprints_a, fingerprints_b=None, dtype=np.float64,
-                               max_memory_bytes=DEFAULT_WORK_BYTES):
+                               max_memory_bytes=DEFAULT_WORK_BYTES, num_threads=None):
   """I(Da), I(2 Da), I(Db), I(2 Db) and I(Da + Db) for all pairs, in bits.
 
   Parameters
   ----------
   fingerprints_a : [A, N, N] float array (nats) or `LazyFingerprints`.
   fingerprints_b : [B, N, N] float array, `LazyFingerprints`, or None
-    None compares set a with itself (and computes only half of the pairs).
+    None compares set a with itself (a symmetric rank-k update per row, half the work).
   dtype : float64 (default) or float32
-    Type of the batched matrix product; float32 is about twice as fast,
-    accurate to ~1e-6 bits. Logs and sums are always float64.
+    Type of the matrix products; float32 is faster and accurate to ~1e-7
+    bits. Logs and sums over rows are always float64.
   max_memory_bytes : int
-    Work-area budget (besides the inputs and the [A, B] outputs).
+    Work-area budget (besides the inputs and the [A, B] outputs), shared by the threads.
+  num_threads : int or None
+    Threads working on disjoint row ranges (None: number of CPUs, at most 8).
+    Each holds its own [A, B] accumulator.
 
   Returns
   -------
@@ -114,57 +167,30 @@ def pairwise_information_terms(fingerprints_a, fingerprints_b=None, dtype=np.flo
         f"and N = {source_b.num_points}.")
   num_points = source_a.num_points
   num_a, num_b = source_a.num_fingerprints, source_b.num_fingerprints
-  block = _block_size(num_a)
-  itemsize = dtype.itemsize
+  num_threads = min(_parallel.resolve_num_threads(num_threads), num_points)
   both = num_a + (0 if symmetric else num_b)
-  # Per row: the float64 exponentials and their `dtype` copies, the source's own
-  # work area, and one channel block's product and its log.
-  per_row = (3 * 8 + itemsize) * num_points * both + (itemsize + 16) * block * num_b
+  # Per thread: per row of a block the float64 exponentials (plus a `dtype`
+  # copy) and the sources' work areas; fixed: the [A, B] product, its log and
+  # the accumulator.
+  per_row = (16 + dtype.itemsize) * num_points * both
   per_row += source_a.bytes_per_row() + (0 if symmetric else source_b.bytes_per_row())
-  step = max(1, max_memory_bytes // per_row)
-  threshold = num_points * np.finfo(dtype).tiny / np.finfo(dtype).eps
+  fixed = (dtype.itemsize + 16) * num_a * num_b
+  per_thread = max_memory_bytes // num_threads
+  step = int(max(1, min(64, (per_thread - fixed) // per_row)))
+  threshold = _repair_threshold(dtype, num_points)
 
-  log_sum_ab = np.zeros((num_a, num_b), dtype=np.float64)
-  lse_a = np.zeros(num_a)
-  lse_aa = np.zeros(num_a)
-  max_sum_a = np.zeros(num_a)
-  lse_b, lse_bb, max_sum_b = lse_a, lse_aa, max_sum_a
-  if not symmetric:
-    lse_b, lse_bb, max_sum_b = np.zeros(num_b), np.zeros(num_b), np.zeros(num_b)
-
-  for start in range(0, num_points, step):
-    stop = min(num_points, start + step)
-    shifted_a, row_max_a, single_a, double_a = _shifted_exponentials(source_a.rows(start, stop), dtype)
-    lse_a += single_a.sum(axis=1)
-    lse_aa += double_a.sum(axis=1)
-    max_sum_a += row_max_a.sum(axis=1)
-    if symmetric:
-      shifted_b, row_max_b = shifted_a, row_max_a
-    else:
-      shifted_b, row_max_b, single_b, double_b = _shifted_exponentials(source_b.rows(start, stop), dtype)
-      lse_b += single_b.sum(axis=1)
-      lse_bb += double_b.sum(axis=1)
-      max_sum_b += row_max_b.sum(axis=1)
-    for a_start in range(0, num_a, block):
-      a_stop = min(num_a, a_start + block)
-      # Symmetric: only the upper triangle (b >= a_start) is computed.
-      b_start = a_start if symmetric else 0
-      sums = np.matmul(shifted_a[:, a_start:a_stop, :], shifted_b[:, b_start:, :].transpose(0, 2, 1))
-      with np.errstate(divide="ignore"):
-        log_sums = np.log(sums, dtype=np.float64)
-      if np.any(sums < threshold):
-        _repair_underflow(log_sums, sums, threshold, start, a_start, b_start,
-                          source_a, source_b, row_max_a, row_max_b)
-      log_sum_ab[a_start:a_stop, b_start:] += log_sums.sum(axis=0)
-
-  total_ab = log_sum_ab + max_sum_a[:, None] + max_sum_b[None, :]
+  partials = _parallel.map_ranges(
+      lambda first, last: _accumulate_rows(source_a, source_b, dtype, first, last, step, threshold),
+      num_points, num_threads)
+  totals = {key: sum(part[key] for part in partials) for key in partials[0]}
+  b = "a" if symmetric else "b"  # the symmetric case keeps one set of per-channel sums
+  total_ab = totals["log_sum_ab"] + totals["max_sum_a"][:, None] + totals[f"max_sum_{b}"][None, :]
   if symmetric:
-    upper = np.triu(total_ab)
-    total_ab = upper + np.triu(total_ab, 1).T
+    total_ab = 0.5 * (total_ab + total_ab.T)  # exact symmetry despite BLAS rounding
   to_bits = lambda lse_sum: information_lib.bits_from_row_lse(lse_sum / num_points, num_points)
   return InformationTerms(
-      info_a=to_bits(lse_a), info_aa=to_bits(lse_aa),
-      info_b=to_bits(lse_b), info_bb=to_bits(lse_bb),
+      info_a=to_bits(totals["lse_a"]), info_aa=to_bits(totals["lse_aa"]),
+      info_b=to_bits(totals[f"lse_{b}"]), info_bb=to_bits(totals[f"lse_{b}{b}"]),
       info_ab=to_bits(total_ab))
 
 
@@ -197,7 +223,7 @@ def nmi_vi_from_terms(terms):
 
 
 def pairwise_nmi_vi(fingerprints_a, fingerprints_b=None, dtype=np.float64,
-                    max_memory_bytes=DEFAULT_WORK_BYTES):
+                    max_memory_bytes=DEFAULT_WORK_BYTES, num_threads=None):
   """NMI and VI between every fingerprint of set a and every one of set b.
 
   Parameters
@@ -206,7 +232,9 @@ def pairwise_nmi_vi(fingerprints_a, fingerprints_b=None, dtype=np.float64,
   fingerprints_b : [B, N, N], `LazyFingerprints`, or None (compare a with itself).
   dtype : float64 (default) or float32 for the batched product.
   max_memory_bytes : int
-    Work-area budget; rows and channels are processed in blocks that fit it.
+    Work-area budget; rows are processed in blocks that fit it.
+  num_threads : int or None
+    Threads over row ranges (None: number of CPUs, at most 8).
 
   Returns
   -------
@@ -214,5 +242,5 @@ def pairwise_nmi_vi(fingerprints_a, fingerprints_b=None, dtype=np.float64,
   vi : [A, B] float64, bits (0 for identical channels).
   """
   terms = pairwise_information_terms(fingerprints_a, fingerprints_b, dtype=dtype,
-                                     max_memory_bytes=max_memory_bytes)
+                                     max_memory_bytes=max_memory_bytes, num_threads=num_threads)
   return nmi_vi_from_terms(terms)

@@ -1,0 +1,197 @@
+"""Speed and memory of infofrag.fragments against the paper authors' published approach.
+
+Run (from the repository root):
+  python benchmarks/fragments.py            # full: N = 1000; M = 200 pairs, 500 fingerprints, 2000 in 8 GiB
+  python benchmarks/fragments.py --quick    # smoke test in well under a minute
+
+The baseline lives in this file and follows the published approach
+(murphyka/representation-space-info-comparison, utils.py, as described in
+REFERENCE_NOTES 2.1): a fingerprint per channel from [N, N, d, d] diagonal
+covariance matrices and their inverses, and NMI / VI one pair at a time,
+exponentiating the [N, N] sum of the two fingerprints. When the full baseline
+would take too long it is timed on a random subset of channels / pairs and
+scaled linearly (the output says so). The large run is done in a fresh
+subprocess whose peak resident memory (ru_maxrss) is reported.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from infofrag import fragments
+
+GIB = 2**30
+
+
+# ----------------------------------------------------------------------------- inputs
+def encoder_outputs(num_points, num_channels, seed):
+  """VAE-like posteriors [N, C]: informative, partly informative and collapsed channels."""
+  rng = np.random.default_rng(seed)
+  kind = np.arange(num_channels) % 5
+  spread = np.where(kind < 3, 1.0, np.where(kind == 3, 0.5, 0.05))
+  mean_logvar = np.where(kind < 3, -3.0, np.where(kind == 3, -1.0, 0.0))
+  mus = rng.normal(size=(num_points, num_channels)) * spread
+  logvars = mean_logvar + 0.3 * rng.normal(size=(num_points, num_channels))
+  return mus, logvars
+
+
+# ----------------------------------------------------------------------------- baseline
+def baseline_fingerprint(mus, logvars):
+  """One channel's [N, N] distances the published way: explicit [N, N, d, d] matrices."""
+  num_points, dims = mus.shape
+  mu_row = np.tile(mus[:, None, :], (1, num_points, 1))
+  mu_col = np.tile(mus[None, :, :], (num_points, 1, 1))
+  lv_row = np.tile(logvars[:, None, :], (1, num_points, 1))
+  lv_col = np.tile(logvars[None, :, :], (num_points, 1, 1))
+  delta = (mu_row - mu_col)[..., None]                      # [N, N, d, 1]
+  mean_var = 0.5 * (np.exp(lv_row) + np.exp(lv_col))        # [N, N, d]
+  eye = np.eye(dims).reshape(1, 1, dims, dims)
+  ones = np.ones_like(mean_var)[..., None, :]
+  covariance = mean_var[..., None] * ones * eye             # [N, N, d, d]
+  precision = (1.0 / mean_var)[..., None] * ones * eye      # [N, N, d, d]
+  del covariance  # built as the published code does; only its determinant is used below
+  quadratic = (np.swapaxes(delta, -1, -2) @ precision @ delta).reshape(num_points, num_points)
+  det_mean = np.prod(mean_var, axis=-1)
+  det_row = np.exp(np.sum(lv_row, axis=-1))
+  det_col = np.exp(np.sum(lv_col, axis=-1))
+  return 0.125 * quadratic + 0.5 * np.log(det_mean / np.sqrt(det_row * det_col))
+
+
+def baseline_information(distances):
+  return -np.mean(np.log2(np.mean(np.exp(-distances), axis=-1)), axis=-1)
+
+
+def baseline_pair(prints, infos, doubles, a, b):
+  """NMI and VI of one pair, exponentiating the [N, N] sum as the published loop does."""
+  joint = baseline_information(prints[a] + prints[b])
+  nmi = (infos[a] + infos[b] - joint) / np.sqrt((2 * infos[a] - doubles[a]) * (2 * infos[b] - doubles[b]))
+  return nmi, 2 * joint - doubles[a] - doubles[b]
+
+
+# ----------------------------------------------------------------------------- sections
+def bench_fingerprints(num_points, num_channels, baseline_channels, seed):
+  mus, logvars = encoder_outputs(num_points, num_channels, seed)
+  chunk = 100  # materialise 100 channels at a time so the run fits alongside others
+  started = time.perf_counter()
+  first = None
+  for begin in range(0, num_channels, chunk):
+    prints = fragments.channel_fingerprints(mus[:, begin:begin + chunk], logvars[:, begin:begin + chunk])
+    if first is None:
+      first = prints[:baseline_channels].copy()
+    del prints
+  ours = time.perf_counter() - started
+  started = time.perf_counter()
+  reference = [baseline_fingerprint(mus[:, c:c + 1], logvars[:, c:c + 1]) for c in range(baseline_channels)]
+  per_channel = (time.perf_counter() - started) / baseline_channels
+  baseline = per_channel * num_channels
+  difference = float(np.max(np.abs(np.stack(reference) - first)))
+  print(f"[fingerprints] N={num_points}, {num_channels} channels: infofrag {ours:.2f} s "
+        f"(built {chunk} channels at a time); baseline {per_channel * 1e3:.1f} ms/channel timed on "
+        f"{baseline_channels} channels, scaled to {num_channels}: {baseline:.1f} s; "
+        f"speed-up {baseline / ours:.1f}x; max |D_ours - D_baseline| = {difference:.2e}")
+  return baseline / ours, difference
+
+
+def bench_pairwise(num_points, num_channels, baseline_pairs, seed):
+  mus, logvars = encoder_outputs(num_points, num_channels, seed)
+  prints = fragments.channel_fingerprints(mus, logvars)
+  started = time.perf_counter()
+  nmi, vi = fragments.pairwise_nmi_vi(prints)
+  ours = time.perf_counter() - started
+  # The published loop: per-channel infos vectorised, then one pass per pair (upper triangle).
+  upper = np.stack(np.triu_indices(num_channels), axis=1)
+  total_pairs = len(upper)
+  rng = np.random.default_rng(seed + 1)
+  chosen = upper if baseline_pairs >= total_pairs else upper[rng.choice(total_pairs, baseline_pairs, replace=False)]
+  started = time.perf_counter()
+  infos = baseline_information(prints)
+  doubles = baseline_information(2 * prints)
+  setup = time.perf_counter() - started
+  started = time.perf_counter()
+  results = np.array([baseline_pair(prints, infos, doubles, a, b) for a, b in chosen])
+  per_pair = (time.perf_counter() - started) / len(chosen)
+  baseline = setup + per_pair * total_pairs
+  nmi_diff = float(np.max(np.abs(results[:, 0] - nmi[chosen[:, 0], chosen[:, 1]])))
+  vi_diff = float(np.max(np.abs(results[:, 1] - vi[chosen[:, 0], chosen[:, 1]])))
+  scaled = "" if len(chosen) == total_pairs else f" timed on {len(chosen)} random pairs and scaled to all {total_pairs}"
+  print(f"[pairwise] N={num_points}, M={num_channels}: infofrag {ours:.2f} s; baseline "
+        f"{setup:.2f} s setup + {per_pair * 1e3:.2f} ms/pair{scaled}: {baseline:.1f} s; "
+        f"speed-up {baseline / ours:.1f}x; max |diff| NMI {nmi_diff:.2e}, VI {vi_diff:.2e} bits")
+  return baseline / ours, max(nmi_diff, vi_diff)
+
+
+def large_worker(num_points, num_channels, seed, work_bytes):
+  """Runs in a subprocess: all pairs of M channels from encoder outputs, prints JSON."""
+  mus, logvars = encoder_outputs(num_points, num_channels, seed)
+  started = time.perf_counter()
+  nmi, vi = fragments.pairwise_nmi_vi(fragments.LazyFingerprints(mus, logvars), max_memory_bytes=work_bytes)
+  seconds = time.perf_counter() - started
+  # Spot check a few pairs against the per-pair formula.
+  check = [0, 1, 7, num_channels - 1]
+  prints = fragments.channel_fingerprints(mus[:, check], logvars[:, check])
+  infos, doubles = baseline_information(prints), baseline_information(2 * prints)
+  diffs = []
+  for i in range(len(check)):
+    for j in range(i, len(check)):
+      ref_nmi, ref_vi = baseline_pair(prints, infos, doubles, i, j)
+      diffs += [abs(ref_nmi - nmi[check[i], check[j]]), abs(ref_vi - vi[check[i], check[j]])]
+  peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+  print(json.dumps({"seconds": seconds, "peak_rss_bytes": peak, "max_diff": float(max(diffs)),
+                    "finite": bool(np.isfinite(nmi).all() and np.isfinite(vi).all())}))
+
+
+def bench_large(num_points, num_channels, seed, work_bytes, budget_bytes):
+  command = [sys.executable, os.path.abspath(__file__), "--_large-worker",
+             str(num_points), str(num_channels), str(seed), str(work_bytes)]
+  output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+  result = json.loads(output.strip().splitlines()[-1])
+  peak = result["peak_rss_bytes"]
+  print(f"[large] N={num_points}, M={num_channels} ({num_channels * (num_channels + 1) // 2} pairs) from "
+        f"LazyFingerprints with a {work_bytes / GIB:.2f} GiB work area: {result['seconds']:.1f} s, "
+        f"peak RSS {peak / GIB:.2f} GiB (budget {budget_bytes / GIB:.0f} GiB), spot-check max |diff| "
+        f"{result['max_diff']:.2e}, all finite: {result['finite']}")
+  return peak, result
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--quick", action="store_true", help="small sizes for a smoke test")
+  parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--_large-worker", nargs=4, help=argparse.SUPPRESS)
+  args = parser.parse_args()
+  if args._large_worker:
+    points, channels, seed, work = (int(v) for v in args._large_worker)
+    large_worker(points, channels, seed, work)
+    return
+  if args.quick:
+    sizes = dict(points=300, pair_channels=40, baseline_pairs=200, print_channels=50,
+                 baseline_channels=3, large_channels=200)
+  else:
+    sizes = dict(points=1000, pair_channels=200, baseline_pairs=1000, print_channels=500,
+                 baseline_channels=5, large_channels=2000)
+  budget = 8 * GIB
+  print(f"infofrag.fragments benchmark ({'quick' if args.quick else 'full'}); numpy {np.__version__}, "
+        f"{os.cpu_count()} CPUs")
+  fp_speedup, fp_diff = bench_fingerprints(sizes["points"], sizes["print_channels"],
+                                           sizes["baseline_channels"], args.seed)
+  pair_speedup, pair_diff = bench_pairwise(sizes["points"], sizes["pair_channels"],
+                                           sizes["baseline_pairs"], args.seed)
+  peak, large = bench_large(sizes["points"], sizes["large_channels"], args.seed, GIB, budget)
+  print("summary:")
+  print(f"  fingerprints speed-up   {fp_speedup:8.1f}x  (target >= 10x)    "
+        f"{'PASS' if fp_speedup >= 10 else 'MISS'}; max |diff| {fp_diff:.1e}")
+  print(f"  pairwise NMI/VI speed-up {pair_speedup:7.1f}x  (target >= 100x)   "
+        f"{'PASS' if pair_speedup >= 100 else 'MISS'}; max |diff| {pair_diff:.1e} "
+        f"({'PASS' if pair_diff < 1e-9 else 'MISS'} < 1e-9)")
+  print(f"  large run peak RSS      {peak / GIB:8.2f} GiB (budget 8 GiB) "
+        f"{'PASS' if peak < budget and large['finite'] else 'MISS'}; {large['seconds']:.1f} s")
+
+
+if __name__ == "__main__":
+  main()
