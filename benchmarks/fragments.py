@@ -27,6 +27,7 @@ import numpy as np
 from infofrag import fragments
 
 GIB = 2**30
+REPEATS = 2
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -78,17 +79,21 @@ def baseline_pair(prints, infos, doubles, a, b):
 def bench_fingerprints(num_points, num_channels, baseline_channels, seed):
   mus, logvars = encoder_outputs(num_points, num_channels, seed)
   chunk = 100  # materialise 100 channels at a time so the run fits alongside others
-  started = time.perf_counter()
-  first = None
-  for begin in range(0, num_channels, chunk):
-    prints = fragments.channel_fingerprints(mus[:, begin:begin + chunk], logvars[:, begin:begin + chunk])
-    if first is None:
-      first = prints[:baseline_channels].copy()
-    del prints
-  ours = time.perf_counter() - started
-  started = time.perf_counter()
-  reference = [baseline_fingerprint(mus[:, c:c + 1], logvars[:, c:c + 1]) for c in range(baseline_channels)]
-  per_channel = (time.perf_counter() - started) / baseline_channels
+  def ours_once():
+    started, first = time.perf_counter(), None
+    for begin in range(0, num_channels, chunk):
+      prints = fragments.channel_fingerprints(mus[:, begin:begin + chunk], logvars[:, begin:begin + chunk])
+      if first is None:
+        first = prints[:baseline_channels].copy()
+      del prints
+    return time.perf_counter() - started, first
+  def baseline_once():
+    started = time.perf_counter()
+    built = [baseline_fingerprint(mus[:, c:c + 1], logvars[:, c:c + 1]) for c in range(baseline_channels)]
+    return (time.perf_counter() - started) / baseline_channels, built
+  # Best of REPEATS for both sides: the machine is shared, the minimum is the least disturbed run.
+  ours, first = min((ours_once() for _ in range(REPEATS)), key=lambda result: result[0])
+  per_channel, reference = min((baseline_once() for _ in range(REPEATS)), key=lambda result: result[0])
   baseline = per_channel * num_channels
   difference = float(np.max(np.abs(np.stack(reference) - first)))
   print(f"[fingerprints] N={num_points}, {num_channels} channels: infofrag {ours:.2f} s "
@@ -101,9 +106,11 @@ def bench_fingerprints(num_points, num_channels, baseline_channels, seed):
 def bench_pairwise(num_points, num_channels, baseline_pairs, seed):
   mus, logvars = encoder_outputs(num_points, num_channels, seed)
   prints = fragments.channel_fingerprints(mus, logvars)
-  started = time.perf_counter()
-  nmi, vi = fragments.pairwise_nmi_vi(prints)
-  ours = time.perf_counter() - started
+  def ours_once():
+    started = time.perf_counter()
+    result = fragments.pairwise_nmi_vi(prints)
+    return time.perf_counter() - started, result
+  ours, (nmi, vi) = min((ours_once() for _ in range(REPEATS)), key=lambda result: result[0])
   # The published loop: per-channel infos vectorised, then one pass per pair (upper triangle).
   upper = np.stack(np.triu_indices(num_channels), axis=1)
   total_pairs = len(upper)
@@ -113,9 +120,11 @@ def bench_pairwise(num_points, num_channels, baseline_pairs, seed):
   infos = baseline_information(prints)
   doubles = baseline_information(2 * prints)
   setup = time.perf_counter() - started
-  started = time.perf_counter()
-  results = np.array([baseline_pair(prints, infos, doubles, a, b) for a, b in chosen])
-  per_pair = (time.perf_counter() - started) / len(chosen)
+  def baseline_once():
+    started = time.perf_counter()
+    values = np.array([baseline_pair(prints, infos, doubles, a, b) for a, b in chosen])
+    return (time.perf_counter() - started) / len(chosen), values
+  per_pair, results = min((baseline_once() for _ in range(REPEATS)), key=lambda result: result[0])
   baseline = setup + per_pair * total_pairs
   nmi_diff = float(np.max(np.abs(results[:, 0] - nmi[chosen[:, 0], chosen[:, 1]])))
   vi_diff = float(np.max(np.abs(results[:, 1] - vi[chosen[:, 0], chosen[:, 1]])))

@@ -19,11 +19,14 @@ from infofrag.fragments import _validation
 # Distance used for "impossible" pairs of a ground-truth factor: -ln(1e-10) (SPEC 5).
 FACTOR_MISMATCH_DISTANCE = -np.log(1e-10)
 DEFAULT_WORK_BYTES = 256 * 2**20
+# Blocks above this size stop fitting the allocator's reuse and cache; more rows gain nothing.
+_MAX_BLOCK_BYTES = 32 * 2**20
 
 
 def _rows_per_block(bytes_per_row, max_memory_bytes):
   """Number of rows whose work area fits the budget (at least one)."""
-  return int(max(1, min(2**31, max_memory_bytes // max(1, bytes_per_row))))
+  budget = min(max_memory_bytes, _MAX_BLOCK_BYTES)
+  return int(max(1, min(2**31, budget // max(1, bytes_per_row))))
 
 
 class LazyFingerprints:
@@ -53,14 +56,17 @@ class LazyFingerprints:
     sizes = np.array([group.size for group in self._groups])
     self._offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     self._one_dim_each = bool(np.all(sizes == 1))
-    # Per gathered dimension, transposed to [K, N] so blocks come out [K, r, N].
-    # Halved means give (mu_i - mu_j)^2 / 4 directly; 1 / (sqrt(2) sigma) turns
-    # (s2_i + s2_j) into q = (s2_i + s2_j) / (2 sigma_i sigma_j) >= 1, and
-    # 1/2 ln q is the whole log-variance part of D.
+    # Per gathered dimension k, transposed to [K, N] so blocks come out [K, r, N]:
+    #   D_k = 1/2 [ (m_i - m_j)^2 / (s2_i + s2_j) + log1p((sigma_i - sigma_j)^2 c_i c_j) ]
+    # with m = mu / sqrt(2) and c = 1 / (sqrt(2) sigma). This is SPEC 5's formula
+    # rewritten: ln m2 - (logvar_i + logvar_j)/2 = ln(1 + (sigma_i - sigma_j)^2 / (2 sigma_i sigma_j)),
+    # so both terms are >= 0 exactly, D_ii = 0 exactly, and no log of a ratio
+    # near 1 loses precision.
     logvars_t = np.ascontiguousarray(logvars[:, columns].T)
-    self._half_mus_t = 0.5 * np.ascontiguousarray(mus[:, columns].T)
+    self._scaled_mus_t = np.ascontiguousarray(mus[:, columns].T) / np.sqrt(2.0)
     self._vars_t = np.exp(logvars_t)
-    self._inv_scale_t = np.exp(-0.5 * logvars_t - 0.5 * np.log(2.0))
+    self._sigmas_t = np.exp(0.5 * logvars_t)
+    self._inv_scale_t = 1.0 / (np.sqrt(2.0) * self._sigmas_t)
     self.num_fingerprints = len(self._groups)
     self.num_points = mus.shape[0]
 
@@ -71,22 +77,22 @@ class LazyFingerprints:
 
   def bytes_per_row(self):
     """Approximate work-area bytes needed per row of a block (float64)."""
-    return 8 * self.num_points * (2 * self._half_mus_t.shape[0] + self.num_fingerprints)
+    return 8 * self.num_points * (2 * self._scaled_mus_t.shape[0] + self.num_fingerprints)
 
-  def _dimension_terms(self, start, stop, out, first_column=0):
-    """Per gathered dimension k, into out [K, r, N - first_column]:
-    (mu_ik - mu_jk)^2 / (4 (s2_ik + s2_jk)) + 1/2 ln q_ijk."""
+  def _twice_dimension_terms(self, start, stop, out, first_column=0):
+    """2 D_k for every gathered dimension k, into out [K, r, N - first_column]."""
     rows, columns = slice(start, stop), slice(first_column, None)
-    summed_vars = self._vars_t[:, rows, None] + self._vars_t[:, None, columns]
-    # Each step reuses a buffer: this is the hot loop of fingerprinting.
-    np.subtract(self._half_mus_t[:, rows, None], self._half_mus_t[:, None, columns], out=out)
+    # Every step works in place on one of two buffers: this is the hot loop.
+    np.subtract(self._scaled_mus_t[:, rows, None], self._scaled_mus_t[:, None, columns], out=out)
     np.square(out, out=out)
-    out /= summed_vars
-    summed_vars *= self._inv_scale_t[:, rows, None]
-    summed_vars *= self._inv_scale_t[:, None, columns]
-    np.log(summed_vars, out=summed_vars)
-    summed_vars *= 0.5
-    out += summed_vars
+    work = self._vars_t[:, rows, None] + self._vars_t[:, None, columns]
+    out /= work
+    np.subtract(self._sigmas_t[:, rows, None], self._sigmas_t[:, None, columns], out=work)
+    np.square(work, out=work)
+    work *= self._inv_scale_t[:, rows, None]
+    work *= self._inv_scale_t[:, None, columns]
+    np.log1p(work, out=work)
+    out += work
     return out
 
   def rows(self, start, stop, out=None, first_column=0):
@@ -107,15 +113,12 @@ class LazyFingerprints:
     if out is None:
       out = np.empty(shape)
     if self._one_dim_each:
-      self._dimension_terms(start, stop, out, first_column)
+      self._twice_dimension_terms(start, stop, out, first_column)
     else:
-      terms = self._dimension_terms(start, stop, np.empty((self._half_mus_t.shape[0],) + shape[1:]),
-                                    first_column)
+      terms = np.empty((self._scaled_mus_t.shape[0],) + shape[1:])
+      self._twice_dimension_terms(start, stop, terms, first_column)
       np.add.reduceat(terms, self._offsets, axis=0, out=out)
-    # Rounding leaves +-1e-16 where D is exactly 0 (the diagonal) and can dip below 0.
-    diagonal = np.arange(max(start, first_column), stop)
-    out[:, diagonal - start, diagonal - first_column] = 0.0
-    np.maximum(out, 0.0, out=out)
+    out *= 0.5
     return out
 
 
