@@ -1,0 +1,73 @@
+"""Shapes3D (3dshapes), read from dlib's `.npz` file.
+
+Path below $DISENTANGLEMENT_LIB_DATA, as in dlib:
+`3dshapes/look-at-object-room_floor-hueXwall-hueXobj-hueXobj-sizeXobj-shapeXview-azi.npz`,
+key `images`: uint8 [10, 10, 10, 8, 4, 15, 64, 64, 3] (or already flattened to
+[480000, 64, 64, 3]) in factor order. dlib also reads `labels` but never uses them.
+
+Factors: floor hue 10, wall hue 10, object hue 10, object size 8, object shape 4,
+azimuth 15. Observations are float32 `images / 255.` exactly as dlib computes them; the
+images stay uint8 (memory-mapped when the `.npz` is uncompressed) and are converted per
+batch, where dlib converts the whole data set to float32 up front (23 GB).
+"""
+
+import numpy as np
+
+from infofrag.data.ground_truth import ground_truth_data
+from infofrag.data.ground_truth import mpi3d
+from infofrag.data.ground_truth import paths
+from infofrag.data.ground_truth import util
+
+RELATIVE_PATH = (
+    "3dshapes",
+    "look-at-object-room_floor-hueXwall-hueXobj-hueXobj-sizeXobj-shapeXview-azi.npz")
+FACTOR_SIZES = (10, 10, 10, 8, 4, 15)
+FACTOR_NAMES = ["floor_hue", "wall_hue", "object_hue", "object_size", "object_shape",
+                "azimuth"]
+IMAGE_SHAPE = (64, 64, 3)
+HOW_TO_OBTAIN = (
+    "The 3dshapes data set is published by DeepMind at "
+    "https://github.com/deepmind/3d-shapes (dlib expects it converted to this .npz with "
+    "keys 'images' [10, 10, 10, 8, 4, 15, 64, 64, 3] uint8 and 'labels').")
+
+
+class Shapes3D(ground_truth_data.GroundTruthData):
+  """3dshapes with dlib's factor order; observations [64, 64, 3] float32 in [0, 1]."""
+
+  def __init__(self):
+    path = paths.dataset_path(*RELATIVE_PATH, dataset="shapes3d",
+                              how_to_obtain=HOW_TO_OBTAIN)
+    self.factor_sizes = list(FACTOR_SIZES)
+    self.images = mpi3d.flat_image_array(
+        mpi3d.load_npz_array(path, "images"), self.factor_sizes, path)
+    self.latent_factor_indices = list(range(len(self.factor_sizes)))
+    self.state_space = util.SplitDiscreteStateSpace(self.factor_sizes,
+                                                    self.latent_factor_indices)
+    self.factor_bases = mpi3d.mixed_radix_bases(self.factor_sizes)
+
+  @property
+  def num_factors(self):
+    return self.state_space.num_latent_factors
+
+  @property
+  def factors_num_values(self):
+    return list(self.factor_sizes)
+
+  @property
+  def factor_names(self):
+    return list(FACTOR_NAMES)
+
+  @property
+  def observation_shape(self):
+    return list(IMAGE_SHAPE)
+
+  def sample_factors(self, num, random_state):
+    return self.state_space.sample_latent_factors(num, random_state)
+
+  def sample_observations_from_factors(self, factors, random_state):
+    factors = self.check_factors(factors)
+    all_factors = self.state_space.sample_all_factors(factors, random_state)
+    indices = all_factors @ self.factor_bases
+    # dlib: images.astype(float32) / 255. (a float32 division), done per batch here.
+    return self.images[indices].astype(np.float32) / np.float32(255.)
+
