@@ -134,11 +134,14 @@ def embed_model(info, sample, cache_dir, model=None, factor_fps=None):
   return ModelEmbedding(info, mean, logvar, information, total, nmi, vi), False
 
 
-def ensemble_pairwise(embeddings, cache_dir):
+def ensemble_pairwise(embeddings, cache_dir, progress=True, block_channels=64):
   """NMI [K, K], VI [K, K] (bits) and information [K] over all channels of all models.
 
-  Cached under cache_dir keyed by the ordered model keys.
+  The upper triangle is computed in blocks of rows (one progress-bar step each; the
+  same work as one symmetric call) and mirrored. Cached under cache_dir keyed by the
+  ordered model keys.
   """
+  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
   from infofrag import fragments  # pylint: disable=g-import-not-at-top
   keys = [model_key(e.info.model_dir) for e in embeddings]
   digest = hashlib.sha1("|".join(keys).encode()).hexdigest()[:16]
@@ -148,12 +151,23 @@ def ensemble_pairwise(embeddings, cache_dir):
       return stored["nmi"], stored["vi"], stored["information"], True
   mean = np.concatenate([e.mean for e in embeddings], axis=1)
   logvar = np.concatenate([e.logvar for e in embeddings], axis=1)
-  channels = fragments.LazyFingerprints(mean, logvar)
-  terms = fragments.pairwise_information_terms(channels)
-  nmi, vi = fragments.nmi_vi_from_terms(terms)
+  count = mean.shape[1]
+  nmi, vi = np.zeros((count, count)), np.zeros((count, count))
+  information = np.zeros(count)
+  starts = range(0, count, block_channels)
+  for start in tqdm(starts, desc="pairwise NMI/VI", unit="block", disable=not progress,
+                    file=sys.stderr):
+    stop = min(count, start + block_channels)
+    rows = fragments.LazyFingerprints(mean[:, start:stop], logvar[:, start:stop])
+    cols = fragments.LazyFingerprints(mean[:, start:], logvar[:, start:])
+    terms = fragments.pairwise_information_terms(rows, cols)
+    block_nmi, block_vi = fragments.nmi_vi_from_terms(terms)
+    nmi[start:stop, start:], vi[start:stop, start:] = block_nmi, block_vi
+    nmi[start:, start:stop], vi[start:, start:stop] = block_nmi.T, block_vi.T
+    information[start:stop] = terms.info_a
   with io.atomic_path(path) as tmp:
-    np.savez(tmp, nmi=nmi, vi=vi, information=terms.info_a)
-  return nmi, vi, np.asarray(terms.info_a), False
+    np.savez(tmp, nmi=nmi, vi=vi, information=information)
+  return nmi, vi, information, False
 
 
 def _channel_ids(embeddings):
@@ -316,8 +330,7 @@ def analyse_dataset(dataset, infos, args, metrics, output_dir, failures, progres
   if not embeddings:
     return [], [], extra
   start = time.time()
-  _stderr(f"pairwise NMI/VI over {sum(e.mean.shape[1] for e in embeddings)} channels ({dataset})")
-  nmi, vi, information, pairwise_cached = ensemble_pairwise(embeddings, cache_dir)
+  nmi, vi, information, pairwise_cached = ensemble_pairwise(embeddings, cache_dir, progress)
   stage_seconds["pairwise"] = time.time() - start
   start = time.time()
   structures = find_structures(embeddings, nmi, vi, information, args.min_samples,
