@@ -80,6 +80,17 @@ def test_two_sets_chunking_lazy_and_float32_agree():
   np.testing.assert_allclose(vi32, full_vi, atol=1e-5)
 
 
+def test_thread_count_does_not_change_the_result():
+  mus, logvars = _random_channels(53, 5, seed=5)
+  lazy = fragments.LazyFingerprints(mus, logvars)
+  one_nmi, one_vi = fragments.pairwise_nmi_vi(lazy, num_threads=1)
+  three_nmi, three_vi = fragments.pairwise_nmi_vi(lazy, lazy, num_threads=3, max_memory_bytes=1)
+  np.testing.assert_allclose(three_nmi, one_nmi, rtol=0, atol=1e-12)
+  np.testing.assert_allclose(three_vi, one_vi, rtol=0, atol=1e-12)
+  with pytest.raises(ValueError, match="num_threads"):
+    fragments.pairwise_nmi_vi(lazy, num_threads=0)
+
+
 def test_underflowing_pair_sums_are_recomputed_exactly():
   # Fingerprints whose row minima sit at different columns (D_ii != 0), so every
   # product of shifted coefficients underflows even though the sum is well defined.

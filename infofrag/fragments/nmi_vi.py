@@ -7,12 +7,15 @@ For fingerprints Da, Db on the same N points (bits):
 
 The I_ab of all pairs share one computation: for each row i,
   sum_j exp(-Da_ij - Db_ij) = exp(ma_i + mb_i) * sum_j Ea_ij Eb_ij,
-with ma_i = max_j(-Da_ij) and Ea_ij = exp(-Da_ij - ma_i) in (0, 1]. For a block
-of rows the sums over j for every (a, b) are one batched matrix product
-[r, A, N] x [r, N, B]. The rare sums that underflow (possible only when no j
-makes both Ea_ij and Eb_ij large, never for D_ii = 0) are recomputed exactly
-with a float64 log-sum-exp. Rows and channels are processed in blocks sized
-to `max_memory_bytes`.
+with ma_i = max_j(-Da_ij) and Ea_ij = exp(-Da_ij - ma_i) in (0, 1]. For row i
+the sums over j for every (a, b) are one matrix product [A, N] x [N, B] (a
+symmetric rank-N update when a set is compared with itself), so all pairs
+cost N such products instead of A * B passes over [N, N] arrays.
+Coefficients below sqrt(tiny) are flushed to 0 (their products would be
+subnormal, which slows BLAS ~10x); pair sums small enough to be affected, or
+to underflow (only when no j makes both Ea_ij and Eb_ij large, never for
+D_ii = 0), are recomputed exactly with a float64 log-sum-exp. Rows are
+processed in blocks sized to `max_memory_bytes`, split over threads.
 """
 
 import collections
@@ -158,7 +161,7 @@ def pairwise_information_terms(fingerprints_a, fingerprints_b=None, dtype=np.flo
   """
   dtype = _validation.as_float_dtype(dtype)
   max_memory_bytes = _validation.check_memory_budget(max_memory_bytes)
-  symmetric = fingerprints_b is None
+  symmetric = fingerprints_b is None or fingerprints_b is fingerprints_a
   source_a = bhattacharyya.as_fingerprint_source(fingerprints_a)
   source_b = source_a if symmetric else bhattacharyya.as_fingerprint_source(fingerprints_b)
   if source_a.num_points != source_b.num_points:
