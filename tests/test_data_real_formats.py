@@ -413,7 +413,7 @@ def test_npz_reader_memory_maps_and_streams(tmp_path):
                                                                  "values", 2)]
     assert [len(b) for b in blocks] == [2, 2, 1]
     np.testing.assert_array_equal(np.concatenate(blocks), values)
-  with pytest.raises(KeyError, match="has no array named 'images'.*first, values"):
+  with pytest.raises(ValueError, match="has no array named 'images'.*first, values"):
     mpi3d.load_npz_array(str(tmp_path / "plain.npz"), "images")
   np.savez(tmp_path / "objects.npz", values=np.array([{"a": 1}], dtype=object))
   with pytest.raises(ValueError, match="Python objects"):
@@ -446,3 +446,19 @@ def test_missing_files_name_the_file_and_the_variable(data_root, name):
   assert os.path.join(str(data_root), *_EXPECTED_MISSING[name].split("/")) in message
   assert "DISENTANGLEMENT_LIB_DATA" in message
   assert "http" in message  # tells where to get it
+
+
+def test_visualize_dataset_cli_reads_a_real_format_file(data_root, monkeypatch, tmp_path):
+  from infofrag.cli import visualize_dataset  # pylint: disable=g-import-not-at-top
+  monkeypatch.setitem(mpi3d.FACTOR_SIZES, "mpi3d_toy", MPI_SIZES)
+  (data_root / "mpi3d_toy").mkdir()
+  np.savez(data_root / "mpi3d_toy" / "mpi3d_toy.npz",
+           images=_coded_images(MPI_SIZES).reshape(-1, 64, 64, 3))
+  output = tmp_path / "figures"
+  assert visualize_dataset.main(["--dataset", "mpi3d_toy", "--output_dir", str(output),
+                                 "--num_samples", "4"]) == 0
+  assert any(name.endswith(".png") for name in os.listdir(output))
+  empty = tmp_path / "empty"
+  empty.mkdir()
+  monkeypatch.setenv(paths.ENV_VAR, str(empty))
+  assert visualize_dataset.main(["--dataset", "shapes3d", "--output_dir", str(output)]) == 2

@@ -58,7 +58,7 @@ def _member_name(zip_file, key, path):
   name = key + ".npy"
   if name not in zip_file.namelist():
     keys = sorted(n[:-4] for n in zip_file.namelist() if n.endswith(".npy"))
-    raise KeyError(f"{path} has no array named {key!r} (it holds: {', '.join(keys)}).")
+    raise ValueError(f"{path} has no array named {key!r} (it holds: {', '.join(keys)}).")
   return name
 
 
