@@ -10,8 +10,10 @@ listing). Images are resized to 64x64 with Pillow's LANCZOS filter, as dlib's
 pixel / 255. Pillow is imported lazily.
 
 Object order: dlib numbers the cars in the order `gfile.ListDirectory` returns them,
-which is the file system's order (unspecified); we sort the names, which is the usual
-outcome on a fresh unpack and makes the numbering reproducible.
+which is the file system's directory order (unspecified; on ext4 it follows name
+hashes), so dlib's object indices can differ between machines. We sort the names
+(car_001 ... car_183), which makes the numbering reproducible; all other factors and
+pixels are as in dlib.
 """
 
 import os
