@@ -41,13 +41,13 @@ HOW_TO_OBTAIN = {
         "sim_toy_64x_ordered_without_heldout_factors.npz (as dlib's dlib_download_data "
         "script does) and save it as mpi3d_toy/mpi3d_toy.npz."),
     "mpi3d_realistic": (
-        "Get the realistic MPI3D data set (64x64, ordered) from "
-        "https://github.com/rr-learning/disentanglement_dataset and save it as "
-        "mpi3d_realistic/mpi3d_realistic.npz."),
+        "Download https://storage.googleapis.com/disentanglement_dataset/Final_Dataset/"
+        "mpi3d_realistic.npz (see https://github.com/rr-learning/disentanglement_dataset) "
+        "and save it as mpi3d_realistic/mpi3d_realistic.npz."),
     "mpi3d_real": (
-        "Get the real-world MPI3D data set (64x64, ordered) from "
-        "https://github.com/rr-learning/disentanglement_dataset and save it as "
-        "mpi3d_real/mpi3d_real.npz."),
+        "Download https://storage.googleapis.com/disentanglement_dataset/Final_Dataset/"
+        "mpi3d_real.npz (see https://github.com/rr-learning/disentanglement_dataset) and "
+        "save it as mpi3d_real/mpi3d_real.npz."),
 }
 
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, ..., name length, extra length

@@ -26,9 +26,11 @@ FACTOR_NAMES = ["floor_hue", "wall_hue", "object_hue", "object_size", "object_sh
                 "azimuth"]
 IMAGE_SHAPE = (64, 64, 3)
 HOW_TO_OBTAIN = (
-    "The 3dshapes data set is published by DeepMind at "
-    "https://github.com/deepmind/3d-shapes (dlib expects it converted to this .npz with "
-    "keys 'images' [10, 10, 10, 8, 4, 15, 64, 64, 3] uint8 and 'labels').")
+    "The 3dshapes data set is published by DeepMind as "
+    "https://storage.googleapis.com/3d-shapes/3dshapes.h5 (see "
+    "https://github.com/deepmind/3d-shapes); dlib expects it as this .npz, e.g. "
+    "np.savez(path, images=h5['images'][:], labels=h5['labels'][:]) (an uncompressed "
+    "np.savez file is memory-mapped instead of read into memory).")
 
 
 class Shapes3D(ground_truth_data.GroundTruthData):
