@@ -132,10 +132,12 @@ def report_failures(failures, stream=sys.stdout):
 
 def run_from_args(args):
   """Entry point behind the CLI; returns the process exit code."""
-  from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
   try:
     model_dirs = model_info.find_model_dirs(args.zoo, list(args.model_dir) + list(args.model_dirs))
-    metrics = [] if args.metrics.strip().lower() == "none" else registry.resolve_metric_names(args.metrics)
+    metrics = []
+    if args.metrics.strip().lower() != "none":
+      from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
+      metrics = registry.resolve_metric_names(args.metrics)
     check_size_bindings(args.gin_bindings)
   except (ValueError, FileNotFoundError) as error:
     print(f"infofrag_evaluate: error: {error}", file=sys.stderr)
