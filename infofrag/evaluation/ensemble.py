@@ -29,6 +29,8 @@ from infofrag.utils import io
 from infofrag.zoo import model_info
 
 CACHE_VERSION = 1
+# Channels at or below this information (bits) are inactive (the paper's cut).
+INFO_THRESHOLD_BITS = 0.01
 
 
 @dataclasses.dataclass
@@ -237,10 +239,13 @@ def model_rows(embeddings, metric_rows, structure, factor_names, metrics, failur
     best = np.argmax(e.factor_nmi, axis=1)
     row.update({
         "info_total_bits": e.total_information,
-        "active_channels": int(np.sum(e.channel_information > 0.01)),
+        "active_channels": int(np.sum(e.channel_information > INFO_THRESHOLD_BITS)),
         "info_bits_per_channel": [round(float(v), 3) for v in e.channel_information],
+        # NMI of a channel without information is 0/0 noise: such channels show "-".
         "best_factor_per_channel": [
-            f"{factor_names[b]}:{e.factor_nmi[c, b]:.2f}" for c, b in enumerate(best)],
+            f"{factor_names[b]}:{e.factor_nmi[c, b]:.2f}"
+            if e.channel_information[c] > INFO_THRESHOLD_BITS else "-"
+            for c, b in enumerate(best)],
         "hotspot_per_channel": ([int(v) for v in labels[offset:offset + num]]
                                 if labels is not None else None)})
     rows.append(row)
