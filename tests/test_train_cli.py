@@ -139,3 +139,24 @@ def test_study_cli_lists_models():
   lines = done.stdout.strip().splitlines()
   assert lines[0].startswith("model_num") and len(lines) == 1 + 12
   assert lines[-1].split("\t")[:3] == ["251", "dsprites_full", "beta_vae"]
+
+
+@pytest.mark.slow
+def test_quick_vae_config_learns_positions(tmp_path):
+  """The shipped quick config gives a model whose means linearly predict x and y."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
+  model_dir = tmp_path / "quick"
+  done = _run([f"--gin_config={paths.gin_config_path('quick', 'vae.gin')}",
+               f"--model_dir={model_dir}", "--no_progress"], tmp_path)
+  assert done.returncode == 0, done.stderr[-2000:]
+  encoder = tf.saved_model.load(str(model_dir / "model" / "tfhub")).signatures["gaussian_encoder"]
+  data = named_data.get_named_ground_truth_data("synthetic_dsprites")
+  factors, images = data.sample(1000, np.random.RandomState(7))
+  means = encoder(images=tf.constant(images))["mean"].numpy()
+  design = np.c_[means, np.ones(len(means))]
+  for column in (3, 4):  # x and y position
+    target = factors[:, column].astype(float)
+    fit = design @ np.linalg.lstsq(design, target, rcond=None)[0]
+    assert 1 - np.var(target - fit) / np.var(target) > 0.5
