@@ -1,0 +1,103 @@
+"""End to end: `infofrag_evaluate --zoo=ROOT --output_dir=OUT` on a tiny zoo made here.
+
+The zoo holds dlib-format TF1 Hub modules (linear encoders, built in the test) and one
+deliberately broken model. Checked: one table row per good model, the broken one reported,
+hotspots of repeated channels, figures, and that a re-run embeds nothing (cache).
+"""
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+
+from infofrag.cli import evaluate as evaluate_cli
+from tests.helpers import tf1_hub
+
+PIXELS = 64 * 64
+
+
+def _ramp(axis):
+  """Linear encoder weights whose output grows with the sprite's x (axis=1) or y (axis=0)."""
+  grid = np.indices((64, 64))[axis].astype(np.float32)
+  return ((grid - 32.0) / 32.0 * 0.05).reshape(PIXELS)
+
+
+def _make_zoo(root, num_good=3):
+  rng = np.random.RandomState(0)
+  for number in range(num_good):
+    weights = np.stack([_ramp(1), _ramp(0)] + [rng.normal(0, 0.02, PIXELS) for _ in range(2)], axis=1)
+    bindings = {"dataset.name": "'synthetic_dsprites'", "model.model": "@vae()",
+                "model.name": "'beta_vae'", "vae.beta": f"{[1.0, 4.0][number % 2]}",
+                "model.random_seed": str(number), "encoder.num_latent": "4"}
+    tf1_hub.build_tf1_hub_model(os.path.join(root, str(number)), weights.astype(np.float32),
+                                logvar_value=-4.0, bindings=bindings)
+  broken = os.path.join(root, str(num_good))
+  tf1_hub.write_dlib_train_results(broken, {"dataset.name": "'synthetic_dsprites'",
+                                            "model.model": "@vae()"})
+  return root
+
+
+@pytest.fixture(scope="module", name="zoo_run")
+def fixture_zoo_run(tmp_path_factory):
+  root = _make_zoo(str(tmp_path_factory.mktemp("zoo")))
+  out = str(tmp_path_factory.mktemp("analysis"))
+  argv = [f"--zoo={root}", f"--output_dir={out}", "--fingerprint_size=200", "--metrics=none",
+          "--min_samples=2"]
+  first = evaluate_cli.main(argv)
+  with open(os.path.join(out, "results.json")) as f:
+    first_results = json.load(f)
+  second = evaluate_cli.main(argv)
+  with open(os.path.join(out, "results.json")) as f:
+    second_results = json.load(f)
+  return root, out, (first, first_results), (second, second_results)
+
+
+def test_one_row_per_good_model_and_broken_model_reported(zoo_run):
+  root, out, (code, results), _ = zoo_run
+  assert code == 1  # a broken model makes the exit code report failure
+  with open(os.path.join(out, "models.csv")) as f:
+    rows = list(csv.DictReader(f))
+  assert [row["model"] for row in rows] == ["0", "1", "2"]
+  assert {row["value"] for row in rows} == {"1.0", "4.0"}
+  failures = results["failures"]
+  assert len(failures) == 1 and failures[0]["model_dir"] == os.path.join(root, "3")
+  assert "no saved model" in failures[0]["reason"]
+
+
+def test_channel_measures_are_sensible(zoo_run):
+  _, _, (_, results), _ = zoo_run
+  for model in results["models"]:
+    info = model["info_bits_per_channel"]
+    assert len(info) == 4 and model["active_channels"] >= 2
+    assert model["info_total_bits"] >= max(info) - 1e-9  # the whole space holds more
+    # Channel 0 reads the x position, channel 1 the y position.
+    assert model["best_factor_per_channel"][0].startswith(("pos_x", "scale"))
+    assert model["best_factor_per_channel"][1].startswith(("pos_y", "scale"))
+
+
+def test_repeated_channels_form_hotspots(zoo_run):
+  _, out, (_, results), _ = zoo_run
+  members = [set(h["members"].split()) for h in results["hotspots"] if h["group"] == "all"]
+  assert {"0:0", "1:0", "2:0"} in members  # the identical x channel of every model
+  x_hotspot = next(h for h in results["hotspots"] if set(h["members"].split()) == {"0:0", "1:0", "2:0"})
+  assert x_hotspot["mean_nmi"] > 0.999 and x_hotspot["models_covered"] == 3
+  with open(os.path.join(out, "hotspots.md")) as f:
+    assert f.readline().startswith("| dataset | group | hotspot |")
+  figures = os.listdir(os.path.join(out, "figures", "synthetic_dsprites"))
+  assert {"structure_all_nmi.png", "structure_all_vi.png"} <= set(figures)
+  assert any(name.startswith("hotspot_") and name.endswith(".png") for name in figures)
+
+
+def test_rerun_reuses_the_cache(zoo_run):
+  _, out, (_, first), (code, second) = zoo_run
+  assert code == 1
+  stats_first = first["datasets"]["synthetic_dsprites"]
+  stats_second = second["datasets"]["synthetic_dsprites"]
+  assert stats_first["embedded_models"] == 3 and stats_first["cached_embeddings"] == 0
+  assert stats_second["embedded_models"] == 0 and stats_second["cached_embeddings"] == 3
+  assert stats_second["pairwise_cached"] is True
+  assert first["models"] == second["models"]
+  samples = os.listdir(os.path.join(out, "fingerprints"))
+  assert samples == ["synthetic_dsprites_n200_seed0.npz"]
