@@ -169,3 +169,32 @@ def test_bad_configs_fail_before_writing_anything(tmp_path, binding, message):
   with pytest.raises(ValueError, match=message):
     _train(tmp_path / "m", extra=[binding])
   assert os.listdir(tmp_path) == []
+
+
+def test_missing_dataset_files_fail_before_writing(tmp_path, monkeypatch):
+  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
+  from infofrag.data.ground_truth import paths  # pylint: disable=g-import-not-at-top
+
+  def missing(name=None):
+    raise paths.DatasetFileNotFoundError(
+        "dsprites_full: file dsprites/dsprites.npz not found in /data; download it first")
+
+  monkeypatch.setattr(named_data, "get_named_ground_truth_data", missing)
+  with pytest.raises(paths.DatasetFileNotFoundError, match="dsprites.npz"):
+    _train(tmp_path / "m")
+  assert os.listdir(tmp_path) == []
+
+
+def test_tensorboard_summaries_hold_the_loss_terms(tmp_path):
+  options = train.LoopOptions(progress=False, summary_every=2, log_every=2)
+  _train(tmp_path / "m", options=options)
+  log_dir = tmp_path / "m" / "model" / "logs"
+  steps_by_tag = {}
+  for event_file in log_dir.iterdir():
+    for event in tf.compat.v1.train.summary_iterator(str(event_file)):
+      for value in event.summary.value:
+        steps_by_tag.setdefault(value.tag, []).append(event.step)
+        assert value.metadata.plugin_data.plugin_name == "scalars"
+        assert np.isfinite(tf.make_ndarray(value.tensor))
+  assert {"loss", "reconstruction_loss", "kl_loss", "regularizer"} <= set(steps_by_tag)
+  assert sorted(steps_by_tag["loss"]) == [2, 4, 6]

@@ -308,15 +308,18 @@ class _Trainer:
         terms = self.train_step(batch)
         states.pop(step, None)
         done = step + 1
-        if done % self.options.log_every == 0 or done == self.training_steps:
+        last = done == self.training_steps
+        show = done % self.options.log_every == 0 or last
+        summarise = done % self.options.summary_every == 0 or last
+        if show or summarise:  # Reading values syncs with TF, so only now and then.
           values = {key: float(value) for key, value in terms.items()}
-          bar.set_postfix({k: f"{v:.4g}" for k, v in values.items() if k != "elbo"},
-                          refresh=False)
-          if done % self.options.summary_every < self.options.log_every or \
-              done == self.training_steps:
+          if show:
+            bar.set_postfix({k: f"{v:.4g}" for k, v in values.items() if k != "elbo"},
+                            refresh=False)
+          if summarise:
             _write_scalars(tf, writer, values, done)
         bar.update(1)
-        if done % self.options.checkpoint_every == 0 or done == self.training_steps:
+        if done % self.options.checkpoint_every == 0 or last:
           self.elapsed.assign_add(time.time() - timer)
           timer = time.time()
           self._save(states[done])
