@@ -154,6 +154,8 @@ def test_existing_model_dir_needs_overwrite(tmp_path):
   first = _train(model_dir)
   with pytest.raises(train.TrainingError, match="already exists; pass --overwrite"):
     _train(model_dir)
+  with pytest.raises(train.TrainingError, match="already complete; nothing to resume"):
+    _train(model_dir, resume=True)
   second = _train(model_dir, overwrite=True)
   assert second["uuid"] != first["uuid"]
   assert sorted(os.listdir(tmp_path)) == ["m"]
