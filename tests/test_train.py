@@ -165,6 +165,7 @@ def test_existing_model_dir_needs_overwrite(tmp_path):
     ("encoder.num_latent = 0", "encoder.num_latent must be a positive integer"),
     ("encoder.encoder_fn = @conv_encoder", "conv_encoder needs images"),
     ("model.batch_size = 0", "model.batch_size must be a positive integer"),
+    ("model.random_seed = -1", r"model.random_seed must be an integer in \[0, 2\*\*32\)"),
     ("reconstruction_loss.activation = 'softmax'", "reconstruction_loss.activation='softmax'"),
 ])
 def test_bad_configs_fail_before_writing_anything(tmp_path, binding, message):
@@ -200,3 +201,22 @@ def test_tensorboard_summaries_hold_the_loss_terms(tmp_path):
         assert np.isfinite(tf.make_ndarray(value.tensor))
   assert {"loss", "reconstruction_loss", "kl_loss", "regularizer"} <= set(steps_by_tag)
   assert sorted(steps_by_tag["loss"]) == [2, 4, 6]
+
+
+def test_resume_after_a_crash_during_export(tmp_path, monkeypatch):
+  from infofrag.export import saved_model as export_lib  # pylint: disable=g-import-not-at-top
+  original = export_lib.export_as_tf_hub
+
+  def crashing_export(model, export_path, info, **kwargs):
+    os.makedirs(os.path.join(export_path, "variables"))  # half-written export
+    raise RuntimeError("disk full")
+
+  monkeypatch.setattr(export_lib, "export_as_tf_hub", crashing_export)
+  with pytest.raises(RuntimeError, match="disk full"):
+    _train(tmp_path / "m")
+  assert not (tmp_path / "m").exists()
+  monkeypatch.setattr(export_lib, "export_as_tf_hub", original)
+  results = _train(tmp_path / "m", resume=True)
+  assert results["global_step"] == 6
+  loaded = tf.saved_model.load(str(tmp_path / "m" / "model" / "tfhub"))
+  assert loaded.signatures["gaussian_encoder"](images=tf.zeros([3, 2]))["mean"].shape == (3, 2)

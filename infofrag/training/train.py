@@ -153,8 +153,9 @@ def train(model_dir, overwrite=False, resume=False, options=None, model=gin.REQU
   training_steps = _check_positive_int("model.training_steps", training_steps)
   batch_size = _check_positive_int("model.batch_size", batch_size)
   eval_steps = _check_positive_int("model.eval_steps", eval_steps)
-  if isinstance(random_seed, bool) or not isinstance(random_seed, (int, np.integer)):
-    raise TrainingError(f"model.random_seed must be an integer, got {random_seed!r}.")
+  if isinstance(random_seed, bool) or not isinstance(random_seed, (int, np.integer)) \
+      or not 0 <= random_seed < 2**32:
+    raise TrainingError(f"model.random_seed must be an integer in [0, 2**32), got {random_seed!r}.")
   model_dir = os.path.abspath(model_dir)
   if os.path.exists(model_dir) and not overwrite and resume:
     raise TrainingError(f"model directory {model_dir} is already complete; nothing to resume "
@@ -195,6 +196,8 @@ def train(model_dir, overwrite=False, resume=False, options=None, model=gin.REQU
       "method": model.method_name,
       "dataset": gin.query_parameter("dataset.name") if _is_bound("dataset.name") else None,
   }
+  for leftover in ("tfhub", "results"):  # From a run that died while exporting.
+    shutil.rmtree(os.path.join(work_dir, "model", leftover), ignore_errors=True)
   export_lib.export_as_tf_hub(model, os.path.join(work_dir, "model", "tfhub"), info)
   from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
   written = results_lib.update_result_directory(
