@@ -69,6 +69,19 @@ def test_nmi_distance_and_precomputed_matrices_give_the_same_hotspots(ensemble):
   assert len(from_matrices.hotspots) == 2
 
 
+def test_lazy_fingerprints_from_encoder_outputs_give_the_same_structure():
+  rng = np.random.default_rng(5)
+  labels = rng.integers(0, 4, 120)
+  mus = labels[:, None] + 0.1 * rng.normal(size=(120, 24))
+  logvars = np.full(mus.shape, -3.0)
+  ids = [f"c{k}" for k in range(24)]
+  lazy = fragments.ensemble_structure(fragments.LazyFingerprints(mus, logvars), ids, min_samples=5)
+  eager = fragments.ensemble_structure(fragments.channel_fingerprints(mus, logvars), ids, min_samples=5)
+  np.testing.assert_allclose(lazy.nmi, eager.nmi, atol=1e-12)
+  np.testing.assert_array_equal(lazy.labels, eager.labels)
+  assert len(lazy.hotspots) == 1 and lazy.hotspots[0].size == 24
+
+
 def test_optics_distances_follow_the_paper():
   nmi = np.array([[1.0, 0.5, 0.0], [0.5, 1.0, 1.2], [0.0, 1.2, 1.0]])
   vi = np.array([[0.0, -1e-9, 2.0], [-1e-9, 0.0, 1.0], [2.0, 1.0, 0.0]])

@@ -79,13 +79,20 @@ class LazyFingerprints:
     """Approximate work-area bytes needed per row of a block (float64)."""
     return 8 * self.num_points * (2 * self._scaled_mus_t.shape[0] + self.num_fingerprints)
 
-  def _twice_dimension_terms(self, start, stop, out, first_column=0):
-    """2 D_k for every gathered dimension k, into out [K, r, N - first_column]."""
+  def _twice_dimension_terms(self, start, stop, out, first_column=0, work=None):
+    """2 D_k for every gathered dimension k, into out [K, r, N - first_column].
+
+    work : optional flat float64 buffer of at least out.size elements, reused
+      between calls to spare the allocation and page faults.
+    """
     rows, columns = slice(start, stop), slice(first_column, None)
+    if work is None or work.size < out.size:
+      work = np.empty(out.size)
+    work = work[:out.size].reshape(out.shape)
     # Every step works in place on one of two buffers: this is the hot loop.
     np.subtract(self._scaled_mus_t[:, rows, None], self._scaled_mus_t[:, None, columns], out=out)
     np.square(out, out=out)
-    work = self._vars_t[:, rows, None] + self._vars_t[:, None, columns]
+    np.add(self._vars_t[:, rows, None], self._vars_t[:, None, columns], out=work)
     out /= work
     np.subtract(self._sigmas_t[:, rows, None], self._sigmas_t[:, None, columns], out=work)
     np.square(work, out=work)
@@ -95,7 +102,7 @@ class LazyFingerprints:
     out += work
     return out
 
-  def rows(self, start, stop, out=None, first_column=0):
+  def rows(self, start, stop, out=None, first_column=0, work=None):
     """Distances from points start..stop-1 to points first_column..N-1.
 
     Parameters
@@ -103,6 +110,7 @@ class LazyFingerprints:
     start, stop : int, row range.
     out : optional [G, stop - start, N - first_column] float64 array to write into.
     first_column : int, skip the columns before it (used to build only one triangle).
+    work : optional flat float64 scratch buffer reused between calls.
 
     Returns
     -------
@@ -113,10 +121,10 @@ class LazyFingerprints:
     if out is None:
       out = np.empty(shape)
     if self._one_dim_each:
-      self._twice_dimension_terms(start, stop, out, first_column)
+      self._twice_dimension_terms(start, stop, out, first_column, work)
     else:
       terms = np.empty((self._scaled_mus_t.shape[0],) + shape[1:])
-      self._twice_dimension_terms(start, stop, terms, first_column)
+      self._twice_dimension_terms(start, stop, terms, first_column, work)
       np.add.reduceat(terms, self._offsets, axis=0, out=out)
     out *= 0.5
     return out
@@ -168,13 +176,17 @@ def _materialise(source, dtype, max_memory_bytes, num_threads=None):
   num_workers = min(num_threads, len(starts))
 
   def fill(worker):
+    work = np.empty(source.bytes_per_row() * step // 8)
     # Blocks are dealt out round-robin: later blocks are shorter (triangle).
     for start in starts[worker::num_workers]:
       stop = min(num_points, start + step)
-      block = source.rows(start, stop, first_column=start)
+      # float64 results are computed in place; float32 ones through a float64 block.
+      target = result[:, start:stop, start:] if dtype == np.float64 else None
+      block = source.rows(start, stop, out=target, first_column=start, work=work)
       square = block[:, :, :stop - start]
       square[...] = np.triu(square) + np.swapaxes(np.triu(square, 1), 1, 2)  # exactly symmetric
-      result[:, start:stop, start:] = block
+      if target is None:
+        result[:, start:stop, start:] = block
       result[:, start:, start:stop] = block.transpose(0, 2, 1)
 
   _parallel.run_workers(fill, num_workers)
