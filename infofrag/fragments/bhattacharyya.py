@@ -20,7 +20,7 @@ from infofrag.fragments import _validation
 FACTOR_MISMATCH_DISTANCE = -np.log(1e-10)
 DEFAULT_WORK_BYTES = 256 * 2**20
 # Blocks above this size stop fitting the allocator's reuse and cache; more rows gain nothing.
-_MAX_BLOCK_BYTES = 32 * 2**20
+_MAX_BLOCK_BYTES = 16 * 2**20
 
 
 def _rows_per_block(bytes_per_row, max_memory_bytes):
@@ -172,22 +172,25 @@ def _materialise(source, dtype, max_memory_bytes, num_threads=None):
   result = np.empty((count, num_points, num_points), dtype=dtype)
   num_threads = _parallel.resolve_num_threads(num_threads)
   step = _rows_per_block(source.bytes_per_row() + 8 * count * num_points, max_memory_bytes // num_threads)
+  step = min(step, num_points)
   starts = list(range(0, num_points, step))
   num_workers = min(num_threads, len(starts))
 
   def fill(worker):
     work = np.empty(source.bytes_per_row() * step // 8)
+    own = np.empty(count * step * num_points)
     # Blocks are dealt out round-robin: later blocks are shorter (triangle).
     for start in starts[worker::num_workers]:
       stop = min(num_points, start + step)
-      # float64 results are computed in place; float32 ones through a float64 block.
-      target = result[:, start:stop, start:] if dtype == np.float64 else None
-      block = source.rows(start, stop, out=target, first_column=start, work=work)
+      # The block gets its own buffer: mirroring from `result` into `result`
+      # would make numpy copy the source first (it cannot rule out overlap).
+      shape = (count, stop - start, num_points - start)
+      block = source.rows(start, stop, out=own[:np.prod(shape)].reshape(shape), first_column=start,
+                          work=work)
       square = block[:, :, :stop - start]
       square[...] = np.triu(square) + np.swapaxes(np.triu(square, 1), 1, 2)  # exactly symmetric
-      if target is None:
-        result[:, start:stop, start:] = block
-      result[:, start:, start:stop] = block.transpose(0, 2, 1)
+      result[:, start:stop, start:] = block
+      result[:, stop:, start:stop] = block[:, :, stop - start:].transpose(0, 2, 1)
 
   _parallel.run_workers(fill, num_workers)
   return result
