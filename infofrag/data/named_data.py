@@ -8,6 +8,10 @@ import importlib
 
 import gin
 
+# Registers the gin configurable `circle` now: gin refuses new configurables once a
+# config has been parsed (locked), and datasets are otherwise imported on demand.
+from infofrag.data.ground_truth import circle  # pylint: disable=unused-import
+
 # name -> (module under infofrag.data.ground_truth, class name, constructor kwargs)
 _DATASETS = {
     "dsprites_full": ("dsprites", "DSprites", {"latent_factor_indices": [1, 2, 3, 4, 5]}),
