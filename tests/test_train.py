@@ -220,3 +220,11 @@ def test_resume_after_a_crash_during_export(tmp_path, monkeypatch):
   assert results["global_step"] == 6
   loaded = tf.saved_model.load(str(tmp_path / "m" / "model" / "tfhub"))
   assert loaded.signatures["gaussian_encoder"](images=tf.zeros([3, 2]))["mean"].shape == (3, 2)
+
+
+def test_progress_bar_shows_steps_loss_terms_and_rate(tmp_path, capsys):
+  options = train.LoopOptions(progress=True, log_every=2)
+  _train(tmp_path / "m", options=options)
+  err = capsys.readouterr().err
+  assert "6/6" in err and "step/s" in err
+  assert "reconstruction_loss=" in err and "kl_loss=" in err and "loss=" in err
