@@ -7,7 +7,7 @@ cluster is a "hotspot": a piece of information found again and again.
 """
 
 import dataclasses
-from typing import Any, List, Optional
+from typing import Any, List
 
 import numpy as np
 
