@@ -106,7 +106,8 @@ def evaluate_standard_metrics(model_dirs, metrics, representation="mean", gin_co
         done += 1
     except (model_info.ModelDirError, saved_model.ModelLoadError, evaluate.EvaluationError,
             PermissionError) as error:
-      failures.append(ModelFailure(model_dir, str(error)))
+      # gin appends "In call to configurable ..." lines; the first line is the message.
+      failures.append(ModelFailure(model_dir, str(error).strip().splitlines()[0]))
       bar.update(len(metrics) - done)
       continue
     row = {"model": info.name, "model_dir": model_dir, "dataset": info.dataset,
@@ -125,7 +126,8 @@ def summary_markdown(rows, metrics):
   return tables.markdown_table(rows, columns)
 
 
-def report_failures(failures, stream=sys.stdout):
+def report_failures(failures, stream=None):
+  stream = stream or sys.stdout
   for failure in failures:
     print(f"FAILED {failure.model_dir}: {failure.reason}", file=stream)
 
