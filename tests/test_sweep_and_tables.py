@@ -73,3 +73,32 @@ def test_cli_help_is_fast_and_tensorflow_free(program):
   result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
   assert result.returncode == 0, result.stderr
   assert "usage:" in result.stdout
+
+
+def test_train_cli_sweep_trains_skips_and_resumes(tmp_path):
+  """infofrag_train --output_root: a 2-model grid in 2 processes, then a no-op re-run."""
+  from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
+  root = tmp_path / "zoo"
+  command = [sys.executable, "-m", "infofrag.cli.train",
+             f"--gin_config={paths.gin_config_path('quick', 'vae.gin')}",
+             "--sweep=vae.beta=[1., 8.]", "--seeds=3", "--output_root", str(root),
+             "--gin_bindings=model.training_steps = 3", "--gin_bindings=model.batch_size = 4",
+             "--no_progress"]
+  first = subprocess.run(command, capture_output=True, text=True, check=False)
+  assert first.returncode == 0, first.stderr[-2000:]
+  assert "2 trained, 0 already finished, 0 failed" in first.stdout
+  for number, beta in [(0, "1.0"), (1, "8.0")]:
+    with open(root / str(number) / "model" / "results" / "gin" / "train.gin") as f:
+      text = f.read()
+    assert f"vae.beta = {beta}" in text and "model.random_seed = 3" in text
+  second = subprocess.run(command, capture_output=True, text=True, check=False)
+  assert "0 trained, 2 already finished" in second.stdout
+
+
+def test_train_cli_sweep_argument_errors(tmp_path):
+  result = subprocess.run([sys.executable, "-m", "infofrag.cli.train", "--sweep=vae.beta=4",
+                           f"--output_root={tmp_path}"], capture_output=True, text=True, check=False)
+  assert result.returncode == 2 and "non-empty list" in result.stderr
+  result = subprocess.run([sys.executable, "-m", "infofrag.cli.train"], capture_output=True,
+                          text=True, check=False)
+  assert result.returncode == 2 and "--model_dir is required" in result.stderr

@@ -23,8 +23,9 @@ def build_parser():
                       help="gin config file (repeatable; later files override earlier ones)")
   parser.add_argument("--gin_bindings", action="append", default=[], metavar="BINDING",
                       help="gin binding such as \"vae.beta = 4.\" (repeatable, applied last)")
-  parser.add_argument("--model_dir", required=True,
-                      help="output directory; it must not exist unless --overwrite")
+  parser.add_argument("--model_dir", default=None,
+                      help="output directory; it must not exist unless --overwrite "
+                           "(required unless --output_root trains a sweep)")
   parser.add_argument("--overwrite", action="store_true",
                       help="replace an existing model directory (at the end, atomically)")
   parser.add_argument("--resume", action="store_true",
@@ -35,7 +36,65 @@ def build_parser():
   parser.add_argument("--summary_every", type=int, default=100, metavar="STEPS",
                       help="steps between TensorBoard summaries (default 100)")
   parser.add_argument("--no_progress", action="store_true", help="hide the progress bar")
+  sweep = parser.add_argument_group(
+      "sweeps (an ensemble into ROOT/<n>/, for infofrag_evaluate --zoo=ROOT)")
+  sweep.add_argument("--output_root", default=None, metavar="ROOT",
+                     help="train a sweep into ROOT/0, ROOT/1, ...; finished models are skipped, "
+                          "interrupted ones resumed")
+  sweep.add_argument("--sweep", action="append", default=[], metavar="BINDING=[V1, V2]",
+                     help="a swept binding, e.g. \"vae.beta=[1., 4.]\" (repeatable; the grid is "
+                          "their product, outer to inner in the given order)")
+  sweep.add_argument("--seeds", default="0", help="model.random_seed values, e.g. 0-4 (innermost)")
+  sweep.add_argument("--study", default=None, metavar="NAME",
+                     help="instead of --sweep/--seeds: models of a shipped study, e.g. "
+                          "unsupervised_study_v1 (see --model_nums)")
+  sweep.add_argument("--model_nums", default=None, metavar="LIST",
+                     help="with --study: which study models, e.g. 0-9 or 0,50,100")
+  sweep.add_argument("--processes", type=int, default=2,
+                     help="trainings run at once (default 2)")
   return parser
+
+
+def _run_sweep(args):
+  """Trains a grid (or a study slice) into --output_root with several processes."""
+  import os  # pylint: disable=g-import-not-at-top
+  from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
+  if args.model_dir:
+    print("infofrag_train: error: give either --model_dir (one model) or --output_root "
+          "(a sweep), not both", file=sys.stderr)
+    return 2
+  try:
+    if args.processes < 1:
+      raise ValueError("--processes must be >= 1")
+    if args.study:
+      from infofrag.training import study  # pylint: disable=g-import-not-at-top
+      if not args.model_nums:
+        raise ValueError("--study needs --model_nums, e.g. --model_nums=0-9")
+      description = study.load_study(args.study)
+      models = []
+      for number in sweep.parse_seeds(args.model_nums):
+        entry = study.get_model(number, description)
+        # Extra configs and bindings come last, so they override the study's.
+        models.append(sweep.SweepModel(number, [entry.config_file] + list(args.gin_config),
+                                       entry.bindings + list(args.gin_bindings)))
+    else:
+      axes = [sweep.parse_axis(text) for text in args.sweep]
+      models = sweep.expand_grid(args.gin_config, axes, sweep.parse_seeds(args.seeds),
+                                 args.gin_bindings)
+    for path in args.gin_config:
+      if not os.path.isfile(path):
+        raise ValueError(f"gin config file not found: {path}")
+  except (ValueError, KeyError, FileNotFoundError) as error:
+    print(f"infofrag_train: error: {error}", file=sys.stderr)
+    return 2
+  status = sweep.run_sweep(models, args.output_root, processes=args.processes,
+                           progress=not args.no_progress)
+  sweep.write_status(args.output_root, status)
+  failed = [n for n, s in status.items() if s not in ("trained", "skipped")]
+  trained = sum(s == "trained" for s in status.values())
+  print(f"infofrag_train: sweep in {args.output_root}: {trained} trained, "
+        f"{len(status) - trained - len(failed)} already finished, {len(failed)} failed")
+  return 1 if failed else 0
 
 
 def _sigterm_as_interrupt(signum, frame):
@@ -50,6 +109,12 @@ def _first_line(error):
 
 def main(argv=None):
   args = build_parser().parse_args(argv)
+  if args.output_root:
+    return _run_sweep(args)
+  if not args.model_dir:
+    print("infofrag_train: error: --model_dir is required (or --output_root for a sweep)",
+          file=sys.stderr)
+    return 2
   for flag in ("checkpoint_every", "summary_every"):
     if getattr(args, flag) < 1:
       print(f"infofrag_train: error: --{flag} must be >= 1", file=sys.stderr)
