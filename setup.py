@@ -18,6 +18,11 @@ setup(
     python_requires=">=3.11,<3.14",
     packages=find_packages(include=["infofrag", "infofrag.*"]),
     scripts=sorted(glob.glob("bin/infofrag_*")),
+    # The shipped gin configs, for non-editable installs (infofrag.utils.paths finds them).
+    data_files=[
+        (os.path.join("share", "infofrag", os.path.dirname(path)), [path])
+        for path in sorted(glob.glob("gin_configs/**/*.*", recursive=True))
+    ],
     install_requires=[
         # tf-keras pins the matching TensorFlow minor version itself.
         "tensorflow>=2.16,<2.22",
@@ -28,6 +33,7 @@ setup(
         "scipy>=1.11,<1.18",
         "scikit-learn>=1.3,<1.10",
         "joblib>=1.3,<1.7",
+        "threadpoolctl>=3.1,<4",
         "matplotlib>=3.7,<3.12",
         "h5py>=3.9,<3.17",
         "tqdm>=4.64,<5",
