@@ -89,4 +89,4 @@ def evaluate_irs(ground_truth_data, representation_function, random_state, artif
   del artifact_dir
   mus, ys = utils.generate_batch_factor_code(
       ground_truth_data, representation_function, num_train, random_state, batch_size)
-  return irs_from_samples(mus.astype(np.float64), utils.make_discretizer(ys), diff_quantile)
+  return irs_from_samples(mus, utils.make_discretizer(ys), diff_quantile)

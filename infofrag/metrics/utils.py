@@ -24,7 +24,8 @@ def generate_batch_factor_code(ground_truth_data, representation_function, num_p
     batch_size: points per `sample` call (dlib: 16); it changes the random stream.
 
   Returns:
-    (codes [num_points, num_codes] float64, factors [num_points, num_factors] int64).
+    (codes [num_points, num_codes] in the representation's dtype (kept as dlib does,
+    since the histogram edges depend on it), factors [num_points, num_factors] int64).
   """
   num_points = _validation.check_positive_int(num_points, "num_points")
   batch_size = _validation.check_positive_int(batch_size, "batch_size")
