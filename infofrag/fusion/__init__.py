@@ -1,1 +1,21 @@
-"""infofrag.fusion."""
+"""infofrag.fusion: ensemble fusion ("boosting") of weak learners (SPEC section 6).
+
+`fuse` optimises free Gaussian posteriors of the N fingerprint points in a
+d-dimensional space so that their fingerprint agrees, on average, with M member
+fingerprints (objectives info / vi / nmi); `continuity` scores an embedding of
+points ordered along a closed curve; `fuse_ensemble` fuses an ensemble and
+reports fused vs member information and NMI with members and factors. The
+SO(2) experiment of the paper is in `so2_experiment` (CLI
+`infofrag_fusion_demo`). TensorFlow is only imported when `fuse` runs.
+"""
+
+from infofrag.fusion.continuity import adjacent_distances
+from infofrag.fusion.continuity import continuity
+from infofrag.fusion.ensemble import fuse_ensemble
+from infofrag.fusion.objectives import member_similarities
+from infofrag.fusion.optimize import fuse
+from infofrag.fusion.optimize import FusionResult
+from infofrag.fusion.optimize import initial_posteriors
+
+__all__ = ["adjacent_distances", "continuity", "fuse_ensemble", "member_similarities", "fuse",
+           "FusionResult", "initial_posteriors"]
