@@ -9,8 +9,8 @@ SO(2) experiment of the paper is in `so2_experiment` (CLI
 `infofrag_fusion_demo`). TensorFlow is only imported when `fuse` runs.
 """
 
-from infofrag.fusion.continuity import adjacent_distances
-from infofrag.fusion.continuity import continuity
+from infofrag.fusion.curve import adjacent_distances
+from infofrag.fusion.curve import continuity
 from infofrag.fusion.ensemble import fuse_ensemble
 from infofrag.fusion.objectives import member_similarities
 from infofrag.fusion.optimize import fuse
