@@ -101,3 +101,24 @@ def test_rerun_reuses_the_cache(zoo_run):
   assert first["models"] == second["models"]
   samples = os.listdir(os.path.join(out, "fingerprints"))
   assert samples == ["synthetic_dsprites_n200_seed0.npz"]
+
+
+def test_fusion_of_the_ensemble_and_its_hotspots(tmp_path):
+  root = _make_zoo(str(tmp_path / "zoo"), num_good=2)
+  out = str(tmp_path / "analysis")
+  code = evaluate_cli.main([f"--zoo={root}", f"--output_dir={out}", "--fingerprint_size=150",
+                            "--metrics=none", "--min_samples=2", "--fusion",
+                            "--fusion_steps=300", "--fusion_points=100"])
+  assert code == 1  # the broken model is still reported
+  with open(os.path.join(out, "results.json")) as f:
+    results = json.load(f)
+  reports = results["datasets"]["synthetic_dsprites"]["fusion"]
+  hotspots = [h for h in results["hotspots"] if h["group"] == "all"]
+  assert set(reports) == {"all_models"} | {f"hotspot_{h['hotspot']}" for h in hotspots}
+  whole = reports["all_models"]
+  assert whole["num_members"] == 2 and whole["num_points"] == 100 and whole["dim"] == 2
+  assert 0.0 < whole["fused_information_bits"] <= np.log2(100) + 1e-9
+  with open(os.path.join(out, "fusion.csv")) as f:
+    rows = list(csv.DictReader(f))
+  assert [row["fused"] for row in rows][0] == "all_models"
+  assert float(rows[0]["fused_info_bits"]) == pytest.approx(whole["fused_information_bits"])

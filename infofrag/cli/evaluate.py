@@ -52,7 +52,10 @@ def build_parser():
   analysis.add_argument("--fusion", action="store_true",
                         help="fuse the ensemble (and each hotspot) into one representation")
   analysis.add_argument("--fusion_dim", type=int, default=2, help="dimension of the fused space")
-  analysis.add_argument("--fusion_steps", type=int, default=5000, help="SGD steps of the fusion")
+  analysis.add_argument("--fusion_steps", type=int, default=5000,
+                        help="SGD steps of the fusion (paper: 20000)")
+  analysis.add_argument("--fusion_points", type=int, default=200,
+                        help="fingerprint points used by the fusion (paper: 200)")
   return parser
 
 

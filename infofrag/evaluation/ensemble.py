@@ -412,25 +412,59 @@ def write_figures(dataset, structures, embeddings, sample, loaded, output_dir):
 
 
 def run_fusion(embeddings, structure, sample, args):
-  """Fuses the whole ensemble and each hotspot's channels (SPEC 6); returns JSON-able reports."""
+  """Fuses the whole ensemble and each hotspot's channels (SPEC 6); returns JSON-able reports.
+
+  Fusion optimises N x dim free posteriors against M fingerprints for many steps, so it
+  runs on the first `args.fusion_points` fingerprint points (the paper used N = 200).
+  """
   from infofrag import fragments  # pylint: disable=g-import-not-at-top
   from infofrag import fusion  # pylint: disable=g-import-not-at-top
+  points = min(args.fusion_points, sample.factors.shape[0])
+  factors = sample.factors[:points]
+  options = dict(dim=args.fusion_dim, steps=args.fusion_steps, factor_names=sample.factor_names)
   reports = {}
-  whole = [fragments.channel_fingerprints(e.mean, e.logvar, groups=[list(range(e.mean.shape[1]))])[0]
-           for e in embeddings]
+  whole = np.stack([fragments.channel_fingerprints(
+      e.mean[:points], e.logvar[:points], groups=[list(range(e.mean.shape[1]))])[0]
+                    for e in embeddings])
+  _stderr(f"fusion: {len(embeddings)} models on {points} points, {args.fusion_steps} steps")
   reports["all_models"] = fusion.fuse_ensemble(
-      np.stack(whole), sample.factors, dim=args.fusion_dim, steps=args.fusion_steps,
-      member_names=[e.info.name for e in embeddings], factor_names=sample.factor_names)
-  mean = np.concatenate([e.mean for e in embeddings], axis=1)
-  logvar = np.concatenate([e.logvar for e in embeddings], axis=1)
+      whole, factors, member_names=[e.info.name for e in embeddings], **options)
+  mean = np.concatenate([e.mean for e in embeddings], axis=1)[:points]
+  logvar = np.concatenate([e.logvar for e in embeddings], axis=1)[:points]
   index_of = {cid: i for i, cid in enumerate(_channel_ids(embeddings))}
   for hotspot in structure.hotspots:
     columns = [index_of[m] for m in hotspot.members]
-    fps = fragments.channel_fingerprints(mean, logvar, groups=[[c] for c in columns])
+    fingerprints = fragments.channel_fingerprints(mean, logvar, groups=[[c] for c in columns])
+    _stderr(f"fusion: hotspot {hotspot.label} ({len(columns)} channels)")
     reports[f"hotspot_{hotspot.label}"] = fusion.fuse_ensemble(
-        fps, sample.factors, dim=args.fusion_dim, steps=args.fusion_steps,
-        member_names=list(hotspot.members), factor_names=sample.factor_names)
+        fingerprints, factors, member_names=list(hotspot.members), **options)
   return reports
+
+
+def fusion_rows(dataset, reports):
+  """One row per fusion: fused vs members' information, best factor of the fused space."""
+  rows = []
+  for target, report in reports.items():
+    row = {"dataset": dataset, "fused": target, "members": report["num_members"],
+           "points": report["num_points"], "dim": report["dim"],
+           "fused_info_bits": report["fused_information_bits"],
+           "members_mean_info_bits": report["members_information_bits"]["mean"],
+           "members_max_info_bits": report["members_information_bits"]["max"],
+           "gain_over_best_bits": report["gain_over_best_member_bits"],
+           "mean_nmi_with_members": report["nmi_with_members"]["mean"]}
+    factors = report.get("factors") or {}
+    if factors:
+      best = max(factors, key=lambda name: factors[name]["fused_nmi"])
+      row.update({"fused_best_factor": best, "fused_best_factor_nmi": factors[best]["fused_nmi"],
+                  "members_best_nmi_for_it": factors[best]["best_member_nmi"]})
+    rows.append(row)
+  return rows
+
+
+FUSION_COLUMNS = ["dataset", "fused", "members", "points", "dim", "fused_info_bits",
+                  "members_mean_info_bits", "members_max_info_bits", "gain_over_best_bits",
+                  "mean_nmi_with_members", "fused_best_factor", "fused_best_factor_nmi",
+                  "members_best_nmi_for_it"]
 
 
 def run_from_args(args, model_dirs, metrics, progress=True):
@@ -456,7 +490,7 @@ def run_from_args(args, model_dirs, metrics, progress=True):
     info.dataset = dataset
     groups.setdefault(dataset, []).append(info)
 
-  all_models, all_hotspots, per_dataset = [], [], {}
+  all_models, all_hotspots, all_fusions, per_dataset = [], [], [], {}
   for dataset, infos in sorted(groups.items()):
     try:
       rows, hotspots, extra = analyse_dataset(dataset, infos, args, metrics, output_dir, failures,
@@ -467,6 +501,7 @@ def run_from_args(args, model_dirs, metrics, progress=True):
       continue
     all_models += rows
     all_hotspots += hotspots
+    all_fusions += fusion_rows(dataset, extra.get("fusion", {}))
     per_dataset[dataset] = extra
 
   metric_names = [column for _, _, column in runner.metric_columns(metrics)]
@@ -485,10 +520,17 @@ def run_from_args(args, model_dirs, metrics, progress=True):
       "settings": {"fingerprint_size": args.fingerprint_size,
                    "fingerprint_seed": args.fingerprint_seed, "metrics": metrics,
                    "representation": args.representation, "min_samples": args.min_samples}}))
+  if args.fusion:
+    fusion_md = tables.markdown_table(all_fusions, FUSION_COLUMNS, digits=3)
+    tables.write_csv(os.path.join(output_dir, "fusion.csv"), all_fusions, FUSION_COLUMNS)
+    tables.write_markdown(os.path.join(output_dir, "fusion.md"), fusion_md)
   print("\n## Models\n")
   print(models_md)
   print("\n## Hotspots\n")
   print(hotspot_md if all_hotspots else "(no hotspots found)")
+  if args.fusion:
+    print("\n## Fusion\n")
+    print(fusion_md)
   for dataset, extra in per_dataset.items():
     for figure in extra.get("figures", []):
       if "structure_all_nmi" in figure:
