@@ -73,8 +73,10 @@ def load_car(path, num_elevations, num_azimuths):
   return resize_like_dlib(pictures)
 
 
-class Cars3D(ground_truth_data.GroundTruthData):
+class Cars3D(ground_truth_data.StateSpaceData):
   """Cars3D with dlib's factors; observations [64, 64, 3] float32 in [0, 1]."""
+
+  all_factor_names = FACTOR_NAMES
 
   def __init__(self):
     self.factor_sizes = list(FACTOR_SIZES)
@@ -102,23 +104,8 @@ class Cars3D(ground_truth_data.GroundTruthData):
     return grid.reshape((-1,) + grid.shape[3:])
 
   @property
-  def num_factors(self):
-    return self.state_space.num_latent_factors
-
-  @property
-  def factors_num_values(self):
-    return list(self.factor_sizes)
-
-  @property
-  def factor_names(self):
-    return list(FACTOR_NAMES)
-
-  @property
   def observation_shape(self):
     return [IMAGE_SIZE, IMAGE_SIZE, 3]
-
-  def sample_factors(self, num, random_state):
-    return self.state_space.sample_latent_factors(num, random_state)
 
   def sample_observations_from_factors(self, factors, random_state):
     factors = self.check_factors(factors)

@@ -74,13 +74,15 @@ def factor_sizes_from_classes(latents_classes, path):
   return sizes.tolist()
 
 
-class DSprites(ground_truth_data.GroundTruthData):
+class DSprites(ground_truth_data.StateSpaceData):
   """dSprites; observations [64, 64, 1] float32 in {0, 1}.
 
   Args:
     latent_factor_indices: which of the six factors (colour, shape, scale,
       orientation, x, y) are ground-truth factors; None means all six (dlib's default).
   """
+
+  all_factor_names = ALL_FACTOR_NAMES
 
   def __init__(self, latent_factor_indices=None):
     if latent_factor_indices is None:
@@ -104,23 +106,8 @@ class DSprites(ground_truth_data.GroundTruthData):
     self.data_shape = [self.image_size[0], self.image_size[1], 1]
 
   @property
-  def num_factors(self):
-    return self.state_space.num_latent_factors
-
-  @property
-  def factors_num_values(self):
-    return [self.factor_sizes[i] for i in self.latent_factor_indices]
-
-  @property
-  def factor_names(self):
-    return [ALL_FACTOR_NAMES[i] for i in self.latent_factor_indices]
-
-  @property
   def observation_shape(self):
     return list(self.data_shape)
-
-  def sample_factors(self, num, random_state):
-    return self.state_space.sample_latent_factors(num, random_state)
 
   def sample_observations_from_factors(self, factors, random_state):
     return self.sample_observations_from_factors_no_color(factors, random_state)

@@ -57,3 +57,29 @@ class GroundTruthData:
           f"{type(self).__name__}: factor values out of range; factor sizes are "
           f"{list(sizes)}.")
     return factors
+
+
+class StateSpaceData(GroundTruthData):
+  """A dataset whose factors live in `self.state_space` (a `util.SplitDiscreteStateSpace`).
+
+  Subclasses set `self.state_space` in `__init__` and name every underlying factor
+  (latent or not) in `all_factor_names`; the exposed factors are the latent ones.
+  """
+
+  all_factor_names = ()
+
+  @property
+  def num_factors(self):
+    return self.state_space.num_latent_factors
+
+  @property
+  def factors_num_values(self):
+    return [self.state_space.factor_sizes[i] for i in self.state_space.latent_factor_indices]
+
+  @property
+  def factor_names(self):
+    return [self.all_factor_names[i] for i in self.state_space.latent_factor_indices]
+
+  def sample_factors(self, num, random_state):
+    """[num, num_factors] int64, drawn as dlib draws them (one randint per factor)."""
+    return self.state_space.sample_latent_factors(num, random_state)

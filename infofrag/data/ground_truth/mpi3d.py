@@ -144,12 +144,14 @@ def mixed_radix_bases(factor_sizes):
   return np.prod(sizes) // np.cumprod(sizes)
 
 
-class MPI3D(ground_truth_data.GroundTruthData):
+class MPI3D(ground_truth_data.StateSpaceData):
   """MPI3D images with dlib's factor order; `mode` picks the variant.
 
   Args:
     mode: "mpi3d_toy", "mpi3d_realistic" or "mpi3d_real".
   """
+
+  all_factor_names = FACTOR_NAMES
 
   def __init__(self, mode="mpi3d_toy"):
     if mode not in FACTOR_SIZES:
@@ -165,23 +167,8 @@ class MPI3D(ground_truth_data.GroundTruthData):
     self.factor_bases = mixed_radix_bases(self.factor_sizes)
 
   @property
-  def num_factors(self):
-    return self.state_space.num_latent_factors
-
-  @property
-  def factors_num_values(self):
-    return list(self.factor_sizes)
-
-  @property
-  def factor_names(self):
-    return list(FACTOR_NAMES)
-
-  @property
   def observation_shape(self):
     return list(IMAGE_SHAPE)
-
-  def sample_factors(self, num, random_state):
-    return self.state_space.sample_latent_factors(num, random_state)
 
   def sample_observations_from_factors(self, factors, random_state):
     factors = self.check_factors(factors)

@@ -106,11 +106,13 @@ def load_small_norb():
   return np.concatenate(images, axis=0), features
 
 
-class SmallNORB(ground_truth_data.GroundTruthData):
+class SmallNORB(ground_truth_data.StateSpaceData):
   """SmallNORB with dlib's factors (category, elevation, azimuth, lighting).
 
   Observations [64, 64, 1] float32, pixel / 255 (the instance is drawn at random).
   """
+
+  all_factor_names = ALL_FACTOR_NAMES
 
   def __init__(self):
     self.images, features = load_small_norb()
@@ -121,23 +123,8 @@ class SmallNORB(ground_truth_data.GroundTruthData):
                                                     self.latent_factor_indices)
 
   @property
-  def num_factors(self):
-    return self.state_space.num_latent_factors
-
-  @property
-  def factors_num_values(self):
-    return [self.factor_sizes[i] for i in self.latent_factor_indices]
-
-  @property
-  def factor_names(self):
-    return [ALL_FACTOR_NAMES[i] for i in self.latent_factor_indices]
-
-  @property
   def observation_shape(self):
     return [IMAGE_SIZE, IMAGE_SIZE, 1]
-
-  def sample_factors(self, num, random_state):
-    return self.state_space.sample_latent_factors(num, random_state)
 
   def sample_observations_from_factors(self, factors, random_state):
     factors = self.check_factors(factors)

@@ -33,8 +33,10 @@ HOW_TO_OBTAIN = (
     "np.savez file is memory-mapped instead of read into memory).")
 
 
-class Shapes3D(ground_truth_data.GroundTruthData):
+class Shapes3D(ground_truth_data.StateSpaceData):
   """3dshapes with dlib's factor order; observations [64, 64, 3] float32 in [0, 1]."""
+
+  all_factor_names = FACTOR_NAMES
 
   def __init__(self):
     path = paths.dataset_path(*RELATIVE_PATH, dataset="shapes3d",
@@ -48,23 +50,8 @@ class Shapes3D(ground_truth_data.GroundTruthData):
     self.factor_bases = mpi3d.mixed_radix_bases(self.factor_sizes)
 
   @property
-  def num_factors(self):
-    return self.state_space.num_latent_factors
-
-  @property
-  def factors_num_values(self):
-    return list(self.factor_sizes)
-
-  @property
-  def factor_names(self):
-    return list(FACTOR_NAMES)
-
-  @property
   def observation_shape(self):
     return list(IMAGE_SHAPE)
-
-  def sample_factors(self, num, random_state):
-    return self.state_space.sample_latent_factors(num, random_state)
 
   def sample_observations_from_factors(self, factors, random_state):
     factors = self.check_factors(factors)

@@ -21,6 +21,8 @@ SHAPES = ("square", "ellipse", "heart")
 SCALES = np.linspace(0.5, 1.0, 6)
 ORIENTATIONS = np.linspace(0.0, 2.0 * np.pi, 40)
 POSITIONS = np.linspace(0.0, 1.0, 32)
+# dSprites' factors; the constant colour is not exposed (as in dlib's dsprites_full).
+ALL_FACTOR_NAMES = ["color", "shape", "scale", "orientation", "pos_x", "pos_y"]
 
 # Geometry in pixels: sprite centres move over [_MARGIN, 64 - _MARGIN]; a unit-scale
 # sprite has "radius" _SPRITE_RADIUS. With these values every sprite stays inside.
@@ -107,8 +109,10 @@ def _render_chunk(shape, scale, orientation, pos_x, pos_y):
   return canvas[:, _PAD:_PAD + IMAGE_SIZE, _PAD:_PAD + IMAGE_SIZE]
 
 
-class SyntheticDSprites(ground_truth_data.GroundTruthData):
+class SyntheticDSprites(ground_truth_data.StateSpaceData):
   """Embedded, procedurally rendered dSprites (shape, scale, orientation, x, y)."""
+
+  all_factor_names = ALL_FACTOR_NAMES
 
   def __init__(self):
     # Same state space as dlib's dsprites_full: factor 0 is dSprites' constant colour.
@@ -118,23 +122,8 @@ class SyntheticDSprites(ground_truth_data.GroundTruthData):
         self.full_factor_sizes, self.latent_factor_indices)
 
   @property
-  def num_factors(self):
-    return self.state_space.num_latent_factors
-
-  @property
-  def factors_num_values(self):
-    return [self.full_factor_sizes[i] for i in self.latent_factor_indices]
-
-  @property
-  def factor_names(self):
-    return ["shape", "scale", "orientation", "pos_x", "pos_y"]
-
-  @property
   def observation_shape(self):
     return [IMAGE_SIZE, IMAGE_SIZE, 1]
-
-  def sample_factors(self, num, random_state):
-    return self.state_space.sample_latent_factors(num, random_state)
 
   def sample_observations_from_factors(self, factors, random_state):
     factors = self.check_factors(factors)
