@@ -1,0 +1,101 @@
+"""Tests of the SO(2) fusion experiment (infofrag.fusion.so2_experiment) and its CLI."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from infofrag import fragments
+from infofrag.cli import fusion_demo
+from infofrag.fusion import so2_experiment
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def unrolled_learners(count, num_points, seed=0):
+  """Synthetic 1-D circle learners: the circle cut at a random angle and unrolled."""
+  rng = np.random.default_rng(seed)
+  angles = so2_experiment.fingerprint_angles(num_points)
+  fps = []
+  for _ in range(count):
+    position = np.mod(angles - rng.uniform(0, 2 * np.pi), 2 * np.pi) / (2 * np.pi) - 0.5
+    fps.append(fragments.bhattacharyya_distances(6.0 * position[:, None], np.full((num_points, 1), -3.0)))
+  return np.stack(fps)
+
+
+def test_help_does_not_import_tensorflow():
+  code = ("import sys\nfrom infofrag.cli import fusion_demo\n"
+          "try:\n  fusion_demo.main(['--help'])\nexcept SystemExit:\n  pass\n"
+          "assert 'tensorflow' not in sys.modules, 'TF imported'\nprint('clean')")
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+  assert out.returncode == 0, out.stderr
+  assert "clean" in out.stdout and "--fusion_steps" in out.stdout
+
+
+def test_parser_rejects_bad_lists():
+  with pytest.raises(SystemExit):
+    fusion_demo.build_parser().parse_args(["--output_dir=x", "--sizes=2,zero"])
+  with pytest.raises(SystemExit):
+    fusion_demo.build_parser().parse_args(["--output_dir=x", "--objectives=info,kl"])
+  args = fusion_demo.build_parser().parse_args(["--output_dir=x", "--sizes=2,5", "--objectives=vi"])
+  assert args.sizes == [2, 5] and args.objectives == ["vi"] and args.fusion_steps == 20000
+
+
+def test_plan_needs_enough_learners():
+  with pytest.raises(ValueError, match="need 10 weak learners; got 6"):
+    so2_experiment.check_plan(6, [2, 5], repeats=2)
+  assert so2_experiment.check_plan(10, [5, 2, 2], repeats=2) == [2, 5]
+
+
+def test_table_and_figures_show_continuity_falling(tmp_path):
+  fingerprints = unrolled_learners(2 * 8, 120)
+  rows = so2_experiment.report_from_fingerprints(
+      fingerprints, str(tmp_path), sizes=[2, 8], repeats=2, objectives=["info"], steps=1200,
+      log=lambda _: None)
+  with open(tmp_path / "fusion_table.csv") as handle:
+    table = list(csv.DictReader(handle))
+  assert [(r["objective"], int(r["ensemble_size"])) for r in table] == [("info", 2), ("info", 8)]
+  assert float(table[1]["continuity_mean"]) < float(table[0]["continuity_mean"])
+  for row in table:
+    assert int(row["repeats"]) == 2
+    assert float(row["fused_info_bits_mean"]) > float(row["member_info_bits_max"])
+  # The members' information in the table is the mean over repeats of each block's statistics.
+  info = fragments.information(fingerprints)
+  expected_max = np.mean([info[0:2].max(), info[8:10].max()])
+  assert float(table[0]["member_info_bits_max"]) == pytest.approx(expected_max, rel=1e-9)
+  assert rows[0]["continuity_std"] >= 0
+  markdown = (tmp_path / "fusion_table.md").read_text()
+  assert "| info | 8 | 2 |" in markdown
+  for name in ("continuity_vs_size.png", "fused_embeddings.png"):
+    assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+  assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp_")]
+
+
+def test_fingerprints_file_round_trip(tmp_path):
+  fingerprints = unrolled_learners(3, 50)
+  path = so2_experiment.save_fingerprints(fingerprints, str(tmp_path / "fingerprints.npz"))
+  with np.load(path) as stored:
+    np.testing.assert_array_equal(stored["fingerprints"], fingerprints)
+    np.testing.assert_allclose(stored["angles"], np.arange(50) * 2 * np.pi / 50)
+
+
+@pytest.mark.slow
+def test_demo_trains_real_circle_models_and_resumes(tmp_path):
+  out = str(tmp_path / "demo")
+  argv = [f"--output_dir={out}", "--sizes=2,4", "--repeats=1", "--training_steps=300",
+          "--fusion_steps=1500", "--num_points=100", "--objectives=info,vi"]
+  assert fusion_demo.main(argv) == 0
+  assert sorted(os.listdir(os.path.join(out, "models"))) == ["0", "1", "2", "3"]
+  with open(os.path.join(out, "fusion_table.csv")) as handle:
+    table = list(csv.DictReader(handle))
+  assert len(table) == 4
+  for row in table:
+    assert float(row["fused_info_bits_mean"]) > float(row["member_info_bits_mean"])
+  # Re-run: the trained models are reused (their files are not rewritten).
+  saved = os.path.join(out, "models", "0", "model", "tfhub", "saved_model.pb")
+  before = os.path.getmtime(saved)
+  assert fusion_demo.main(argv) == 0
+  assert os.path.getmtime(saved) == before
