@@ -13,6 +13,14 @@ constant log N of every I term. That constant cancels in VI and only shifts
 infofrag keeps the log N term everywhere, so `nmi` is the true NMI, and
 reports information in bits. exp(-VI) uses VI in nats, exactly as the paper,
 so the similarity values (and the meaning of the learning rate) match it.
+
+Behaviour worth knowing: as the fused points shrink together (D = eps A,
+eps -> 0), the mutual information and sqrt(H_a H_b) both vanish like eps, so
+this lower-bound NMI tends to a finite limit that can exceed 1. Maximising the
+true NMI therefore keeps the fused space nearly collapsed (a fraction of a
+bit) while its shape still follows the members; `continuity` is scale-free and
+scores that shape. Use `info` or `vi` when the fused space itself must carry
+the information.
 Pure numpy: no TensorFlow.
 """
 

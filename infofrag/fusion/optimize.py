@@ -70,19 +70,30 @@ def initial_posteriors(num_points, dim, seed):
   return rng.normal(0.0, INIT_MU_STDDEV, size=(num_points, dim)), np.zeros((num_points, dim))
 
 
-def _member_constants(members):
-  """Per-member constants of the objective, float64.
+def _member_constants(members, dtype=np.float64):
+  """Per-member constants of the objective.
+
+  Parameters
+  ----------
+  members : [M, N, N] float64 member fingerprints, nats.
+  dtype : numpy dtype of the coefficient stack (the large array).
 
   Returns
   -------
-  coefficients : [M, N, N] exp(-D_m).
-  one_minus_mean : [M, N] mean_j (1 - exp(-D_m,ij)).
-  info_b, info_bb : [M] I(D_m), I(2 D_m) in nats (log N included).
+  coefficients : [M, N, N] `dtype`, exp(-D_m).
+  one_minus_mean : [M, N] float64, mean_j (1 - exp(-D_m,ij)).
+  info_b, info_bb : [M] float64, I(D_m), I(2 D_m) in nats (log N included).
   """
-  coefficients = np.exp(-members)
-  one_minus_mean = -np.expm1(-members).mean(axis=-1)
+  num_members, num_points = members.shape[:2]
+  coefficients = np.empty(members.shape, dtype=dtype)
+  one_minus_mean = np.empty((num_members, num_points))
+  double_mean = np.empty((num_members, num_points))
+  for m, member in enumerate(members):  # one [N, N] float64 temporary at a time
+    coefficients[m] = np.exp(-member)
+    one_minus_mean[m] = -np.expm1(-member).mean(axis=-1)
+    double_mean[m] = np.expm1(-2.0 * member).mean(axis=-1)
   info_b = -np.log1p(-one_minus_mean).mean(axis=-1)
-  info_bb = -np.log1p(np.expm1(-2.0 * members).mean(axis=-1)).mean(axis=-1)
+  info_bb = -np.log1p(double_mean).mean(axis=-1)
   return coefficients, one_minus_mean, info_b, info_bb
 
 
@@ -123,12 +134,12 @@ def make_similarity_fn(members, objective, dtype):
   includes its log N, so this is the true mutual information), exp(-VI[nats]) or NMI.
   """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  coefficients, one_minus_mean, info_b, info_bb = _member_constants(members)
+  coefficients, one_minus_mean, info_b, info_bb = _member_constants(members, dtype.as_numpy_dtype)
   num_points = members.shape[1]
+  entropy_b = tf.constant(2.0 * info_b - info_bb, dtype=dtype)
   coefficients = tf.constant(coefficients, dtype=dtype)
   one_minus_mean = tf.constant(one_minus_mean, dtype=dtype)
   info_b = tf.constant(info_b, dtype=dtype)
-  entropy_b = tf.constant(2.0 * info_b.numpy().astype(np.float64) - info_bb, dtype=dtype)
   info_bb = tf.constant(info_bb, dtype=dtype)
 
   def similarity(mus, logvars):
@@ -214,6 +225,9 @@ def fuse(fingerprints, dim=2, objective="info", steps=20000, learning_rate=3.0, 
   Returns
   -------
   FusionResult (float64 posteriors, history, float64 per-member similarity).
+
+  Memory: the members' coefficients exp(-D_m) are held as one [M, N, N] array of
+  `dtype` (M = 50, N = 1000: 200 MB in float32). Time per step is O(M N^2 + N^2 dim).
   """
   import time  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
