@@ -198,6 +198,7 @@ def plot_continuity(rows, path):
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  import matplotlib.ticker  # pylint: disable=g-import-not-at-top,unused-import
   figure, axis = plt.subplots(figsize=(7, 4))
   objectives = [o for o in DEFAULT_OBJECTIVES if any(r["objective"] == o for r in rows)]
   for k, objective in enumerate(objectives):
@@ -210,6 +211,10 @@ def plot_continuity(rows, path):
   axis.set_xscale("log")
   axis.set_yscale("log")
   axis.set_xticks(sizes, [str(s) for s in sizes])
+  axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+  plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
+  axis.yaxis.set_major_formatter(plain)
+  axis.yaxis.set_minor_formatter(plain)
   axis.set_xlabel("Ensemble size")
   axis.set_ylabel("Continuity (max / 90th pct. adjacent distance)")
   axis.legend()
