@@ -122,3 +122,31 @@ def test_fusion_of_the_ensemble_and_its_hotspots(tmp_path):
     rows = list(csv.DictReader(f))
   assert [row["fused"] for row in rows][0] == "all_models"
   assert float(rows[0]["fused_info_bits"]) == pytest.approx(whole["fused_information_bits"])
+
+
+def test_models_of_different_datasets_are_analysed_separately(tmp_path):
+  root = tmp_path / "zoo"
+  _make_zoo(str(root), num_good=2)
+  circle_weights = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)  # mean = (cos t, sin t)
+  for number in (10, 11):
+    tf1_hub.build_tf1_hub_model(
+        str(root / str(number)), circle_weights, logvar_value=-6.0, image_shape=(2,),
+        bindings={"dataset.name": "'circle'", "model.model": "@vae()", "vae.beta": "0.03",
+                  "model.random_seed": str(number), "encoder.num_latent": "2"})
+  out = tmp_path / "analysis"
+  evaluate_cli.main([f"--zoo={root}", f"--output_dir={out}", "--fingerprint_size=100",
+                     "--metrics=none", "--min_samples=2"])
+  with open(out / "results.json") as f:
+    results = json.load(f)
+  assert set(results["datasets"]) == {"circle", "synthetic_dsprites"}
+  datasets = {row["model"]: row["dataset"] for row in results["models"]}
+  assert datasets == {"0": "synthetic_dsprites", "1": "synthetic_dsprites",
+                      "10": "circle", "11": "circle"}
+  assert sorted(os.listdir(out / "fingerprints")) == ["circle_n100_seed0.npz",
+                                                     "synthetic_dsprites_n100_seed0.npz"]
+  # The circle channels are the points' coordinates: each carries much of the angle.
+  circle_rows = [row for row in results["models"] if row["dataset"] == "circle"]
+  assert all(row["best_factor_per_channel"][0].startswith("angle:") for row in circle_rows)
+  hotspot_members = {m for h in results["hotspots"] if h["dataset"] == "circle"
+                     for m in h["members"].split()}
+  assert hotspot_members <= {"10:0", "10:1", "11:0", "11:1"}
