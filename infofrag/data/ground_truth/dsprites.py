@@ -121,15 +121,19 @@ class DSprites(ground_truth_data.StateSpaceData):
     return masks[..., None].astype(np.float32)
 
 
-class ColorDSprites(DSprites):
-  """dSprites with the sprite tinted by a random colour in [0.5, 1]^3 per image.
-
-  Observations [64, 64, 3] float32.
-  """
+class _RgbDSprites(DSprites):
+  """dSprites variants whose observations are [64, 64, 3] float32."""
 
   def __init__(self, latent_factor_indices=None):
     super().__init__(latent_factor_indices)
     self.data_shape = [self.image_size[0], self.image_size[1], 3]
+
+
+class ColorDSprites(_RgbDSprites):
+  """dSprites with the sprite tinted by a random colour in [0.5, 1]^3 per image.
+
+  Observations [64, 64, 3] float32.
+  """
 
   def sample_observations_from_factors(self, factors, random_state):
     masks = self.sample_observations_from_factors_no_color(factors, random_state)
@@ -137,15 +141,11 @@ class ColorDSprites(DSprites):
     return (masks * colors).astype(np.float32)
 
 
-class NoisyDSprites(DSprites):
+class NoisyDSprites(_RgbDSprites):
   """dSprites on a uniform-noise background (sprite pixels stay 1).
 
   Observations [64, 64, 3] float32.
   """
-
-  def __init__(self, latent_factor_indices=None):
-    super().__init__(latent_factor_indices)
-    self.data_shape = [self.image_size[0], self.image_size[1], 3]
 
   def sample_observations_from_factors(self, factors, random_state):
     masks = self.sample_observations_from_factors_no_color(factors, random_state)
@@ -188,7 +188,7 @@ def _legacy_thumbnail_size(size, bound):
   return width, height
 
 
-class ScreamDSprites(DSprites):
+class ScreamDSprites(_RgbDSprites):
   """dSprites pasted on a random patch of The Scream (colours inverted under the sprite).
 
   Observations [64, 64, 3] float32 in [0, 1].
@@ -196,7 +196,6 @@ class ScreamDSprites(DSprites):
 
   def __init__(self, latent_factor_indices=None):
     super().__init__(latent_factor_indices)
-    self.data_shape = [self.image_size[0], self.image_size[1], 3]
     scream_path = paths.dataset_path(*SCREAM_RELATIVE_PATH, dataset="scream_dsprites",
                                      how_to_obtain=SCREAM_HOW_TO_OBTAIN)
     self.scream = load_scream(scream_path)
