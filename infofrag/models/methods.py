@@ -22,6 +22,17 @@ from infofrag.models import losses
 from infofrag.models import optimizers
 
 
+def loss_terms(reconstruction_loss, kl_loss, regularizer):
+  """dlib's reported loss terms: reconstruction, elbo, regularizer, kl and total loss."""
+  return {
+      "reconstruction_loss": reconstruction_loss,
+      "elbo": -(reconstruction_loss + kl_loss),
+      "regularizer": regularizer,
+      "kl_loss": kl_loss,
+      "loss": reconstruction_loss + regularizer,
+  }
+
+
 def sample_from_latent_distribution(z_mean, z_logvar, seed):
   """z = mean + exp(logvar / 2) * eps, eps ~ N(0, I) from stateless seed [2]."""
   eps = tf.random.stateless_normal(tf.shape(z_mean), seed=seed, dtype=z_mean.dtype)
@@ -70,13 +81,7 @@ class GaussianEncoderModel(tf.Module):
     reconstruction_loss = tf.reduce_mean(losses.make_reconstruction_loss(x, reconstructions))
     kl_loss = losses.compute_gaussian_kl(z_mean, z_logvar)
     regularizer = self.regularizer(kl_loss, z_mean, z_logvar, z_sampled, step)
-    return {
-        "reconstruction_loss": reconstruction_loss,
-        "elbo": -(reconstruction_loss + kl_loss),
-        "regularizer": regularizer,
-        "kl_loss": kl_loss,
-        "loss": reconstruction_loss + regularizer,
-    }
+    return loss_terms(reconstruction_loss, kl_loss, regularizer)
 
   def train_step(self, x, step, seed):
     """One optimisation step; returns the loss terms before the update."""
@@ -194,15 +199,8 @@ class FactorVAE(GaussianEncoderModel):
     regularizer = kl_loss + self.gamma * tc_loss
     discriminator_loss = (0.5 * tf.reduce_mean(tf.math.log(probs_z[:, 0]))
                           + 0.5 * tf.reduce_mean(tf.math.log(probs_z_shuffled[:, 1])))
-    return {
-        "reconstruction_loss": reconstruction_loss,
-        "elbo": -(reconstruction_loss + kl_loss),
-        "regularizer": regularizer,
-        "kl_loss": kl_loss,
-        "loss": reconstruction_loss + regularizer,
-        "tc_loss": tc_loss,
-        "discriminator_loss": discriminator_loss,
-    }
+    return dict(loss_terms(reconstruction_loss, kl_loss, regularizer), tc_loss=tc_loss,
+                discriminator_loss=discriminator_loss)
 
   def train_step(self, x, step, seed):
     with tf.GradientTape(persistent=True) as tape:
