@@ -72,6 +72,30 @@ def test_block_size_does_not_change_the_result_and_lazy_rows_match():
   np.testing.assert_allclose(as_float32, reference, rtol=1e-6, atol=1e-6)
 
 
+def test_cache_chunks_and_row_blocks_do_not_change_the_result(monkeypatch):
+  # Chunks of 50 elements and blocks of 1-7 rows exercise every boundary of
+  # the chunked kernel and of the mirrored triangle, with groups and float32.
+  from infofrag.fragments import bhattacharyya
+  mus, logvars = _random_posteriors(41, 3, seed=7)
+  groups = [[0], [1, 2], [2, 0, 1]]
+  variances = np.exp(logvars)
+  mean_var = 0.5 * (variances[:, None, :] + variances[None, :, :])
+  per_dim = (0.125 * (mus[:, None, :] - mus[None, :, :])**2 / mean_var
+             + 0.5 * np.log(mean_var / np.sqrt(variances[:, None, :] * variances[None, :, :])))
+  expected = np.stack([per_dim[:, :, group].sum(axis=-1) for group in groups])
+  monkeypatch.setattr(bhattacharyya, "_CHUNK_ELEMENTS", 50)
+  for rows in (1, 4, 7):
+    built = bhattacharyya._materialise(bhattacharyya.LazyFingerprints(mus, logvars, groups), np.float64,
+                                       max_memory_bytes=1, num_threads=2, rows_per_block=rows)
+    np.testing.assert_allclose(built, expected, rtol=0, atol=1e-13)
+    np.testing.assert_array_equal(built, built.transpose(0, 2, 1))
+    assert np.all(np.diagonal(built, axis1=1, axis2=2) == 0.0)
+  lazy = fragments.LazyFingerprints(mus, logvars, groups)
+  np.testing.assert_allclose(lazy.rows(3, 40, first_column=2), expected[:, 3:40, 2:], rtol=0, atol=1e-13)
+  as_float32 = fragments.channel_fingerprints(mus, logvars, groups, dtype=np.float32, max_memory_bytes=1)
+  np.testing.assert_allclose(as_float32, expected, rtol=1e-6, atol=1e-6)
+
+
 def test_factor_fingerprints_are_zero_for_equal_labels_and_large_otherwise():
   labels = np.array([[0, 1], [0, 2], [1, 1]])
   prints = fragments.factor_fingerprints(labels)

@@ -111,6 +111,21 @@ def test_underflowing_pair_sums_are_recomputed_exactly():
   assert np.isfinite(terms.info_ab).all()
 
 
+@pytest.mark.parametrize("diagonal_offset", [3.0, 800.0])
+def test_distance_matrices_whose_diagonal_is_not_the_row_minimum(diagonal_offset):
+  # Fingerprints have D_ii = 0 = min_j D_ij, which the fast path relies on. Other
+  # matrices must still give the exact values: a small offset keeps that path
+  # (coefficients up to e^3), a large one overflows it and forces the general one.
+  mus, logvars = _random_channels(40, 4, seed=6)
+  prints = fragments.channel_fingerprints(mus, logvars)
+  prints[1] += diagonal_offset * np.eye(40)
+  terms = fragments.pairwise_information_terms(prints, max_memory_bytes=1)
+  bits = lambda d: np.mean(np.log(40) - special.logsumexp(-d, axis=-1), axis=-1) / np.log(2.0)
+  np.testing.assert_allclose(terms.info_a, bits(prints), rtol=1e-12)
+  np.testing.assert_allclose(terms.info_aa, bits(2 * prints), rtol=1e-12)
+  np.testing.assert_allclose(terms.info_ab, bits(prints[:, None] + prints[None, :]), rtol=1e-12)
+
+
 def test_channel_nmi_with_factors_picks_the_encoded_factor():
   rng = np.random.default_rng(4)
   labels = np.stack([rng.integers(0, 4, 300), rng.integers(0, 3, 300)], axis=1)

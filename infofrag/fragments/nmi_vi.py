@@ -7,15 +7,22 @@ For fingerprints Da, Db on the same N points (bits):
 
 The I_ab of all pairs share one computation: for each row i,
   sum_j exp(-Da_ij - Db_ij) = exp(ma_i + mb_i) * sum_j Ea_ij Eb_ij,
-with ma_i = max_j(-Da_ij) and Ea_ij = exp(-Da_ij - ma_i) in (0, 1]. For row i
-the sums over j for every (a, b) are one matrix product [A, N] x [N, B] (a
-symmetric rank-N update when a set is compared with itself), so all pairs
-cost N such products instead of A * B passes over [N, N] arrays.
-Coefficients below sqrt(tiny) are flushed to 0 (their products would be
-subnormal, which slows BLAS ~10x); pair sums small enough to be affected, or
-to underflow (only when no j makes both Ea_ij and Eb_ij large, never for
-D_ii = 0), are recomputed exactly with a float64 log-sum-exp. Rows are
-processed in blocks sized to `max_memory_bytes`, split over threads.
+with the shift ma_i = -Da_ii and Ea_ij = exp(-Da_ij - ma_i) (for fingerprints
+D_ii = 0 = min_j D_ij, so E is in (0, 1] with E_ii = 1 and every sum is in
+[1, N]). For row i the sums over j for every (a, b) are one matrix product
+[A + 1, N] x [N, B + 1] (a symmetric rank-N update when a set is compared
+with itself); the extra row of ones yields the per-channel sums, and the
+diagonal of the symmetric product the sums of E^2. So all pairs cost N BLAS
+products instead of A * B passes over [N, N] arrays, and the logs are taken
+once per group of rows (products of values in [1, N] cannot overflow).
+
+Matrices that are not fingerprints (D_ij < D_ii - 700 somewhere) overflow this
+path; that is detected and the computation is redone with ma_i = max_j(-Da_ij),
+checking each row: coefficients below sqrt(tiny) are flushed to 0 (their
+products would be subnormal, which slows BLAS ~10x), and pair sums small
+enough to be affected, or to underflow, are recomputed exactly with a float64
+log-sum-exp. Rows are processed in blocks sized to `max_memory_bytes`, split
+over threads.
 """
 
 import collections
