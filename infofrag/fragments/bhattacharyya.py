@@ -81,10 +81,25 @@ class LazyFingerprints:
     # are (s * s) / 2, so h_ii / (s_i s_i) == 1 and D_ii == 0 exactly; and the
     # ratio is clamped at 1 (its true minimum), so D >= 0 despite rounding.
     # Stored transposed, [d, N], so a dimension's values are contiguous.
+    #
+    # The three outer operations m_i - m_j, h_i + h_j and s_i s_j are rank-2
+    # matrix products, [x_i, 1] [1, -y_j]^T etc.: BLAS writes them at ~0.18 ns per
+    # element, where numpy's broadcasting spends ~0.5 ns on rows of <= 2000
+    # elements (a fixed cost per row). Each product has one nonzero term besides
+    # an exact 1 * x, so it rounds exactly like the plain subtraction, sum or
+    # product (tested), and stays exactly symmetric.
     sigmas = np.exp(0.5 * logvars)
-    self._half_mus_t = np.ascontiguousarray((0.5 * mus).T)
-    self._sigmas_t = np.ascontiguousarray(sigmas.T)
-    self._half_vars_t = np.ascontiguousarray((0.5 * (sigmas * sigmas)).T)
+    half_mus, half_vars = 0.5 * mus, 0.5 * (sigmas * sigmas)
+    ones, zeros = np.ones_like(mus), np.zeros_like(mus)
+    # Left factors [d, N, 2] (rows i), right factors [d, 2, N] (columns j).
+    self._left = {
+        "difference": np.stack([half_mus, ones], axis=-1).transpose(1, 0, 2).copy(),
+        "sum": np.stack([half_vars, ones], axis=-1).transpose(1, 0, 2).copy(),
+        "product": np.stack([sigmas, zeros], axis=-1).transpose(1, 0, 2).copy()}
+    self._right = {
+        "difference": np.stack([ones, -half_mus], axis=0).transpose(2, 0, 1).copy(),
+        "sum": np.stack([ones, half_vars], axis=0).transpose(2, 0, 1).copy(),
+        "product": np.stack([sigmas, zeros], axis=0).transpose(2, 0, 1).copy()}
     self.num_fingerprints = len(self._groups)
     self.num_points = mus.shape[0]
 
@@ -100,31 +115,31 @@ class LazyFingerprints:
   def _twice_dimension_distance(self, k, rows, columns, out, scratch):
     """2 D_k for rows x columns of dimension k into out [r, c] (r * c <= chunk size)."""
     half_var, ratio, ones = scratch.views(out.shape)
-    mu, sigma, var = self._half_mus_t[k], self._sigmas_t[k], self._half_vars_t[k]
-    np.subtract(mu[rows, None], mu[None, columns], out=out)
+    outer = lambda name, target: np.matmul(self._left[name][k, rows], self._right[name][k, :, columns],
+                                           out=target)
+    outer("difference", out)
     np.square(out, out=out)
-    np.add(var[rows, None], var[None, columns], out=half_var)
+    outer("sum", half_var)
     out /= half_var
-    np.multiply(sigma[rows, None], sigma[None, columns], out=ratio)
+    outer("product", ratio)
     np.divide(half_var, ratio, out=ratio)
     np.maximum(ratio, ones, out=ratio)  # an array of ones: 3x faster than the scalar 1.0
     np.log(ratio, out=ratio)
     out += ratio
     return out
 
-  def _group_distance(self, group, rows, columns, out, scratch, extra):
-    """D of one channel group for rows x columns into out [r, c], nats."""
+  def _twice_group_distance(self, group, rows, columns, out, scratch, extra):
+    """2 D of one channel group for rows x columns into out [r, c], nats."""
     self._twice_dimension_distance(group[0], rows, columns, out, scratch)
     for k in group[1:]:
       out += self._twice_dimension_distance(k, rows, columns, extra[:out.shape[0]], scratch)
-    out *= 0.5
     return out
 
-  def fill_rows(self, group_index, start, stop, first_column, out, scratch=None):
-    """Distances of one fingerprint, rows start..stop-1 x columns first_column..N-1, into out.
+  def fill_twice_rows(self, group_index, start, stop, first_column, out, scratch=None):
+    """Twice the distances of one fingerprint (see `fill_rows`); the caller halves them.
 
-    out : [stop - start, N - first_column] float array (any strides); filled in
-      chunks of rows small enough for the cache. Returns out.
+    Leaving the factor 1/2 to the caller lets it fold into the next pass
+    (a copy, or the exponential's argument) instead of costing one of its own.
     """
     scratch = scratch or _Scratch()
     group = self._groups[group_index]
@@ -134,8 +149,18 @@ class LazyFingerprints:
     extra = None if group.size == 1 else np.empty((step, width))
     for chunk in range(start, stop, step):
       chunk_stop = min(stop, chunk + step)
-      self._group_distance(group, slice(chunk, chunk_stop), columns,
-                           out[chunk - start:chunk_stop - start], scratch, extra)
+      self._twice_group_distance(group, slice(chunk, chunk_stop), columns,
+                                 out[chunk - start:chunk_stop - start], scratch, extra)
+    return out
+
+  def fill_rows(self, group_index, start, stop, first_column, out, scratch=None):
+    """Distances of one fingerprint, rows start..stop-1 x columns first_column..N-1, into out.
+
+    out : [stop - start, N - first_column] float array (any strides); filled in
+      chunks of rows small enough for the cache. Returns out.
+    """
+    self.fill_twice_rows(group_index, start, stop, first_column, out, scratch)
+    out *= 0.5
     return out
 
   def new_scratch(self):
@@ -239,9 +264,11 @@ def _materialise(source, dtype, max_memory_bytes, num_threads=None, rows_per_blo
       stop = min(num_points, start + step)
       block = buffer[:(stop - start) * (num_points - start)].reshape(stop - start, num_points - start)
       for group_index in range(count):
-        source.fill_rows(group_index, start, stop, start, block, scratch)
-        result[group_index, start:stop, start:] = block
-        result[group_index, stop:, start:stop] = block[:, stop - start:].T
+        source.fill_twice_rows(group_index, start, stop, start, block, scratch)
+        upper = result[group_index, start:stop, start:]
+        np.multiply(block, 0.5, out=upper, casting="same_kind")
+        # Source rows end before the target rows begin: no overlap, no hidden copy.
+        result[group_index, stop:, start:stop] = upper[:, stop - start:].T
 
   _parallel.run_workers(fill, num_workers)
   return result

@@ -16,11 +16,12 @@ diagonal of the symmetric product the sums of E^2. So all pairs cost N BLAS
 products instead of A * B passes over [N, N] arrays, and the logs are taken
 once per group of rows (products of values in [1, N] cannot overflow).
 
-Matrices that are not fingerprints (D_ij < D_ii - 700 somewhere) overflow this
-path; that is detected and the computation is redone with ma_i = max_j(-Da_ij),
-checking each row: coefficients below sqrt(tiny) are flushed to 0 (their
-products would be subnormal, which slows BLAS ~10x), and pair sums small
-enough to be affected, or to underflow, are recomputed exactly with a float64
+Coefficients below sqrt(tiny) are flushed to 0 (their products would be
+subnormal, which slows BLAS ~10x); with sums >= 1 this changes nothing above
+1e-150 relative. Matrices that are not fingerprints (D_ij < D_ii - 700
+somewhere) overflow this path; that is detected and the computation is redone
+with ma_i = max_j(-Da_ij), checking each row: pair sums small enough to be
+affected by the flush, or to underflow, are recomputed exactly with a float64
 log-sum-exp. Rows are processed in blocks sized to `max_memory_bytes`, split
 over threads.
 """
