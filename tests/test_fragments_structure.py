@@ -122,3 +122,34 @@ def test_structure_figure_is_written_atomically_as_png(ensemble, tmp_path):
   with pytest.raises(ValueError, match=r"factor_nmi must be \[M, F\]"):
     fragments.plot_structure(structure, tmp_path / "bad.png", factor_nmi=factor_nmi[:3])
   assert not (tmp_path / "bad.png").exists()
+
+
+def test_hotspot_best_factor_is_the_highest_mean_nmi_in_table_and_figure(tmp_path, monkeypatch):
+  # Two hotspots of 4 channels. In hotspot 0, three channels lean slightly to
+  # factor "a" but one carries "b" strongly: a majority vote says "a", the mean
+  # NMI says "b". Table and figure must both say "b".
+  k = 8
+  block = np.kron(np.eye(2), np.ones((k // 2, k // 2)))
+  nmi = 0.05 + 0.9 * block + 0.01 * np.random.default_rng(0).random((k, k))
+  nmi = (nmi + nmi.T) / 2
+  np.fill_diagonal(nmi, 1.0)
+  vi = 2 * (1 - nmi)
+  np.fill_diagonal(vi, 0.0)
+  ids = [f"c{i}" for i in range(k)]
+  structure = fragments.structure_from_matrices(nmi, vi, np.ones(k), ids, min_samples=2)
+  assert [sorted(h.members) for h in structure.hotspots] == [ids[:4], ids[4:]]
+  factor_nmi = np.array([[0.30, 0.25], [0.30, 0.25], [0.30, 0.25], [0.0, 0.9],
+                         [0.1, 0.0], [0.1, 0.0], [0.1, 0.0], [0.1, 0.0]])
+  means = fragments.hotspot_factor_nmi(structure, factor_nmi)
+  np.testing.assert_allclose(means, [[0.225, 0.4125], [0.1, 0.0]])
+  from matplotlib import axes
+  annotations = []
+  original_text = axes.Axes.text
+  def recording_text(self, x, y, text, *args, **kwargs):
+    annotations.append(text)
+    return original_text(self, x, y, text, *args, **kwargs)
+  monkeypatch.setattr(axes.Axes, "text", recording_text)
+  fragments.plot_structure(structure, tmp_path / "s.png", factor_nmi=factor_nmi, factor_names=["a", "b"])
+  assert annotations == ["b", "a"]
+  with pytest.raises(ValueError, match=r"factor_nmi must be \[K, F\]"):
+    fragments.hotspot_factor_nmi(structure, factor_nmi[:5])

@@ -212,13 +212,13 @@ def find_structures(embeddings, nmi, vi, information, min_samples, per_hyperpara
 
 def hotspot_rows(dataset, structures, embeddings, factor_names):
   """One row per hotspot: size, models covered, mean NMI, information, best factor."""
+  from infofrag import fragments  # pylint: disable=g-import-not-at-top
   factor_nmi = np.concatenate([e.factor_nmi for e in embeddings], axis=0)  # [K, F]
   index_of = {cid: i for i, cid in enumerate(_channel_ids(embeddings))}
   rows = []
   for group, structure in structures.items():
-    for hotspot in structure.hotspots:
-      members = [index_of[m] for m in hotspot.members]
-      mean_factor_nmi = factor_nmi[members].mean(axis=0)
+    aligned = factor_nmi[[index_of[c] for c in structure.channel_ids]]
+    for hotspot, mean_factor_nmi in zip(structure.hotspots, fragments.hotspot_factor_nmi(structure, aligned)):
       best = int(np.argmax(mean_factor_nmi))
       models = sorted({m.split(":")[0] for m in hotspot.members})
       rows.append({

@@ -26,6 +26,7 @@ from infofrag.fragments.plotting import plot_structure
 from infofrag.fragments.structure import ensemble_structure
 from infofrag.fragments.structure import EnsembleStructure
 from infofrag.fragments.structure import Hotspot
+from infofrag.fragments.structure import hotspot_factor_nmi
 from infofrag.fragments.structure import optics_distances
 from infofrag.fragments.structure import structure_from_matrices
 
@@ -34,6 +35,6 @@ __all__ = [
     "FACTOR_MISMATCH_DISTANCE", "LazyFingerprints", "information", "monte_carlo_information",
     "monte_carlo_nmi_vi", "MonteCarloComparison", "propagate_nmi_vi", "InformationTerms",
     "nmi_vi_from_terms", "pairwise_information_terms", "pairwise_nmi_vi", "plot_structure",
-    "ensemble_structure", "EnsembleStructure", "Hotspot", "optics_distances",
+    "ensemble_structure", "EnsembleStructure", "Hotspot", "hotspot_factor_nmi", "optics_distances",
     "structure_from_matrices",
 ]

@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 
+from infofrag.fragments import structure as structure_lib
 from infofrag.utils import io
 
 
@@ -83,12 +84,17 @@ def plot_structure(structure, path, factor_nmi=None, factor_names=None, display=
                            hspace=0.08, wspace=0.08)
   top = fig.add_subplot(grid[0, 1])
   reach = _finite_reachability(structure.reachability)
+  # The same best factor as the evaluation tables: highest mean NMI over the members.
+  best_of_hotspot = {}
+  if best_factor is not None and factor_names is not None:
+    means = structure_lib.hotspot_factor_nmi(structure, factor_nmi)
+    best_of_hotspot = {hotspot.label: factor_names[int(np.argmax(row))]
+                       for hotspot, row in zip(structure.hotspots, means)}
   for label in np.unique(structure.labels[structure.labels >= 0]):
     members = positions[structure.labels == label]
     top.axvspan(members.min(), members.max() + 1, color="k", alpha=0.2)
-    if best_factor is not None and factor_names is not None:
-      common = np.bincount(best_factor[structure.labels == label]).argmax()
-      top.text(0.5 * (members.min() + members.max() + 1), reach.max(), str(factor_names[common]),
+    if label in best_of_hotspot:
+      top.text(0.5 * (members.min() + members.max() + 1), reach.max(), str(best_of_hotspot[label]),
                ha="center", va="top", fontsize=6, zorder=102)
   top.fill_between(positions + 0.5, reach, color="#454a4a", zorder=100, step="mid")
   top.plot(positions + 0.5, reach, lw=1, color="k", zorder=101, drawstyle="steps-mid")

@@ -155,6 +155,30 @@ def _hotspots(ordering, labels, nmi, information_bits, channel_ids):
   return result
 
 
+def hotspot_factor_nmi(structure, factor_nmi):
+  """Mean NMI of each hotspot's members with each ground-truth factor.
+
+  The hotspot's best factor is the argmax of its row: the definition used by
+  both the figure's annotations and the evaluation tables.
+
+  Parameters
+  ----------
+  structure : EnsembleStructure.
+  factor_nmi : [K, F] float array, NMI of every channel of `structure.channel_ids`
+    (in that order) with every factor.
+
+  Returns
+  -------
+  [H, F] float64, one row per hotspot in `structure.hotspots` order.
+  """
+  factor_nmi = np.asarray(factor_nmi, dtype=np.float64)
+  if factor_nmi.ndim != 2 or factor_nmi.shape[0] != len(structure.channel_ids):
+    raise ValueError(
+        f"factor_nmi must be [K, F] with K = {len(structure.channel_ids)} channels; got {factor_nmi.shape}.")
+  rows = [factor_nmi[hotspot.indices].mean(axis=0) for hotspot in structure.hotspots]
+  return np.array(rows).reshape(len(rows), factor_nmi.shape[1])
+
+
 def structure_from_matrices(nmi, vi, information_bits, channel_ids=None, distance="vi",
                             min_samples=20, info_threshold_bits=0.01, optics_options=None):
   """Ensemble structure from precomputed pairwise NMI / VI and channel information.
