@@ -69,7 +69,10 @@ class LazyFingerprints:
   ----------
   num_fingerprints : int, G.
   num_points : int, N.
+  has_zero_diagonal : True: D_ii == 0 exactly, by construction.
   """
+
+  has_zero_diagonal = True
 
   def __init__(self, mus, logvars, groups=None):
     mus, logvars = _validation.as_posteriors(mus, logvars)

@@ -92,15 +92,23 @@ def _exponential_block(source, start, stop, dtype, out, scratch, diagonal_shift)
   flush = _flush_level(dtype)
   out[count] = 1.0
   local_rows = np.arange(rows)
+  zero_diagonal = getattr(source, "has_zero_diagonal", False)
   for group_index in range(count):
     # Written in place into the output (float64) or a float64 staging area (float32).
     target = out[group_index] if in_double else staging
-    distances = source.channel_rows(group_index, start, stop, target, scratch)
-    if diagonal_shift:
-      row_max[group_index] = distances[local_rows, start + local_rows]
+    if diagonal_shift and zero_diagonal:
+      # 2 D straight from the posteriors (D_ii = 0 exactly): E = exp(-0.5 * 2 D),
+      # one pass for the factor, the sign and the (zero) shift.
+      source.fill_twice_rows(group_index, start, stop, 0, target, scratch)
+      row_max[group_index] = 0.0
+      np.multiply(target, -0.5, out=target)
     else:
-      np.min(distances, axis=1, out=row_max[group_index])
-    np.subtract(row_max[group_index][:, None], distances, out=target)
+      distances = source.channel_rows(group_index, start, stop, target, scratch)
+      if diagonal_shift:
+        row_max[group_index] = distances[local_rows, start + local_rows]
+      else:
+        np.min(distances, axis=1, out=row_max[group_index])
+      np.subtract(row_max[group_index][:, None], distances, out=target)
     np.exp(target, out=target)
     # Products of two coefficients below sqrt(tiny) would be subnormal, which makes
     # the BLAS product ~10x slower; they are dropped (the pair sums they could
