@@ -46,3 +46,16 @@ def test_leading_axes_and_lazy_fingerprints_agree_with_direct_formula():
 def test_information_rejects_non_square_input():
   with pytest.raises(ValueError, match=r"\[\.\.\., N, N\]"):
     fragments.information(np.zeros((3, 4)))
+
+
+def test_lazy_information_of_channel_groups_and_confident_channels():
+  # Groups (one whole-space fingerprint) and channels so confident that every
+  # exp(-D_ij), j != i, underflows: the lazy path must still give log2 N.
+  rng = np.random.default_rng(8)
+  mus = np.concatenate([rng.normal(size=(60, 3)), 1e3 * np.arange(60)[:, None]], axis=1)
+  logvars = np.concatenate([rng.normal(-1.0, 0.5, size=(60, 3)), np.full((60, 1), -10.0)], axis=1)
+  groups = [[0], [0, 1, 2], [3]]
+  lazy = fragments.information(fragments.LazyFingerprints(mus, logvars, groups), max_memory_bytes=1)
+  direct = fragments.information(fragments.channel_fingerprints(mus, logvars, groups))
+  np.testing.assert_allclose(lazy, direct, rtol=0, atol=1e-12)
+  assert lazy[2] == pytest.approx(np.log2(60), abs=1e-12)

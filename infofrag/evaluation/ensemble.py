@@ -109,10 +109,11 @@ def channel_statistics(mean, logvar, factor_fingerprints):
   from infofrag import fragments  # pylint: disable=g-import-not-at-top
   channels = fragments.LazyFingerprints(mean, logvar)
   whole = fragments.LazyFingerprints(mean, logvar, groups=[list(range(mean.shape[1]))])
-  information = np.asarray(fragments.information(channels), dtype=np.float64)
   total = float(np.asarray(fragments.information(whole)).reshape(-1)[0])
-  nmi, vi = fragments.pairwise_nmi_vi(channels, factor_fingerprints)
-  return information, total, nmi, vi
+  # The pairwise terms include each channel's information: no separate pass.
+  terms = fragments.pairwise_information_terms(channels, factor_fingerprints)
+  nmi, vi = fragments.nmi_vi_from_terms(terms)
+  return np.asarray(terms.info_a, dtype=np.float64), total, nmi, vi
 
 
 def embed_model(info, sample, cache_dir, model=None, factor_fps=None, timings=None):

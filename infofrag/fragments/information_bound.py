@@ -54,8 +54,27 @@ def _information_of_array(distances, max_memory_bytes):
   return result.reshape(leading)
 
 
+def _information_of_zero_diagonal_source(source, max_memory_bytes):
+  """I(D) of a LazyFingerprints: D_ii = 0 = min_j D_ij, so each row sum of exp(-D) is in [1, N]."""
+  num_points = source.num_points
+  rows = int(max(1, min(num_points, max_memory_bytes // (8 * num_points))))
+  block = np.empty((rows, num_points))
+  scratch = source.new_scratch()
+  log_sums = np.zeros(source.num_fingerprints)
+  for group_index in range(source.num_fingerprints):
+    for start in range(0, num_points, rows):
+      stop = min(num_points, start + rows)
+      twice = source.fill_twice_rows(group_index, start, stop, 0, block[:stop - start], scratch)
+      np.multiply(twice, -0.5, out=twice)
+      np.exp(twice, out=twice)
+      log_sums[group_index] += np.log(twice.sum(axis=1)).sum()
+  return bits_from_row_lse(log_sums / num_points, num_points)
+
+
 def _information_of_source(source, max_memory_bytes):
   """I(D) for every fingerprint of a row-block source ([G] bits)."""
+  if getattr(source, "has_zero_diagonal", False):
+    return _information_of_zero_diagonal_source(source, min(max_memory_bytes, 2**24))
   num_points = source.num_points
   per_row = source.bytes_per_row() + 3 * 8 * num_points * source.num_fingerprints
   step = max(1, max_memory_bytes // per_row)
