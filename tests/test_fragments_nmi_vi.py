@@ -89,6 +89,10 @@ def test_thread_count_does_not_change_the_result():
   np.testing.assert_allclose(three_vi, one_vi, rtol=0, atol=1e-12)
   with pytest.raises(ValueError, match="num_threads"):
     fragments.pairwise_nmi_vi(lazy, num_threads=0)
+  # Progress reports from the worker threads add up to the N rows, block by block.
+  reported = []
+  fragments.pairwise_information_terms(lazy, num_threads=2, max_memory_bytes=1, progress=reported.append)
+  assert sum(reported) == 53 and len(reported) > 2
 
 
 def test_underflowing_pair_sums_are_recomputed_exactly():

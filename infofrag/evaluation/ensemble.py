@@ -146,13 +146,15 @@ def embed_model(info, sample, cache_dir, model=None, factor_fps=None, timings=No
   return ModelEmbedding(info, mean, logvar, information, total, nmi, vi), False
 
 
-def ensemble_pairwise(embeddings, cache_dir, progress=True, block_channels=64):
+def ensemble_pairwise(embeddings, cache_dir, progress=True):
   """NMI [K, K], VI [K, K] (bits) and information [K] over all channels of all models.
 
-  The upper triangle is computed in blocks of rows (one progress-bar step each; the
-  same work as one symmetric call) and mirrored. Cached under cache_dir keyed by the
+  One symmetric call over all channels (each channel's fingerprint is computed
+  once per row block, and each row costs one symmetric BLAS product); the
+  progress bar counts fingerprint rows. Cached under cache_dir keyed by the
   ordered model keys.
   """
+  import threading  # pylint: disable=g-import-not-at-top
   from tqdm import tqdm  # pylint: disable=g-import-not-at-top
   from infofrag import fragments  # pylint: disable=g-import-not-at-top
   keys = [model_key(e.info.model_dir) for e in embeddings]
@@ -163,20 +165,16 @@ def ensemble_pairwise(embeddings, cache_dir, progress=True, block_channels=64):
       return stored["nmi"], stored["vi"], stored["information"], True
   mean = np.concatenate([e.mean for e in embeddings], axis=1)
   logvar = np.concatenate([e.logvar for e in embeddings], axis=1)
-  count = mean.shape[1]
-  nmi, vi = np.zeros((count, count)), np.zeros((count, count))
-  information = np.zeros(count)
-  starts = range(0, count, block_channels)
-  for start in tqdm(starts, desc="pairwise NMI/VI", unit="block", disable=not progress,
-                    file=sys.stderr):
-    stop = min(count, start + block_channels)
-    rows = fragments.LazyFingerprints(mean[:, start:stop], logvar[:, start:stop])
-    cols = fragments.LazyFingerprints(mean[:, start:], logvar[:, start:])
-    terms = fragments.pairwise_information_terms(rows, cols)
-    block_nmi, block_vi = fragments.nmi_vi_from_terms(terms)
-    nmi[start:stop, start:], vi[start:stop, start:] = block_nmi, block_vi
-    nmi[start:, start:stop], vi[start:, start:stop] = block_nmi.T, block_vi.T
-    information[start:stop] = terms.info_a
+  channels = fragments.LazyFingerprints(mean, logvar)
+  lock = threading.Lock()
+  with tqdm(total=channels.num_points, desc="pairwise NMI/VI", unit="row", disable=not progress,
+            file=sys.stderr) as bar:
+    def advance(rows):
+      with lock:  # called from the worker threads
+        bar.update(rows)
+    terms = fragments.pairwise_information_terms(channels, progress=advance)
+  nmi, vi = fragments.nmi_vi_from_terms(terms)
+  information = np.asarray(terms.info_a, dtype=np.float64)
   with io.atomic_path(path) as tmp:
     np.savez(tmp, nmi=nmi, vi=vi, information=information)
   return nmi, vi, information, False

@@ -152,7 +152,8 @@ class _RowScratch:
     self.source_b = self.source_a if source_b is source_a else source_b.new_scratch()
 
 
-def _accumulate_rows(source_a, source_b, dtype, first, last, step, threshold, diagonal_shift):
+def _accumulate_rows(source_a, source_b, dtype, first, last, step, threshold, diagonal_shift,
+                     progress=None):
   """Sums over rows first..last-1 of every row term, in float64.
 
   For row i the (A + 1) x (B + 1) matrix of sums_j E_a[i, a, j] E_b[i, b, j] is
@@ -231,6 +232,8 @@ def _accumulate_rows(source_a, source_b, dtype, first, last, step, threshold, di
         _repair_underflow(log_sums[:num_a, :num_b], sums[:num_a, :num_b], threshold, start + local,
                           source_a, source_b, row_max_a[:, local], row_max_b[:, local])
       log_total += log_sums
+    if progress is not None:
+      progress(stop - start)
   if pending:
     log_total += np.log(running)
   totals["log_sum_ab"] = log_total[:num_a, :num_b]
@@ -245,7 +248,7 @@ def _accumulate_rows(source_a, source_b, dtype, first, last, step, threshold, di
 
 
 def pairwise_information_terms(fingerprints_a, fingerprints_b=None, dtype=np.float64,
-                               max_memory_bytes=DEFAULT_WORK_BYTES, num_threads=None):
+                               max_memory_bytes=DEFAULT_WORK_BYTES, num_threads=None, progress=None):
   """I(Da), I(2 Da), I(Db), I(2 Db) and I(Da + Db) for all pairs, in bits.
 
   Parameters
@@ -261,6 +264,9 @@ def pairwise_information_terms(fingerprints_a, fingerprints_b=None, dtype=np.flo
   num_threads : int or None
     Threads working on disjoint row ranges (None: number of CPUs, at most 8).
     Each holds its own [A, B] accumulator.
+  progress : optional callable(rows), called from the worker threads after each
+    block of rows (e.g. a lock-guarded `tqdm.update`); it sees N rows in all,
+    or 2 N when matrices that are not fingerprints force a second pass.
 
   Returns
   -------
@@ -293,7 +299,8 @@ def pairwise_information_terms(fingerprints_a, fingerprints_b=None, dtype=np.flo
       # errstate is per thread. An overflow of the diagonal shift is detected below.
       with np.errstate(over="ignore" if diagonal_shift else "warn",
                        invalid="ignore" if diagonal_shift else "warn"):
-        return _accumulate_rows(source_a, source_b, dtype, first, last, step, threshold, diagonal_shift)
+        return _accumulate_rows(source_a, source_b, dtype, first, last, step, threshold, diagonal_shift,
+                                progress)
     partials = _parallel.map_ranges(accumulate, num_points, num_threads)
     return {key: sum(part[key] for part in partials) for key in partials[0]}
 
