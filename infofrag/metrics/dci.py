@@ -65,13 +65,18 @@ def disentanglement_per_code(importance):
   return 1.0 - scipy.stats.entropy(importance.T + 1e-11, base=importance.shape[1])
 
 
-def disentanglement(importance):
-  """Importance-weighted mean of the per-code disentanglement (float)."""
-  per_code = disentanglement_per_code(importance)
+def _importance_weighted_mean(scores, importance, axis):
+  """Mean of per-code (axis=1) or per-factor (axis=0) scores, each weighted by its share
+  of the total importance (uniform weights when every importance is zero)."""
   if importance.sum() == 0.0:
     importance = np.ones_like(importance)
-  code_weight = importance.sum(axis=1) / importance.sum()
-  return float(np.sum(per_code * code_weight))
+  weight = importance.sum(axis=axis) / importance.sum()
+  return float(np.sum(scores * weight))
+
+
+def disentanglement(importance):
+  """Importance-weighted mean of the per-code disentanglement (float)."""
+  return _importance_weighted_mean(disentanglement_per_code(importance), importance, axis=1)
 
 
 def completeness_per_factor(importance):
@@ -81,11 +86,7 @@ def completeness_per_factor(importance):
 
 def completeness(importance):
   """Importance-weighted mean of the per-factor completeness (float)."""
-  per_factor = completeness_per_factor(importance)
-  if importance.sum() == 0.0:
-    importance = np.ones_like(importance)
-  factor_weight = importance.sum(axis=0) / importance.sum()
-  return float(np.sum(per_factor * factor_weight))
+  return _importance_weighted_mean(completeness_per_factor(importance), importance, axis=0)
 
 
 def compute_dci(mus_train, ys_train, mus_test, ys_test, random_state=0, n_jobs=1):
