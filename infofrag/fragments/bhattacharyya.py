@@ -19,18 +19,10 @@ from infofrag.fragments import _validation
 # Distance used for "impossible" pairs of a ground-truth factor: -ln(1e-10) (SPEC 5).
 FACTOR_MISMATCH_DISTANCE = -np.log(1e-10)
 DEFAULT_WORK_BYTES = 256 * 2**20
-# Blocks above this size stop fitting the allocator's reuse and cache; more rows gain nothing.
-_MAX_BLOCK_BYTES = 16 * 2**20
 # Elements per kernel chunk (2 MiB per buffer). Smaller, L2-sized chunks make each
 # elementwise pass faster but multiply the GIL hand-overs between threads, which
 # cost more on 2-core VMs: measured best at 2^17-2^18 (N = 1000, 100 channels).
 _CHUNK_ELEMENTS = 2**18
-
-
-def _rows_per_block(bytes_per_row, max_memory_bytes):
-  """Number of rows whose work area fits the budget (at least one)."""
-  budget = min(max_memory_bytes, _MAX_BLOCK_BYTES)
-  return int(max(1, min(2**31, budget // max(1, bytes_per_row))))
 
 
 class _Scratch:
