@@ -61,13 +61,13 @@ def _repair_threshold(dtype, num_points):
 
 
 def _exponential_block(source, start, stop, dtype, out, scratch, diagonal_shift):
-  """Row-shifted Bhattacharyya coefficients of rows start..stop-1, laid out row-major.
+  """Row-shifted Bhattacharyya coefficients of rows start..stop-1, one block per channel.
 
   Parameters
   ----------
   source : fingerprint source with G fingerprints on N points.
   out : [G + 1, r, N] `dtype` array. Filled with E[g, i, j] = exp(-D_gij - m_gi)
-    in (0, 1] (max 1 per row) for g < G, and ones for g = G (so the product of
+    (in (0, 1], max 1 per row, for fingerprints) for g < G, and ones for g = G (so the product of
     a row with itself carries the row sums sum_j E_gij in its last column).
     Channel-major: each channel's block is written contiguously, which makes
     the exponentials 1.7x faster than row-major writes and costs the strided
