@@ -146,17 +146,34 @@ def embed_model(info, sample, cache_dir, model=None, factor_fps=None, timings=No
   return ModelEmbedding(info, mean, logvar, information, total, nmi, vi), False
 
 
-def ensemble_pairwise(embeddings, cache_dir, progress=True):
+# Pair accumulators (five float64 [K+1, K+1] arrays per thread) above this size
+# switch the zoo's pairwise stage from one symmetric call to blocks of channels.
+PAIRWISE_ACCUMULATOR_BYTES = 2 * 2**30
+
+
+def _pairwise_block_channels(count, num_threads, max_accumulator_bytes):
+  """Channels per block so that [block + 1, count + 1] accumulators fit (count: one symmetric call)."""
+  per_pair = 5 * 8 * num_threads
+  if per_pair * (count + 1)**2 <= max_accumulator_bytes:
+    return count
+  return int(max(1, max_accumulator_bytes // (per_pair * (count + 1)) - 1))
+
+
+def ensemble_pairwise(embeddings, cache_dir, progress=True,
+                      max_accumulator_bytes=PAIRWISE_ACCUMULATOR_BYTES):
   """NMI [K, K], VI [K, K] (bits) and information [K] over all channels of all models.
 
-  One symmetric call over all channels (each channel's fingerprint is computed
-  once per row block, and each row costs one symmetric BLAS product); the
-  progress bar counts fingerprint rows. Cached under cache_dir keyed by the
-  ordered model keys.
+  Up to ~3,600 channels (2 threads, 2 GiB of accumulators) this is one symmetric
+  call: each fingerprint row is computed once and each row costs one symmetric
+  BLAS product. Larger ensembles are done in blocks of channels against all
+  later channels (the upper triangle, mirrored), so memory stays bounded at
+  the price of recomputing column fingerprints. The progress bar counts
+  fingerprint rows. Cached under cache_dir keyed by the ordered model keys.
   """
   import threading  # pylint: disable=g-import-not-at-top
   from tqdm import tqdm  # pylint: disable=g-import-not-at-top
   from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  from infofrag.fragments import _parallel  # pylint: disable=g-import-not-at-top
   keys = [model_key(e.info.model_dir) for e in embeddings]
   digest = hashlib.sha1("|".join(keys).encode()).hexdigest()[:16]
   path = os.path.join(cache_dir, f"pairwise-{digest}.npz")
@@ -165,16 +182,31 @@ def ensemble_pairwise(embeddings, cache_dir, progress=True):
       return stored["nmi"], stored["vi"], stored["information"], True
   mean = np.concatenate([e.mean for e in embeddings], axis=1)
   logvar = np.concatenate([e.logvar for e in embeddings], axis=1)
-  channels = fragments.LazyFingerprints(mean, logvar)
+  count, num_points = mean.shape[1], mean.shape[0]
+  block = _pairwise_block_channels(count, _parallel.resolve_num_threads(None), max_accumulator_bytes)
+  starts = range(0, count, block)
   lock = threading.Lock()
-  with tqdm(total=channels.num_points, desc="pairwise NMI/VI", unit="row", disable=not progress,
+  with tqdm(total=num_points * len(starts), desc="pairwise NMI/VI", unit="row", disable=not progress,
             file=sys.stderr) as bar:
     def advance(rows):
       with lock:  # called from the worker threads
         bar.update(rows)
-    terms = fragments.pairwise_information_terms(channels, progress=advance)
-  nmi, vi = fragments.nmi_vi_from_terms(terms)
-  information = np.asarray(terms.info_a, dtype=np.float64)
+    if block == count:
+      terms = fragments.pairwise_information_terms(fragments.LazyFingerprints(mean, logvar),
+                                                   progress=advance)
+      nmi, vi = fragments.nmi_vi_from_terms(terms)
+      information = np.asarray(terms.info_a, dtype=np.float64)
+    else:
+      nmi, vi, information = np.zeros((count, count)), np.zeros((count, count)), np.zeros(count)
+      for start in starts:
+        stop = min(count, start + block)
+        terms = fragments.pairwise_information_terms(
+            fragments.LazyFingerprints(mean[:, start:stop], logvar[:, start:stop]),
+            fragments.LazyFingerprints(mean[:, start:], logvar[:, start:]), progress=advance)
+        block_nmi, block_vi = fragments.nmi_vi_from_terms(terms)
+        nmi[start:stop, start:], vi[start:stop, start:] = block_nmi, block_vi
+        nmi[start:, start:stop], vi[start:, start:stop] = block_nmi.T, block_vi.T
+        information[start:stop] = terms.info_a
   with io.atomic_path(path) as tmp:
     np.savez(tmp, nmi=nmi, vi=vi, information=information)
   return nmi, vi, information, False

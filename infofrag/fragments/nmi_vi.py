@@ -286,10 +286,10 @@ def pairwise_information_terms(fingerprints_a, fingerprints_b=None, dtype=np.flo
   num_threads = min(_parallel.resolve_num_threads(num_threads), num_points)
   both = num_a + (0 if symmetric else num_b)
   # Per thread: per row of a block the `dtype` coefficients of every channel
-  # (plus a ones row); fixed: the (A + 1) x (B + 1) product, its log, the
-  # accumulators, and float64 staging rows for float32 products.
+  # (plus a ones row); fixed: the (A + 1) x (B + 1) product, its log, the running
+  # product, two accumulators, and float64 staging rows for float32 products.
   per_row = dtype.itemsize * num_points * (both + 2)
-  fixed = (dtype.itemsize + 24) * (num_a + 1) * (num_b + 1) + 8 * 64 * num_points
+  fixed = (dtype.itemsize + 32) * (num_a + 1) * (num_b + 1) + 8 * 64 * num_points
   per_thread = max_memory_bytes // num_threads
   step = int(max(1, min(64, (per_thread - fixed) // per_row)))
   threshold = _repair_threshold(dtype, num_points)
