@@ -208,3 +208,27 @@ def test_visualize_dataset_cli_unknown_name_fails_cleanly(tmp_path):
        f"--output_dir={tmp_path}"], capture_output=True, text=True, check=False)
   assert result.returncode == 2
   assert "Unknown dataset name 'nope'" in result.stderr
+
+
+def test_circle_trains_on_fresh_angles_but_evaluates_on_its_grid():
+  data = named_data.get_named_ground_truth_data("circle")
+  grid = data.sample_observations(500, np.random.RandomState(0))
+  angles = np.mod(np.arctan2(grid[:, 1], grid[:, 0]), 2 * np.pi) * data.num_angles / (2 * np.pi)
+  np.testing.assert_allclose(angles, np.round(angles), atol=1e-3)  # on the 200-angle grid
+  fresh = data.sample_training_observations(2000, np.random.RandomState(0))
+  np.testing.assert_allclose(np.linalg.norm(fresh, axis=1), 1.0, atol=1e-6)
+  angles = np.mod(np.arctan2(fresh[:, 1], fresh[:, 0]), 2 * np.pi) * data.num_angles / (2 * np.pi)
+  assert np.mean(np.abs(angles - np.round(angles)) > 0.01) > 0.9  # almost never on the grid
+  assert np.histogram(angles, bins=4, range=(0, data.num_angles))[0].min() > 400  # uniform
+
+
+def test_synthetic_dsprites_32_is_the_64_pixel_sprite_pooled():
+  full = named_data.get_named_ground_truth_data("synthetic_dsprites")
+  small = named_data.get_named_ground_truth_data("synthetic_dsprites_32")
+  assert small.observation_shape == [32, 32, 1]
+  assert small.factors_num_values == full.factors_num_values
+  factors, images = small.sample(20, np.random.RandomState(3))
+  same_factors, big = full.sample(20, np.random.RandomState(3))
+  np.testing.assert_array_equal(factors, same_factors)  # same random stream as dsprites_full
+  np.testing.assert_allclose(images, big.reshape(20, 32, 2, 32, 2, 1).mean(axis=(2, 4)), atol=1e-6)
+  assert set(np.unique(images)) <= {0.0, 0.25, 0.5, 0.75, 1.0}

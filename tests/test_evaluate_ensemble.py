@@ -84,7 +84,10 @@ def test_repeated_channels_form_hotspots(zoo_run):
   x_hotspot = next(h for h in results["hotspots"] if set(h["members"].split()) == {"0:0", "1:0", "2:0"})
   assert x_hotspot["mean_nmi"] > 0.999 and x_hotspot["models_covered"] == 3
   with open(os.path.join(out, "hotspots.md")) as f:
-    assert f.readline().startswith("| dataset | group | hotspot |")
+    assert f.readline().startswith("| dataset | group | distance | hotspot |")
+  for distance in ("vi", "nmi"):  # each distance has its own OPTICS run and rows
+    assert {"0:0", "1:0", "2:0"} in [set(h["members"].split()) for h in results["hotspots"]
+                                     if h["group"] == "all" and h["distance"] == distance]
   figures = os.listdir(os.path.join(out, "figures", "synthetic_dsprites"))
   assert {"structure_all_nmi.png", "structure_all_vi.png"} <= set(figures)
   assert any(name.startswith("hotspot_") and name.endswith(".png") for name in figures)
@@ -113,7 +116,7 @@ def test_fusion_of_the_ensemble_and_its_hotspots(tmp_path):
   with open(os.path.join(out, "results.json")) as f:
     results = json.load(f)
   reports = results["datasets"]["synthetic_dsprites"]["fusion"]
-  hotspots = [h for h in results["hotspots"] if h["group"] == "all"]
+  hotspots = [h for h in results["hotspots"] if h["group"] == "all" and h["distance"] == "nmi"]
   assert set(reports) == {"all_models"} | {f"hotspot_{h['hotspot']}" for h in hotspots}
   whole = reports["all_models"]
   assert whole["num_members"] == 2 and whole["num_points"] == 100 and whole["dim"] == 2

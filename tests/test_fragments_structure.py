@@ -85,10 +85,28 @@ def test_lazy_fingerprints_from_encoder_outputs_give_the_same_structure():
 def test_optics_distances_follow_the_paper():
   nmi = np.array([[1.0, 0.5, 0.0], [0.5, 1.0, 1.2], [0.0, 1.2, 1.0]])
   vi = np.array([[0.0, -1e-9, 2.0], [-1e-9, 0.0, 1.0], [2.0, 1.0, 0.0]])
-  np.testing.assert_allclose(fragments.optics_distances(nmi, vi, "vi"), np.maximum(vi, 0.0))
-  expected = -np.log(np.clip(nmi, 1e-4, 1.0))
+  floor = 1e-12  # off the diagonal, so that exact copies keep OPTICS' ratios finite
+  expected_vi = np.maximum(vi, floor)
+  np.fill_diagonal(expected_vi, 0.0)
+  np.testing.assert_allclose(fragments.optics_distances(nmi, vi, "vi"), expected_vi)
+  expected = np.maximum(-np.log(np.clip(nmi, 1e-4, 1.0)), floor)
   np.fill_diagonal(expected, 0.0)
   np.testing.assert_allclose(fragments.optics_distances(nmi, vi, "nmi"), expected)
+
+
+@pytest.mark.parametrize("distance", ["vi", "nmi"])
+def test_exact_copies_of_a_channel_form_a_hotspot(distance):
+  # Three copies of one channel (NMI exactly 1, VI exactly 0) among unrelated channels.
+  k = 7
+  rng = np.random.default_rng(1)
+  nmi = 0.05 + 0.1 * rng.random((k, k))
+  nmi = (nmi + nmi.T) / 2
+  nmi[:3, :3] = 1.0
+  np.fill_diagonal(nmi, 1.0)
+  vi = 3.0 * (1 - nmi)
+  structure = fragments.structure_from_matrices(nmi, vi, np.ones(k), distance=distance,
+                                                min_samples=2)
+  assert [0, 1, 2] in [sorted(h.members) for h in structure.hotspots]
 
 
 def test_small_ensembles_clip_min_samples_and_summary_is_json(ensemble):
@@ -150,6 +168,6 @@ def test_hotspot_best_factor_is_the_highest_mean_nmi_in_table_and_figure(tmp_pat
     return original_text(self, x, y, text, *args, **kwargs)
   monkeypatch.setattr(axes.Axes, "text", recording_text)
   fragments.plot_structure(structure, tmp_path / "s.png", factor_nmi=factor_nmi, factor_names=["a", "b"])
-  assert annotations == ["b", "a"]
+  assert annotations == ["0: b", "1: a"]
   with pytest.raises(ValueError, match=r"factor_nmi must be \[K, F\]"):
     fragments.hotspot_factor_nmi(structure, factor_nmi[:5])

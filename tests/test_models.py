@@ -86,8 +86,16 @@ def test_mlp_architecture_is_configurable():
 def test_shape_mismatch_errors_name_the_fix():
   with pytest.raises(architectures.ArchitectureError, match="mlp_encoder"):
     architectures.ConvEncoder([2], 3, layers.SeedStream(0))
-  with pytest.raises(architectures.ArchitectureError, match=r"\[64, 64, C\]"):
-    architectures.DeconvDecoder(3, [32, 32, 1], layers.SeedStream(0))
+  with pytest.raises(architectures.ArchitectureError, match="multiples of 16"):
+    architectures.DeconvDecoder(3, [40, 40, 1], layers.SeedStream(0))
+
+
+def test_deconv_decoder_is_dlibs_at_64_and_scales_to_32():
+  at_64 = architectures.DeconvDecoder(10, [64, 64, 1], layers.SeedStream(0))
+  assert at_64.d2.kernel.shape == (256, 1024)  # dlib's dense 1024 -> [4, 4, 64]
+  at_32 = architectures.DeconvDecoder(10, [32, 32, 1], layers.SeedStream(0))
+  assert at_32.d2.kernel.shape == (256, 256)  # [2, 2, 64]
+  assert at_32(tf.zeros([3, 10])).shape == (3, 32, 32, 1)
 
 
 def test_num_latent_must_be_positive():

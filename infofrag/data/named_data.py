@@ -27,10 +27,11 @@ _DATASETS = {
     "mpi3d_real": ("mpi3d", "MPI3D", {"mode": "mpi3d_real"}),
     "dummy_data": ("dummy_data", "DummyData", {}),
     "synthetic_dsprites": ("synthetic_dsprites", "SyntheticDSprites", {}),
+    "synthetic_dsprites_32": ("synthetic_dsprites", "SyntheticDSprites32", {}),
     "circle": ("circle", "Circle", {}),
 }
 
-EMBEDDED_DATASETS = ("synthetic_dsprites", "circle", "dummy_data")
+EMBEDDED_DATASETS = ("synthetic_dsprites", "synthetic_dsprites_32", "circle", "dummy_data")
 
 
 def dataset_names():

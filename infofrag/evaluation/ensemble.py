@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from infofrag.evaluation import groups as groups_lib
 from infofrag.evaluation import runner
 from infofrag.reports import tables
 from infofrag.utils import io
@@ -31,6 +32,10 @@ from infofrag.zoo import model_info
 CACHE_VERSION = 1
 # Channels at or below this information (bits) are inactive (the paper's cut).
 INFO_THRESHOLD_BITS = 0.01
+# The distance whose hotspots label channels in the models table, get traversals and
+# fusion, and are summarised in groups.csv: -ln NMI is scale-free, whereas VI (bits)
+# also groups unrelated channels that carry little information.
+HOTSPOT_DISTANCE = "nmi"
 
 
 @dataclasses.dataclass
@@ -224,41 +229,81 @@ def _hyperparameter_label(info):
   return f"{info.method_label} {info.hyperparameter.split('.')[-1]}={text}"
 
 
-def find_structures(embeddings, nmi, vi, information, min_samples, per_hyperparameter):
-  """{group name: EnsembleStructure} for the whole ensemble and, optionally, per value."""
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
-  ids = _channel_ids(embeddings)
-  structures = {"all": fragments.structure_from_matrices(nmi, vi, information, ids,
-                                                         min_samples=min_samples)}
+def group_members(embeddings, per_hyperparameter):
+  """{group name: channel indices}: "all", and per hyperparameter value when asked."""
+  groups = {"all": np.arange(sum(e.mean.shape[1] for e in embeddings))}
   if per_hyperparameter:
     owner = np.concatenate([[i] * e.mean.shape[1] for i, e in enumerate(embeddings)])
     labels = [_hyperparameter_label(e.info) for e in embeddings]
-    for label in sorted(set(labels)):
-      members = np.nonzero(np.isin(owner, [i for i, l in enumerate(labels) if l == label]))[0]
-      structures[label] = fragments.structure_from_matrices(
+    for label in sorted(set(labels), key=lambda l: _label_sort_key(l, embeddings, labels)):
+      groups[label] = np.nonzero(np.isin(owner, [i for i, l in enumerate(labels) if l == label]))[0]
+  return groups
+
+
+def _label_sort_key(label, embeddings, labels):
+  """Groups of one method in increasing hyperparameter value (numeric, not text, order)."""
+  info = embeddings[labels.index(label)].info
+  value = info.hyperparameter_value
+  numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+  return (info.method_label, 0 if numeric else 1, value if numeric else 0, str(value))
+
+
+def find_structures(embeddings, nmi, vi, information, min_samples, per_hyperparameter):
+  """{distance: {group name: EnsembleStructure}} for both of the paper's distances.
+
+  The paper clusters separately on VI (for its exp(-VI) figures) and on -ln NMI (for
+  its NMI figures); so do we. Groups: the whole ensemble ("all") and, optionally,
+  each hyperparameter value.
+  """
+  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  ids = _channel_ids(embeddings)
+  structures = {distance: {} for distance in fragments.DISTANCES}
+  for group, members in group_members(embeddings, per_hyperparameter).items():
+    for distance in fragments.DISTANCES:
+      structures[distance][group] = fragments.structure_from_matrices(
           nmi[np.ix_(members, members)], vi[np.ix_(members, members)], information[members],
-          [ids[i] for i in members], min_samples=min_samples)
+          [ids[i] for i in members], distance=distance, min_samples=min_samples)
   return structures
 
 
-def hotspot_rows(dataset, structures, embeddings, factor_names):
-  """One row per hotspot: size, models covered, mean NMI, information, best factor."""
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+def _aligned_factor_nmi(embeddings, structure):
+  """[K_group, F] factor NMI of a structure's channels, in its channel_ids order."""
   factor_nmi = np.concatenate([e.factor_nmi for e in embeddings], axis=0)  # [K, F]
   index_of = {cid: i for i, cid in enumerate(_channel_ids(embeddings))}
+  return factor_nmi[[index_of[c] for c in structure.channel_ids]]
+
+
+def hotspot_rows(dataset, structures, embeddings, factor_names):
+  """One row per hotspot (of each distance and group): size, models covered, mean NMI,
+  information, best factor."""
+  from infofrag import fragments  # pylint: disable=g-import-not-at-top
   rows = []
-  for group, structure in structures.items():
-    aligned = factor_nmi[[index_of[c] for c in structure.channel_ids]]
-    for hotspot, mean_factor_nmi in zip(structure.hotspots, fragments.hotspot_factor_nmi(structure, aligned)):
-      best = int(np.argmax(mean_factor_nmi))
-      models = sorted({m.split(":")[0] for m in hotspot.members})
-      rows.append({
-          "dataset": dataset, "group": group, "hotspot": hotspot.label, "size": hotspot.size,
-          "models_covered": len(models), "mean_nmi": hotspot.mean_nmi,
-          "information_bits": hotspot.information_bits, "best_factor": factor_names[best],
-          "best_factor_nmi": float(mean_factor_nmi[best]),
-          "members": " ".join(hotspot.members)})
+  for distance, by_group in structures.items():
+    for group, structure in by_group.items():
+      aligned = _aligned_factor_nmi(embeddings, structure)
+      for hotspot, mean_factor_nmi in zip(structure.hotspots,
+                                          fragments.hotspot_factor_nmi(structure, aligned)):
+        best = int(np.argmax(mean_factor_nmi))
+        rows.append({
+            "dataset": dataset, "group": group, "distance": distance, "hotspot": hotspot.label,
+            "size": hotspot.size,
+            "models_covered": len(set(groups_lib.model_groups(hotspot.members))),
+            "mean_nmi": hotspot.mean_nmi, "information_bits": hotspot.information_bits,
+            "best_factor": factor_names[best], "best_factor_nmi": float(mean_factor_nmi[best]),
+            "members": " ".join(hotspot.members)})
   return rows
+
+
+def group_rows(dataset, structures, embeddings, rows, factor_names):
+  """The per-group summary (groups.csv) from the hotspots of `HOTSPOT_DISTANCE`."""
+  by_group = structures[HOTSPOT_DISTANCE]
+  names = {e.info.name: _hyperparameter_label(e.info) for e in embeddings}
+  models_of = {}
+  for row in rows:
+    models_of.setdefault(names[row["model"]], []).append(row)
+  return groups_lib.group_rows(
+      dataset, by_group, {g: _aligned_factor_nmi(embeddings, s) for g, s in by_group.items()},
+      factor_names, models_of)
 
 
 def model_rows(embeddings, metric_rows, structure, factor_names, metrics, failures_by_dir):
@@ -330,8 +375,8 @@ def _clean_for_json(value):
 MODEL_COLUMNS_HEAD = ["model", "dataset", "method", "hyperparameter", "value", "seed"]
 MODEL_COLUMNS_TAIL = ["info_total_bits", "active_channels", "info_bits_per_channel",
                       "best_factor_per_channel", "hotspot_per_channel"]
-HOTSPOT_COLUMNS = ["dataset", "group", "hotspot", "size", "models_covered", "mean_nmi",
-                   "information_bits", "best_factor", "best_factor_nmi", "members"]
+HOTSPOT_COLUMNS = ["dataset", "group", "distance", "hotspot", "size", "models_covered",
+                   "mean_nmi", "information_bits", "best_factor", "best_factor_nmi", "members"]
 
 
 def analyse_dataset(dataset, infos, args, metrics, output_dir, failures, progress=True):
@@ -390,14 +435,17 @@ def analyse_dataset(dataset, infos, args, metrics, output_dir, failures, progres
   figures = write_figures(dataset, structures, embeddings, sample, loaded, output_dir)
   stage_seconds["figures"] = time.time() - start
   extra["figures"] = figures
-  extra["structures"] = {group: s.to_dict() for group, s in structures.items()}
-
+  extra["structures"] = {distance: {group: s.to_dict() for group, s in by_group.items()}
+                         for distance, by_group in structures.items()}
+  primary = structures[HOTSPOT_DISTANCE]["all"]
   if args.fusion:
     start = time.time()
-    extra["fusion"] = run_fusion(embeddings, structures["all"], sample, args)
+    extra["fusion"] = run_fusion(embeddings, primary, sample, args)
     stage_seconds["fusion"] = time.time() - start
-  rows = model_rows(embeddings, metric_rows, structures["all"], sample.factor_names, metrics,
+  rows = model_rows(embeddings, metric_rows, primary, sample.factor_names, metrics,
                     metric_failures_by_dir)
+  extra["groups"] = (group_rows(dataset, structures, embeddings, rows, sample.factor_names)
+                     if args.per_hyperparameter else [])
   return rows, hotspot_rows(dataset, structures, embeddings, sample.factor_names), extra
 
 
@@ -406,17 +454,16 @@ def write_figures(dataset, structures, embeddings, sample, loaded, output_dir):
   from infofrag import fragments  # pylint: disable=g-import-not-at-top
   from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
   figure_dir = os.path.join(output_dir, "figures", dataset)
-  factor_nmi = np.concatenate([e.factor_nmi for e in embeddings], axis=0)
   written = []
-  for group, structure in structures.items():
-    slug = re.sub(r"[^\w.=-]+", "_", group)
-    for similarity in ("nmi", "vi"):
+  # Each figure is ordered and shaded by the OPTICS run on its own distance.
+  for similarity, by_group in structures.items():
+    for group, structure in by_group.items():
+      slug = re.sub(r"[^\w.=-]+", "_", group)
       path = os.path.join(figure_dir, f"structure_{slug}_{similarity}.png")
-      index_of = {cid: i for i, cid in enumerate(_channel_ids(embeddings))}
-      rows = [index_of[c] for c in structure.channel_ids]
       try:
         fragments.plot_structure(structure, path, display=similarity,
-                                 factor_nmi=factor_nmi[rows], factor_names=sample.factor_names,
+                                 factor_nmi=_aligned_factor_nmi(embeddings, structure),
+                                 factor_names=sample.factor_names,
                                  title=f"{dataset}: {group} ({len(structure.kept)} informative "
                                        f"of {len(structure.channel_ids)} channels)")
       except ValueError as error:  # e.g. no channel above the information threshold
@@ -425,7 +472,7 @@ def write_figures(dataset, structures, embeddings, sample, loaded, output_dir):
       written.append(path)
   # Traversals: only image data can be decoded into pictures.
   if len(sample.observations.shape) == 4:
-    structure = structures["all"]
+    structure = structures[HOTSPOT_DISTANCE]["all"]
     index_of = {cid: i for i, cid in enumerate(_channel_ids(embeddings))}
     by_name = {e.info.name: e for e in embeddings}
     for hotspot in structure.hotspots:
@@ -521,7 +568,7 @@ def run_from_args(args, model_dirs, metrics, progress=True):
     info.dataset = dataset
     groups.setdefault(dataset, []).append(info)
 
-  all_models, all_hotspots, all_fusions, per_dataset = [], [], [], {}
+  all_models, all_hotspots, all_groups, all_fusions, per_dataset = [], [], [], [], {}
   for dataset, infos in sorted(groups.items()):
     try:
       rows, hotspots, extra = analyse_dataset(dataset, infos, args, metrics, output_dir, failures,
@@ -532,6 +579,7 @@ def run_from_args(args, model_dirs, metrics, progress=True):
       continue
     all_models += rows
     all_hotspots += hotspots
+    all_groups += extra.pop("groups", [])
     all_fusions += fusion_rows(dataset, extra.get("fusion", {}))
     per_dataset[dataset] = extra
 
@@ -546,11 +594,16 @@ def run_from_args(args, model_dirs, metrics, progress=True):
   tables.write_markdown(os.path.join(output_dir, "models.md"), models_md)
   tables.write_markdown(os.path.join(output_dir, "hotspots.md"), hotspot_md)
   io.write_json_atomic(os.path.join(output_dir, "results.json"), _clean_for_json({
-      "models": all_models, "hotspots": all_hotspots, "datasets": per_dataset,
+      "models": all_models, "hotspots": all_hotspots, "groups": all_groups,
+      "datasets": per_dataset,
       "failures": [dataclasses.asdict(f) for f in failures],
       "settings": {"fingerprint_size": args.fingerprint_size,
                    "fingerprint_seed": args.fingerprint_seed, "metrics": metrics,
                    "representation": args.representation, "min_samples": args.min_samples}}))
+  if args.per_hyperparameter:
+    groups_md = tables.markdown_table(all_groups, groups_lib.GROUP_COLUMNS, digits=3)
+    tables.write_csv(os.path.join(output_dir, "groups.csv"), all_groups, groups_lib.GROUP_COLUMNS)
+    tables.write_markdown(os.path.join(output_dir, "groups.md"), groups_md)
   if args.fusion:
     fusion_md = tables.markdown_table(all_fusions, FUSION_COLUMNS, digits=3)
     tables.write_csv(os.path.join(output_dir, "fusion.csv"), all_fusions, FUSION_COLUMNS)
@@ -559,6 +612,9 @@ def run_from_args(args, model_dirs, metrics, progress=True):
   print(models_md)
   print("\n## Hotspots\n")
   print(hotspot_md if all_hotspots else "(no hotspots found)")
+  if args.per_hyperparameter:
+    print(f"\n## Groups (hotspots on the {HOTSPOT_DISTANCE.upper()} distance)\n")
+    print(groups_md)
   if args.fusion:
     print("\n## Fusion\n")
     print(fusion_md)

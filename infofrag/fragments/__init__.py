@@ -23,6 +23,7 @@ from infofrag.fragments.nmi_vi import nmi_vi_from_terms
 from infofrag.fragments.nmi_vi import pairwise_information_terms
 from infofrag.fragments.nmi_vi import pairwise_nmi_vi
 from infofrag.fragments.plotting import plot_structure
+from infofrag.fragments.structure import DISTANCES
 from infofrag.fragments.structure import ensemble_structure
 from infofrag.fragments.structure import EnsembleStructure
 from infofrag.fragments.structure import Hotspot
@@ -35,6 +36,6 @@ __all__ = [
     "FACTOR_MISMATCH_DISTANCE", "LazyFingerprints", "information", "monte_carlo_information",
     "monte_carlo_nmi_vi", "MonteCarloComparison", "propagate_nmi_vi", "InformationTerms",
     "nmi_vi_from_terms", "pairwise_information_terms", "pairwise_nmi_vi", "plot_structure",
-    "ensemble_structure", "EnsembleStructure", "Hotspot", "hotspot_factor_nmi", "optics_distances",
+    "DISTANCES", "ensemble_structure", "EnsembleStructure", "Hotspot", "hotspot_factor_nmi", "optics_distances",
     "structure_from_matrices",
 ]

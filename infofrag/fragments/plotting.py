@@ -79,8 +79,8 @@ def plot_structure(structure, path, factor_nmi=None, factor_names=None, display=
   side, side_label, best_factor = _side_profile(structure, factor_nmi, factor_names)
   positions = np.arange(count)
 
-  fig = plt.figure(figsize=(5.5, 5.5))
-  grid = gridspec.GridSpec(2, 2, figure=fig, width_ratios=[1, 6], height_ratios=[1, 6],
+  fig = plt.figure(figsize=(6.0, 5.5))
+  grid = gridspec.GridSpec(2, 3, figure=fig, width_ratios=[1, 6, 0.25], height_ratios=[1, 6],
                            hspace=0.08, wspace=0.08)
   top = fig.add_subplot(grid[0, 1])
   reach = _finite_reachability(structure.reachability)
@@ -93,9 +93,9 @@ def plot_structure(structure, path, factor_nmi=None, factor_names=None, display=
   for label in np.unique(structure.labels[structure.labels >= 0]):
     members = positions[structure.labels == label]
     top.axvspan(members.min(), members.max() + 1, color="k", alpha=0.2)
-    if label in best_of_hotspot:
-      top.text(0.5 * (members.min() + members.max() + 1), reach.max(), str(best_of_hotspot[label]),
-               ha="center", va="top", fontsize=6, zorder=102)
+    name = f"{label}: {best_of_hotspot[label]}" if label in best_of_hotspot else str(label)
+    top.text(0.5 * (members.min() + members.max() + 1), reach.max(), name,
+             ha="center", va="top", fontsize=6, zorder=102)
   top.fill_between(positions + 0.5, reach, color="#454a4a", zorder=100, step="mid")
   top.plot(positions + 0.5, reach, lw=1, color="k", zorder=101, drawstyle="steps-mid")
   top.set_xlim(0, count)
@@ -113,11 +113,15 @@ def plot_structure(structure, path, factor_nmi=None, factor_names=None, display=
   side_axis.tick_params(labelsize=6)
 
   matrix_axis = fig.add_subplot(grid[1, 1])
-  matrix_axis.imshow(matrix, aspect="auto", origin="upper", cmap="magma_r", vmin=0, vmax=1,
-                     extent=(0, count, count, 0), interpolation="nearest")
-  matrix_axis.set_xticks([])
+  image = matrix_axis.imshow(matrix, aspect="auto", origin="upper", cmap="magma_r", vmin=0,
+                             vmax=1, extent=(0, count, count, 0), interpolation="nearest")
   matrix_axis.set_yticks([])
-  matrix_axis.set_xlabel("NMI" if display == "nmi" else "exp(-VI)", fontsize=7)
+  matrix_axis.set_xlabel(f"channels in OPTICS order ({structure.distance.upper()} distance)",
+                         fontsize=7)
+  matrix_axis.tick_params(labelsize=6)
+  colorbar = fig.colorbar(image, cax=fig.add_subplot(grid[1, 2]))
+  colorbar.set_label("NMI" if display == "nmi" else "exp(-VI)", fontsize=7)
+  colorbar.ax.tick_params(labelsize=6)
   if title:
     fig.suptitle(title, fontsize=9)
   path = os.fspath(path)

@@ -15,6 +15,7 @@ from infofrag.fragments import nmi_vi as nmi_vi_lib
 
 DISTANCES = ("vi", "nmi")
 NMI_FLOOR = 1e-4
+OFF_DIAGONAL_FLOOR = 1e-12
 
 
 @dataclasses.dataclass
@@ -111,8 +112,9 @@ def optics_distances(nmi, vi, distance):
 
   Returns
   -------
-  [K, K] float64, symmetric, zero diagonal, >= 0 (symmetrised and zeroed on the
-  diagonal because OPTICS expects a proper distance matrix; rounding can break both).
+  [K, K] float64, symmetric, zero diagonal, off-diagonal >= 1e-12 (symmetrised and
+  zeroed on the diagonal because OPTICS expects a proper distance matrix; rounding can
+  break both).
   """
   if distance not in DISTANCES:
     raise ValueError(f"distance must be one of {DISTANCES}; got {distance!r}.")
@@ -121,6 +123,10 @@ def optics_distances(nmi, vi, distance):
   else:
     matrix = -np.log(np.clip(np.asarray(nmi, dtype=np.float64), NMI_FLOOR, 1.0))
   matrix = 0.5 * (matrix + matrix.T)
+  # Exact copies of a channel are at distance 0; OPTICS' xi method divides neighbouring
+  # reachabilities, so zeros would hide their cluster. A floor far below any real
+  # distance keeps the ratios finite without changing the ordering.
+  np.maximum(matrix, OFF_DIAGONAL_FLOOR, out=matrix)
   np.fill_diagonal(matrix, 0.0)
   return matrix
 

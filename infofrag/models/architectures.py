@@ -82,21 +82,25 @@ class FcEncoder(tf.Module):
 @gin.configurable("deconv_decoder", allowlist=[])
 class DeconvDecoder(tf.Module):
   """dlib's deconv_decoder: dense 256 and 1024 (ReLU), reshape [4, 4, 64], transposed
-  convs (64, 32, 32 filters ReLU, then C linear), kernel 4, stride 2 -> [64, 64, C]."""
+  convs (64, 32, 32 filters ReLU, then C linear), kernel 4, stride 2 -> [64, 64, C].
+
+  Other image sizes (multiples of 16) start from [H/16, W/16, 64] instead of [4, 4, 64];
+  at 64x64 the network is exactly dlib's."""
 
   def __init__(self, num_latent, output_shape, seeds):
     super().__init__(name="deconv_decoder")
-    _check_image_shape("deconv_decoder", output_shape, fixed_size=64)
+    _check_image_shape("deconv_decoder", output_shape)
     self.output_shape = list(output_shape)
+    self.start_shape = [output_shape[0] // 16, output_shape[1] // 16, 64]
     self.d1 = layers.Dense(num_latent, 256, "relu", seeds, name="d1")
-    self.d2 = layers.Dense(256, 1024, "relu", seeds, name="d2")
+    self.d2 = layers.Dense(256, int(np.prod(self.start_shape)), "relu", seeds, name="d2")
     self.d3 = layers.Conv2DTranspose(64, 64, 4, 2, "relu", seeds, name="d3")
     self.d4 = layers.Conv2DTranspose(64, 32, 4, 2, "relu", seeds, name="d4")
     self.d5 = layers.Conv2DTranspose(32, 32, 4, 2, "relu", seeds, name="d5")
     self.d6 = layers.Conv2DTranspose(32, output_shape[2], 4, 2, None, seeds, name="d6")
 
   def __call__(self, z):
-    h = tf.reshape(self.d2(self.d1(z)), [-1, 4, 4, 64])
+    h = tf.reshape(self.d2(self.d1(z)), [-1] + self.start_shape)
     return self.d6(self.d5(self.d4(self.d3(h))))
 
 

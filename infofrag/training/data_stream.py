@@ -1,6 +1,6 @@
 """Infinite stream of training batches, generated in a background thread.
 
-Batches are drawn with `dataset.sample_observations(batch_size, random_state)` from
+Batches are drawn with `dataset.sample_training_observations(batch_size, random_state)` from
 `np.random.RandomState(seed)`, like dlib's `tf_data_set_from_ground_truth_data` (dlib
 draws one example at a time; infofrag draws a whole batch per call, which is much
 faster for procedurally rendered data, so the two streams differ example by example).
@@ -59,7 +59,7 @@ class BatchStream:
     try:
       while not self._stop.is_set():
         batch = np.asarray(
-            self._dataset.sample_observations(self._batch_size, self._random_state),
+            self._dataset.sample_training_observations(self._batch_size, self._random_state),
             dtype=np.float32)
         item = (batch, self._random_state.get_state())
         while not self._stop.is_set():

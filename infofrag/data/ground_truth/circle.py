@@ -1,7 +1,9 @@
 """`circle`: the paper's SO(2) toy data, points (cos t, sin t) on the unit circle.
 
 One factor, the angle t, discretised into `num_angles` values t_k = 2*pi*k/num_angles
-(for the metrics). Observations are float32 vectors of shape [2].
+(for the metrics and fingerprints). Observations are float32 vectors of shape [2].
+Training batches draw t uniformly from [0, 2*pi) afresh at every step, as the paper's
+SO(2) notebook does, so a learner never sees only the evaluation grid.
 """
 
 import gin
@@ -51,3 +53,7 @@ class Circle(ground_truth_data.GroundTruthData):
   def sample_observations_from_factors(self, factors, random_state):
     factors = self.check_factors(factors)
     return circle_points(self.angles(factors))
+
+  def sample_training_observations(self, num, random_state):
+    """[num, 2] points at angles drawn uniformly from [0, 2*pi) (not the grid)."""
+    return circle_points(random_state.uniform(0.0, 2.0 * np.pi, size=num))

@@ -40,6 +40,14 @@ class GroundTruthData:
     """Samples a batch of observations [num, *observation_shape]."""
     return self.sample(num, random_state)[1]
 
+  def sample_training_observations(self, num, random_state):
+    """A batch of training observations [num, *observation_shape].
+
+    The training stream; the same as `sample_observations` unless the data's
+    generative process is continuous and its factors only a grid for evaluation.
+    """
+    return self.sample_observations(num, random_state)
+
   def check_factors(self, factors):
     """Validates a factor array; returns it as int64 [num, num_factors]."""
     factors = np.asarray(factors)

@@ -109,6 +109,27 @@ def _render_chunk(shape, scale, orientation, pos_x, pos_y):
   return canvas[:, _PAD:_PAD + IMAGE_SIZE, _PAD:_PAD + IMAGE_SIZE]
 
 
+def downsample(images, factor):
+  """Mean-pools square blocks of `factor` x `factor` pixels.
+
+  Parameters
+  ----------
+  images : ndarray of shape (num, H, W, C)
+      H and W multiples of `factor`.
+  factor : int
+
+  Returns
+  -------
+  ndarray of shape (num, H // factor, W // factor, C), float32 in [0, 1] (grey values
+  are the covered fraction of each block, so small sprites stay visible).
+  """
+  total = np.zeros_like(images[:, ::factor, ::factor])
+  for row in range(factor):  # strided adds: several times faster than a mean over axes
+    for col in range(factor):
+      total += images[:, row::factor, col::factor]
+  return total * np.float32(1.0 / (factor * factor))
+
+
 class SyntheticDSprites(ground_truth_data.StateSpaceData):
   """Embedded, procedurally rendered dSprites (shape, scale, orientation, x, y)."""
 
@@ -131,3 +152,20 @@ class SyntheticDSprites(ground_truth_data.StateSpaceData):
     all_factors = self.state_space.sample_all_factors(factors, random_state)
     return render(all_factors[:, 1], all_factors[:, 2], all_factors[:, 3],
                   all_factors[:, 4], all_factors[:, 5])
+
+
+class SyntheticDSprites32(SyntheticDSprites):
+  """`synthetic_dsprites` at 32x32: the same factors, random stream and sprites, rendered
+  at 64x64 and mean-pooled 2x2 (grey edges).
+
+  A lower-cost variant for CPU-only runs: a conv VAE on 32x32 inputs trains about four
+  times faster per step than at dlib's 64x64, which lets a small beta-VAE ensemble reach
+  axis-aligned position channels within minutes.
+  """
+
+  @property
+  def observation_shape(self):
+    return [IMAGE_SIZE // 2, IMAGE_SIZE // 2, 1]
+
+  def sample_observations_from_factors(self, factors, random_state):
+    return downsample(super().sample_observations_from_factors(factors, random_state), 2)
