@@ -65,7 +65,8 @@ def test_metric_columns_name_the_headlines():
                    "dci_informativeness_test"]
 
 
-@pytest.mark.parametrize("program", ["evaluate", "train", "visualize_dataset", "quickstart"])
+@pytest.mark.parametrize("program", ["evaluate", "train", "visualize_dataset", "quickstart",
+                                     "reproduce"])
 def test_cli_help_is_fast_and_tensorflow_free(program):
   code = (f"import sys; from infofrag.cli import {program} as m\n"
           "try:\n  m.main(['--help'])\nexcept SystemExit:\n  pass\n"

@@ -1,4 +1,4 @@
-"""`infofrag_fusion_demo`: the paper's SO(2) ensemble-fusion experiment (Murphy et al., Fig. "fusion").
+"""`infofrag_reproduce fusion`: the paper's SO(2) ensemble-fusion experiment (Murphy et al., Fig. "fusion").
 
 Trains 1-D beta-VAEs on `circle` through the normal training code (config
 gin_configs/circle/beta_vae_circle.gin, model.random_seed = 0, 1, ...), fingerprints
@@ -12,14 +12,13 @@ objective in 2-D and writes, to --output_dir:
   fingerprints.npz                     the weak learners' fingerprints
   models/<k>/                          the weak learners (reused on a re-run, so runs resume)
 
-Small version (CI, about two minutes on two CPU cores):
+Quick version (about two minutes on two CPU cores):
 
-  infofrag_fusion_demo --output_dir=/tmp/fusion_small --sizes=2,6 --repeats=1 \
-      --training_steps=300 --fusion_steps=1500 --num_points=100
+  infofrag_reproduce fusion --output_dir=/tmp/fusion_small --quick
 
 Full version (the paper: 250 learners x 3000 steps, 20,000 fusion steps, several hours):
 
-  infofrag_fusion_demo --output_dir=/tmp/fusion_full
+  infofrag_reproduce fusion --output_dir=/tmp/fusion_full --sizes=2,3,5,10,15,20,30,50 --repeats=5
 """
 
 import argparse
@@ -47,14 +46,20 @@ def _objective_list(text):
 
 def build_parser():
   parser = argparse.ArgumentParser(
-      prog="infofrag_fusion_demo",
+      prog="infofrag_reproduce fusion",
       description="The SO(2) ensemble-fusion experiment: weak 1-D beta-VAEs on the circle fused "
                   "into 2-D; continuity vs ensemble size, fused vs member information.",
       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
   parser.add_argument("--output_dir", required=True, help="folder for models, tables and figures")
-  parser.add_argument("--sizes", type=_int_list, default=[2, 3, 5, 10, 15, 20, 30, 50],
+  add_fusion_arguments(parser)
+  return parser
+
+
+def add_fusion_arguments(parser, *, sizes=(2, 3, 5, 10, 15, 20, 30, 50), repeats=5):
+  """The experiment's flags (defaults: the paper's scale)."""
+  parser.add_argument("--sizes", type=_int_list, default=list(sizes),
                       help="comma-separated ensemble sizes")
-  parser.add_argument("--repeats", type=int, default=5,
+  parser.add_argument("--repeats", type=int, default=repeats,
                       help="repeats per size (each on its own block of max(sizes) learners)")
   parser.add_argument("--objectives", type=_objective_list, default=["info", "vi", "nmi"],
                       help="comma-separated fusion objectives")
@@ -67,13 +72,16 @@ def build_parser():
                       help="weak-learner config (default gin_configs/circle/beta_vae_circle.gin)")
   parser.add_argument("--seed", type=int, default=0, help="seed of the fusion initialisations")
   parser.add_argument("--progress", action="store_true", help="show training progress bars")
-  return parser
 
 
 def main(argv=None):
-  args = build_parser().parse_args(argv)
+  return run(build_parser().parse_args(argv))
+
+
+def run(args):
+  """Trains (or reuses) the learners, fuses, and writes the tables and figures."""
   if args.repeats < 1 or args.fusion_steps < 0 or args.num_points < 3:
-    print("infofrag_fusion_demo: need --repeats >= 1, --fusion_steps >= 0, --num_points >= 3",
+    print("infofrag_reproduce fusion: need --repeats >= 1, --fusion_steps >= 0, --num_points >= 3",
           file=sys.stderr)
     return 2
   # Heavy imports only after the arguments are valid (so --help stays instant).

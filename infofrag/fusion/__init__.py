@@ -6,7 +6,7 @@ fingerprints (objectives info / vi / nmi); `continuity` scores an embedding of
 points ordered along a closed curve; `fuse_ensemble` fuses an ensemble and
 reports fused vs member information and NMI with members and factors. The
 SO(2) experiment of the paper is in `so2_experiment` (CLI
-`infofrag_fusion_demo`). TensorFlow is only imported when `fuse` runs.
+`infofrag_reproduce fusion`). TensorFlow is only imported when `fuse` runs.
 """
 
 from infofrag.fusion.curve import adjacent_distances

@@ -1,0 +1,78 @@
+"""The main job (`infofrag_quickstart` at its defaults) shows the paper's phenomenon:
+hotspots of repeated information appear and sharpen as beta grows.
+
+Slow: it trains the quickstart's ten models (about 10 minutes on 2 cores).
+"""
+
+import csv
+import os
+
+import pytest
+
+from infofrag.cli import quickstart
+
+
+def _read(path):
+  with open(path) as f:
+    return list(csv.DictReader(f))
+
+
+def _value(group):
+  return float(group.rsplit("=", 1)[1])
+
+
+@pytest.mark.slow
+def test_quickstart_hotspots_grow_with_beta(tmp_path):
+  out = str(tmp_path / "quickstart")
+  assert quickstart.main([f"--output_dir={out}"]) == 0
+  analysis = os.path.join(out, "analysis")
+  groups = {row["group"]: row for row in _read(os.path.join(analysis, "groups.csv"))}
+  assert len(groups) == 2
+  low, high = sorted(groups, key=_value)
+  assert (_value(low), _value(high)) == (1.0, 16.0)
+  models = int(groups[high]["models"])
+  assert models == 5
+  hotspots = [row for row in _read(os.path.join(analysis, "hotspots.csv"))
+              if row["group"] == high and row["distance"] == groups[high]["distance"]]
+  strong = [row for row in hotspots
+            if int(row["models_covered"]) >= 0.8 * models and float(row["mean_nmi"]) >= 0.6
+            and float(row["best_factor_nmi"]) >= 0.4]
+  assert len(strong) >= 2, hotspots
+  assert {row["best_factor"] for row in strong} == {"pos_x", "pos_y"}
+  for column in ("fraction_in_hotspots", "mean_hotspot_nmi"):
+    assert float(groups[high][column]) > float(groups[low][column]), column
+  assert float(groups[high]["mean_active_channels"]) < float(groups[low]["mean_active_channels"])
+  figures = os.listdir(os.path.join(analysis, "figures", "synthetic_dsprites_32"))
+  slug = high.replace(" ", "_")
+  assert f"structure_{slug}_nmi.png" in figures and f"structure_{slug}_vi.png" in figures
+
+
+@pytest.mark.parametrize("flag", ["--processes=0", "--processes=-1", "--training_steps=0",
+                                  "--fingerprint_size=0", "--num_train=-5", "--min_samples=1"])
+def test_bad_counts_are_rejected_before_any_work(tmp_path, capsys, flag):
+  out = tmp_path / "quickstart"
+  assert quickstart.main([f"--output_dir={out}", flag]) == 2
+  error = capsys.readouterr().err
+  assert error.startswith("infofrag_quickstart: error: --") and flag.split("=")[0] in error
+  assert not out.exists()  # nothing trained, nothing written
+
+
+
+@pytest.mark.slow
+def test_reproduce_hotspots_quick_fewer_active_channels_at_high_beta(tmp_path):
+  from infofrag.cli import reproduce  # pylint: disable=g-import-not-at-top
+  out = tmp_path / "hotspots"
+  assert reproduce.main(["hotspots", f"--output_dir={out}", "--quick"]) == 0
+  groups = {row["group"]: row for row in _read(out / "analysis" / "groups.csv")}
+  low, high = sorted(groups, key=_value)
+  assert (_value(low), _value(high)) == (1.0, 16.0) and groups[high]["models"] == "2"
+  assert float(groups[high]["mean_active_channels"]) < float(groups[low]["mean_active_channels"])
+  assert (out / "hotspots_composite.png").stat().st_size > 0
+
+
+def test_reproduce_rejects_bad_flags_before_any_work(tmp_path, capsys):
+  from infofrag.cli import reproduce  # pylint: disable=g-import-not-at-top
+  out = tmp_path / "hotspots"
+  assert reproduce.main(["hotspots", f"--output_dir={out}", "--processes=0"]) == 2
+  assert "--processes must be a positive integer" in capsys.readouterr().err
+  assert not out.exists()
