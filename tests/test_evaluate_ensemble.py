@@ -172,3 +172,42 @@ def test_pairwise_in_channel_blocks_equals_one_symmetric_call(tmp_path):
     np.testing.assert_allclose(blocked, one, rtol=0, atol=1e-12)
   assert whole[0].shape == (12, 12) and np.array_equal(blocks[0], blocks[0].T)
   assert whole[3] is False and ensemble.ensemble_pairwise(embeddings, str(tmp_path / "one"))[3] is True
+
+
+def test_spaces_and_model_similarity_tables_have_every_kind_of_row(tmp_path):
+  root = _make_zoo(str(tmp_path / "zoo"), num_good=3)  # beta 1, 4, 1 (+ a broken model)
+  weights = np.stack([_ramp(1), _ramp(0), _ramp(1) - _ramp(0), _ramp(1) + _ramp(0)], axis=1)
+  tf1_hub.build_tf1_hub_model(os.path.join(root, "7"), weights.astype(np.float32), logvar_value=-4.0,
+                              bindings={"dataset.name": "'synthetic_dsprites'",
+                                        "model.model": "@beta_tc_vae()", "model.name": "'beta_tc_vae'",
+                                        "beta_tc_vae.beta": "6.0", "model.random_seed": "0",
+                                        "encoder.num_latent": "4"})
+  out = str(tmp_path / "analysis")
+  code = evaluate_cli.main([f"--zoo={root}", f"--output_dir={out}", "--fingerprint_size=120",
+                            "--metrics=none", "--min_samples=2", "--per_hyperparameter",
+                            "--fusion", "--fusion_steps=100", "--fusion_points=60", "--spaces",
+                            "--model_similarity", "--mc_samples=300", "--mc_seed=5"])
+  assert code == 1  # the broken model
+  with open(os.path.join(out, "spaces.csv")) as f:
+    rows = list(csv.DictReader(f))
+  kinds = {(row["kind"], row["method"]) for row in rows}
+  assert {("model", "beta_vae"), ("model", "beta_tc_vae"), ("concatenation", "beta_vae"),
+          ("fused", "fusion")} <= kinds
+  by_name = {row["space"]: row for row in rows}
+  concatenated = by_name["beta_vae beta=1 (2 models)"]
+  assert int(concatenated["dims"]) == 8 and int(concatenated["members"]) == 2
+  assert all(row["mc_samples"] == "300" and row["seed"] == "5" for row in rows)
+  assert int(by_name["fused all_models"]["points"]) == 60 and int(by_name["0"]["points"]) == 120
+  for row in rows:
+    assert 0.0 < float(row["info_bits"]) <= np.log2(int(row["points"])) + 5 * float(row["info_err"])
+    assert float(row["info_fraction"]) == pytest.approx(float(row["info_bits"]) / np.log2(int(row["points"])), rel=1e-5)
+    assert "nmi_pos_x" in row and float(row["nmi_pos_x_err"]) >= 0
+  # Models 0 and 2 are the same linear encoder: their pair NMI is near 1.
+  with open(os.path.join(out, "model_similarity.csv")) as f:
+    pairs = list(csv.DictReader(f))
+  same = next(p for p in pairs if {p["model_a"], p["model_b"]} == {"0", "2"})
+  assert float(same["nmi"]) > 0.9
+  assert any(p["model_a"] == "combined" for p in pairs)
+  assert os.path.exists(os.path.join(out, "figures", "synthetic_dsprites", "model_similarity_nmi.png"))
+  with open(os.path.join(out, "spaces.md")) as f:
+    assert "I(U;X) bits" in f.readline()

@@ -26,8 +26,10 @@ def test_quickstart_hotspots_grow_with_beta(tmp_path):
   out = str(tmp_path / "quickstart")
   assert quickstart.main([f"--output_dir={out}"]) == 0
   analysis = os.path.join(out, "analysis")
-  groups = {row["group"]: row for row in _read(os.path.join(analysis, "groups.csv"))}
-  assert len(groups) == 2
+  rows = _read(os.path.join(analysis, "groups.csv"))
+  assert {row["group"] for row in rows} == {"beta_vae beta=1", "beta_vae beta=16",
+                                           "beta_tc_vae beta=6"}
+  groups = {row["group"]: row for row in rows if row["group"].startswith("beta_vae")}
   low, high = sorted(groups, key=_value)
   assert (_value(low), _value(high)) == (1.0, 16.0)
   models = int(groups[high]["models"])
@@ -45,6 +47,14 @@ def test_quickstart_hotspots_grow_with_beta(tmp_path):
   figures = os.listdir(os.path.join(analysis, "figures", "synthetic_dsprites_32"))
   slug = high.replace(" ", "_")
   assert f"structure_{slug}_nmi.png" in figures and f"structure_{slug}_vi.png" in figures
+  # The whole-space table: single models, each beta's concatenation, the beta-TC-VAE.
+  spaces = _read(os.path.join(analysis, "spaces.csv"))
+  kinds = {(row["kind"], row["method"]) for row in spaces}
+  assert {("model", "beta_vae"), ("model", "beta_tc_vae"), ("concatenation", "beta_vae")} <= kinds
+  by_name = {row["space"]: row for row in spaces}
+  single = max(float(by_name[str(n)]["info_bits"]) for n in range(5, 10))
+  concatenated = float(by_name["beta_vae beta=16 (5 models)"]["info_bits"])
+  assert concatenated > single  # an ensemble holds more about the data than any member
 
 
 @pytest.mark.parametrize("flag", ["--processes=0", "--processes=-1", "--training_steps=0",

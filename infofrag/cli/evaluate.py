@@ -56,6 +56,19 @@ def build_parser():
                         help="SGD steps of the fusion (paper: 20000)")
   analysis.add_argument("--fusion_points", type=int, default=200,
                         help="fingerprint points used by the fusion (paper: 200)")
+  spaces = parser.add_argument_group("whole representation spaces (needs --output_dir)")
+  spaces.add_argument("--spaces", action="store_true",
+                      help="spaces.{csv,md}: Monte Carlo I(U;X), NMI/VI with the factors of every "
+                           "model, each group's concatenated latents and each fused space")
+  spaces.add_argument("--model_similarity", action="store_true",
+                      help="model_similarity.{csv,md}: Monte Carlo NMI/VI of every pair of models "
+                           "of a group, combined by inverse variance, and a heat map")
+  spaces.add_argument("--mc_samples", type=int, default=2000,
+                      help="Monte Carlo draws per information estimate (default 2000)")
+  spaces.add_argument("--mc_seed", type=int, default=0, help="seed of the Monte Carlo draws")
+  spaces.add_argument("--spaces_points", type=int, default=0,
+                      help="data points for the whole-space measures (default: the fingerprint "
+                           "sample; more points draw and embed a sample of their own)")
   return parser
 
 

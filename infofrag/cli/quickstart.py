@@ -1,14 +1,16 @@
 """`infofrag_quickstart`: the main job on a fresh machine, end to end, on embedded data.
 
 1. trains a small ensemble of beta-VAEs on `synthetic_dsprites_32` with
-   `gin_configs/quick32/vae.gin` (default: beta 1 and 16 x 5 seeds, 5000 steps each) into
+   `gin_configs/quick32/vae.gin` (default: beta 1 and 16 x 5 seeds, 6000 steps each) and
+   one disentanglement-designed model (`gin_configs/quick32/beta_tc_vae.gin`) into
    OUT/zoo/<n>/, two processes at once;
 2. runs `infofrag_evaluate --zoo=OUT/zoo --output_dir=OUT/analysis --per_hyperparameter`:
    MIG and SAP per model (reduced sample sizes, see --num_train; DCI's boosted trees are
    left out by default because they would double the run time on 2 cores, add them with
    --metrics=mig,sap_score,dci) next to the channel analysis (information per channel,
-   NMI with each factor, hotspots per beta, structure figures);
-3. prints the models, hotspots and per-group tables and where the figures are.
+   NMI with each factor, hotspots per beta, structure figures) and the whole-space table
+   (each model, each beta's concatenated latents, the beta-TC-VAE; Monte Carlo);
+3. prints the models, hotspots, per-group and spaces tables and where the figures are.
 
 At beta = 16 the ensemble repeats two pieces of information, the x and y positions, in
 nearly every model (two hotspots); at beta = 1 the same information is spread over
@@ -30,6 +32,9 @@ def build_parser():
   parser.add_argument("--output_dir", default="outputs/quickstart",
                       help="where the zoo and the analysis go (default outputs/quickstart)")
   add_ensemble_arguments(parser, betas="1,16", seeds="0-4")
+  parser.add_argument("--extra_model_config", default=None,
+                      help="one more model trained next to the ensemble, for comparison "
+                           "(default gin_configs/quick32/beta_tc_vae.gin; 'none' for none)")
   return parser
 
 
@@ -40,7 +45,7 @@ def add_ensemble_arguments(parser, *, betas, seeds):
   parser.add_argument("--seeds", default=seeds, help=f"seeds, e.g. 0-4 or 0,1 (default {seeds})")
   parser.add_argument("--processes", type=int, default=2, help="trainings at once (default 2)")
   parser.add_argument("--training_steps", type=int, default=None,
-                      help="model.training_steps of every model (default: the config's, 5000 "
+                      help="model.training_steps of every model (default: the config's, 6000 "
                            "for gin_configs/quick32/vae.gin)")
   parser.add_argument("--gin_config", default=None,
                       help="training config (default gin_configs/quick32/vae.gin)")
@@ -83,23 +88,35 @@ def check_ensemble_arguments(args):
 def main(argv=None):
   args = build_parser().parse_args(argv)
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
   try:
     config, betas, seeds = check_ensemble_arguments(args)
+    extra_config = args.extra_model_config or paths.gin_config_path("quick32", "beta_tc_vae.gin")
+    if extra_config.lower() == "none":
+      extra_config = None
+    elif not os.path.isfile(extra_config):
+      raise FileNotFoundError(f"--extra_model_config {extra_config}: no such file.")
   except (ValueError, FileNotFoundError) as error:
     print(f"infofrag_quickstart: error: {error}", file=sys.stderr)
     return 2
-  return run_ensemble(args, config, betas, seeds, program="infofrag_quickstart")
+  return run_ensemble(args, config, betas, seeds, program="infofrag_quickstart",
+                      extra_config=extra_config, evaluate_flags=["--spaces"])
 
 
-def run_ensemble(args, config, betas, seeds, program):
-  """Trains the beta x seed grid into OUT/zoo and evaluates it into OUT/analysis."""
+def run_ensemble(args, config, betas, seeds, program, extra_config=None, evaluate_flags=()):
+  """Trains the beta x seed grid (and the extra model) into OUT/zoo and evaluates it into
+  OUT/analysis."""
   from infofrag.cli import evaluate as evaluate_cli  # pylint: disable=g-import-not-at-top
   from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
   zoo = os.path.join(args.output_dir, "zoo")
   extra = [] if args.training_steps is None else [f"model.training_steps = {args.training_steps}"]
   models = sweep.expand_grid([config], [("vae.beta", [repr(b) for b in betas])], seeds, extra)
-  print(f"[1/2] training {len(models)} models ({len(betas)} betas x {len(seeds)} seeds) "
-        f"into {zoo}", flush=True)
+  described = f"{len(betas)} betas x {len(seeds)} seeds"
+  if extra_config:
+    models.append(sweep.SweepModel(len(models), [extra_config],
+                                   extra + [f"model.random_seed = {seeds[0]}"]))
+    described += f", and {os.path.basename(extra_config)}"
+  print(f"[1/2] training {len(models)} models ({described}) into {zoo}", flush=True)
   status = sweep.run_sweep(models, zoo, processes=args.processes)
   failed = {n: s for n, s in status.items() if s not in ("trained", "skipped")}
   for number, reason in sorted(failed.items()):
@@ -116,6 +133,7 @@ def run_ensemble(args, config, betas, seeds, program):
   evaluate_args = [f"--zoo={zoo}", f"--output_dir={analysis}", f"--metrics={args.metrics}",
                    f"--fingerprint_size={args.fingerprint_size}",
                    f"--min_samples={args.min_samples}", "--per_hyperparameter"]
+  evaluate_args += list(evaluate_flags)
   evaluate_args += [f"--gin_bindings={b}" for b in bindings]
   return evaluate_cli.main(evaluate_args)
 

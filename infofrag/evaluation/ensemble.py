@@ -418,7 +418,8 @@ def analyse_dataset(dataset, infos, args, metrics, output_dir, failures, progres
   for failure in metric_failures:
     failures.append(runner.ModelFailure(failure.model_dir, "metrics: " + failure.reason))
 
-  extra = {"fingerprint_sample": sample.path, "cached_embeddings": reused,
+  extra = {"fingerprint_sample": sample.path, "factor_names": sample.factor_names,
+           "cached_embeddings": reused,
            "embedded_models": len(embeddings) - reused, "stage_seconds": stage_seconds}
   if not embeddings:
     return [], [], extra
@@ -444,9 +445,47 @@ def analyse_dataset(dataset, infos, args, metrics, output_dir, failures, progres
     stage_seconds["fusion"] = time.time() - start
   rows = model_rows(embeddings, metric_rows, primary, sample.factor_names, metrics,
                     metric_failures_by_dir)
+  if args.spaces or args.model_similarity:
+    start = time.time()
+    extra.update(analyse_spaces(dataset, embeddings, sample, extra.get("fusion", {}), args,
+                                output_dir, progress))
+    stage_seconds["spaces"] = time.time() - start
   extra["groups"] = (group_rows(dataset, structures, embeddings, rows, sample.factor_names)
                      if args.per_hyperparameter else [])
   return rows, hotspot_rows(dataset, structures, embeddings, sample.factor_names), extra
+
+
+def analyse_spaces(dataset, embeddings, sample, fusion_reports, args, output_dir, progress):
+  """Whole-space rows and model-pair similarity (see `whole_spaces`); JSON-able dict."""
+  from infofrag.evaluation import whole_spaces  # pylint: disable=g-import-not-at-top
+  names = [e.info.name for e in embeddings]
+  group_of = [_hyperparameter_label(e.info) for e in embeddings]
+  points = args.spaces_points or sample.factors.shape[0]
+  if points <= sample.factors.shape[0]:
+    space_sample = sample
+    posteriors = [(e.mean[:points], e.logvar[:points]) for e in embeddings]
+  else:  # More points than the fingerprint sample: a sample of its own, embedded once.
+    space_sample = fingerprint_sample(dataset, points, args.fingerprint_seed, output_dir)
+    posteriors = whole_spaces.embed_means(
+        [e.info.model_dir for e in embeddings], [model_key(e.info.model_dir) for e in embeddings],
+        space_sample.observations, os.path.join(output_dir, "cache", space_sample.key), progress)
+  factors = space_sample.factors[:points]
+  result = {"spaces_points": points, "spaces_sample": space_sample.path}
+  if args.spaces:
+    spaces = whole_spaces.build_spaces(names, [e.info.method_label for e in embeddings], group_of,
+                                       posteriors)
+    spaces += whole_spaces.fused_spaces(fusion_reports)
+    result["spaces"] = whole_spaces.space_rows(dataset, spaces, factors, sample.factor_names,
+                                               num_samples=args.mc_samples, seed=args.mc_seed,
+                                               progress=progress)
+  if args.model_similarity:
+    similarity = whole_spaces.similarity_by_group(names, group_of, posteriors,
+                                                  num_samples=args.mc_samples, seed=args.mc_seed)
+    result["model_similarity"] = whole_spaces.similarity_rows(dataset, similarity)
+    if similarity:
+      result["model_similarity_figure"] = whole_spaces.plot_similarity(
+          similarity, os.path.join(output_dir, "figures", dataset, "model_similarity_nmi.png"))
+  return result
 
 
 def write_figures(dataset, structures, embeddings, sample, loaded, output_dir):
@@ -539,6 +578,16 @@ def fusion_rows(dataset, reports):
   return rows
 
 
+SPACE_SUMMARY_COLUMNS = [("space", "space"), ("kind", "kind"), ("method", "method"),
+                         ("dims", "dims"),
+                         ("points", "points"), ("info_bits", "I(U;X) bits"), ("info_err", "±"),
+                         ("info_fraction", "I/H(X)"),
+                         ("bhattacharyya_info_bits", "I bound (Bhatt.)"),
+                         ("factors_nmi", "NMI factors"), ("factors_nmi_err", "±"),
+                         ("factors_vi_bits", "VI factors (bits)"), ("factors_vi_err", "±"),
+                         ("bhattacharyya_factors_nmi", "NMI factors (Bhatt.)"),
+                         ("mig", "MIG"), ("sap", "SAP")]
+
 FUSION_COLUMNS = ["dataset", "fused", "members", "points", "dim", "fused_info_bits",
                   "members_mean_info_bits", "members_max_info_bits", "gain_over_best_bits",
                   "mean_nmi_with_members", "fused_best_factor", "fused_best_factor_nmi",
@@ -569,6 +618,7 @@ def run_from_args(args, model_dirs, metrics, progress=True):
     groups.setdefault(dataset, []).append(info)
 
   all_models, all_hotspots, all_groups, all_fusions, per_dataset = [], [], [], [], {}
+  all_spaces, all_similarity, factor_names = [], [], []
   for dataset, infos in sorted(groups.items()):
     try:
       rows, hotspots, extra = analyse_dataset(dataset, infos, args, metrics, output_dir, failures,
@@ -580,6 +630,9 @@ def run_from_args(args, model_dirs, metrics, progress=True):
     all_models += rows
     all_hotspots += hotspots
     all_groups += extra.pop("groups", [])
+    all_spaces += extra.pop("spaces", [])
+    all_similarity += extra.pop("model_similarity", [])
+    factor_names += [n for n in extra.get("factor_names", []) if n not in factor_names]
     all_fusions += fusion_rows(dataset, extra.get("fusion", {}))
     per_dataset[dataset] = extra
 
@@ -595,15 +648,30 @@ def run_from_args(args, model_dirs, metrics, progress=True):
   tables.write_markdown(os.path.join(output_dir, "hotspots.md"), hotspot_md)
   io.write_json_atomic(os.path.join(output_dir, "results.json"), _clean_for_json({
       "models": all_models, "hotspots": all_hotspots, "groups": all_groups,
+      "spaces": all_spaces, "model_similarity": all_similarity,
       "datasets": per_dataset,
       "failures": [dataclasses.asdict(f) for f in failures],
       "settings": {"fingerprint_size": args.fingerprint_size,
                    "fingerprint_seed": args.fingerprint_seed, "metrics": metrics,
-                   "representation": args.representation, "min_samples": args.min_samples}}))
+                   "representation": args.representation, "min_samples": args.min_samples,
+                   "mc_samples": args.mc_samples, "mc_seed": args.mc_seed,
+                   "spaces_points": args.spaces_points}}))
   if args.per_hyperparameter:
     groups_md = tables.markdown_table(all_groups, groups_lib.GROUP_COLUMNS, digits=3)
     tables.write_csv(os.path.join(output_dir, "groups.csv"), all_groups, groups_lib.GROUP_COLUMNS)
     tables.write_markdown(os.path.join(output_dir, "groups.md"), groups_md)
+  if args.spaces:
+    from infofrag.evaluation import spaces as spaces_lib  # pylint: disable=g-import-not-at-top
+    space_columns = spaces_lib.SPACE_COLUMNS + spaces_lib.factor_columns(factor_names)
+    tables.write_csv(os.path.join(output_dir, "spaces.csv"), all_spaces, space_columns)
+    spaces_md = tables.markdown_table(all_spaces, SPACE_SUMMARY_COLUMNS, digits=3)
+    tables.write_markdown(os.path.join(output_dir, "spaces.md"), spaces_md)
+  if args.model_similarity:
+    from infofrag.evaluation import whole_spaces  # pylint: disable=g-import-not-at-top
+    similarity_md = tables.markdown_table(all_similarity, whole_spaces.SIMILARITY_COLUMNS, digits=3)
+    tables.write_csv(os.path.join(output_dir, "model_similarity.csv"), all_similarity,
+                     whole_spaces.SIMILARITY_COLUMNS)
+    tables.write_markdown(os.path.join(output_dir, "model_similarity.md"), similarity_md)
   if args.fusion:
     fusion_md = tables.markdown_table(all_fusions, FUSION_COLUMNS, digits=3)
     tables.write_csv(os.path.join(output_dir, "fusion.csv"), all_fusions, FUSION_COLUMNS)
@@ -618,6 +686,12 @@ def run_from_args(args, model_dirs, metrics, progress=True):
   if args.fusion:
     print("\n## Fusion\n")
     print(fusion_md)
+  if args.spaces:
+    print("\n## Whole spaces (Monte Carlo, ± standard error)\n")
+    print(spaces_md)
+  if args.model_similarity:
+    print("\n## Model-pair similarity (Monte Carlo)\n")
+    print(similarity_md)
   for dataset, extra in per_dataset.items():
     for figure in extra.get("figures", []):
       if "structure_all_nmi" in figure:

@@ -62,6 +62,23 @@ def check_size_bindings(gin_bindings):
                        f"{MAX_POINTS:,} (got {value:,}).")
 
 
+# Smallest value of each analysis option (checked before any work starts).
+ANALYSIS_MINIMUMS = {"fingerprint_size": 2, "min_samples": 2, "fusion_dim": 1, "fusion_steps": 0,
+                     "fusion_points": 2, "mc_samples": 2, "spaces_points": 0}
+
+
+def check_analysis_options(args):
+  """Rejects analysis options below their minimum, naming the flag."""
+  for name, minimum in ANALYSIS_MINIMUMS.items():
+    value = getattr(args, name, None)
+    if value is not None and value < minimum:
+      raise ValueError(f"--{name} must be at least {minimum}, got {value}.")
+  spaces_wanted = getattr(args, "spaces", False) or getattr(args, "model_similarity", False)
+  if spaces_wanted and not args.output_dir:
+    raise ValueError("--spaces and --model_similarity need --output_dir (or --zoo with "
+                     "--output_dir) for their tables.")
+
+
 def metrics_root_for(model_dir, output_dir):
   """`D/metrics` when D is writable, else OUT/metrics/<model name>."""
   if os.access(model_dir, os.W_OK):
@@ -141,6 +158,7 @@ def run_from_args(args):
       from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
       metrics = registry.resolve_metric_names(args.metrics)
     check_size_bindings(args.gin_bindings)
+    check_analysis_options(args)
   except (ValueError, FileNotFoundError) as error:
     print(f"infofrag_evaluate: error: {error}", file=sys.stderr)
     return 2

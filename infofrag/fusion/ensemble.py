@@ -108,6 +108,7 @@ def fuse_ensemble(fingerprints, factor_labels=None, dim=2, member_names=None, fa
       "nmi_with_members": {"mean": float(nmi[0].mean()),
                            "per_member": dict(zip(member_names, nmi[0].tolist()))},
       "history": {"steps": result.history_steps.tolist(), "values": result.history.tolist()},
+      "fused_posteriors": {"mus": result.mus.tolist(), "logvars": result.logvars.tolist()},
   }
   if labels is not None:
     factor_names = _names(factor_names, labels.shape[1], "factor", "factor_names")

@@ -1,0 +1,224 @@
+"""Whole representation spaces side by side: information about the data and the factors.
+
+Each space is a set of diagonal Gaussian posteriors (means and log-variances) of the same
+N data points X (the fingerprint sample, X uniform over it, so H(X) = log2 N). For each
+space the table gives, by Monte Carlo over the posteriors (`fragments.monte_carlo_*`):
+
+- I(U;X) in bits and I/H(X);
+- NMI and VI with all factors taken jointly (one discrete variable: the factor tuple) and
+  with each factor;
+
+next to the Bhattacharyya bound of I(U;X) and of the joint-factor NMI on the same points,
+and MIG / SAP of the posterior means on the same points. A discrete factor enters the Monte
+Carlo estimators as a space of its own: one dimension whose posterior mean is the class
+index and whose variance is so small (1e-6) that different classes never overlap, so the
+estimators see exactly the factor's empirical distribution.
+
+The paper's model-pair similarity (its smallNORB analysis) is `model_similarity`: Monte
+Carlo NMI/VI between every pair of models, combined by inverse-variance weighting.
+"""
+
+import dataclasses
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from infofrag import fragments
+
+# Variance of a factor's "posterior": classes one unit apart are 1/(8e-6) nats apart
+# (Bhattacharyya), so their overlap is exp(-125000) = 0 in float64.
+FACTOR_LOG_VARIANCE = float(np.log(1e-6))
+
+SPACE_COLUMNS = ["dataset", "space", "kind", "method", "members", "dims", "points", "mc_samples", "seed",
+                 "info_bits", "info_err", "info_fraction", "bhattacharyya_info_bits",
+                 "factors_nmi", "factors_nmi_err", "factors_vi_bits", "factors_vi_err",
+                 "bhattacharyya_factors_nmi", "mig", "sap"]
+
+
+@dataclasses.dataclass
+class Space:
+  """Posteriors of one representation space on the shared points.
+
+  Attributes
+  ----------
+  name : str
+      Row label, e.g. ``"3"`` (a model) or ``"beta_vae beta=16 (5 models)"``.
+  kind : str
+      ``"model"``, ``"concatenation"``, ``"fused"``.
+  mean, logvar : ndarray of shape (N, d)
+  members : int
+      Models whose latents make up the space.
+  method : str
+      The learning method (e.g. ``"beta_vae"``, ``"beta_tc_vae"``; ``"fusion"``).
+  """
+  name: str
+  kind: str
+  mean: np.ndarray
+  logvar: np.ndarray
+  members: int = 1
+  method: str = ""
+
+
+def factor_space(labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+  """A discrete variable as a Gaussian space: ((N, 1) class indices, (N, 1) tiny log-variance).
+
+  Parameters
+  ----------
+  labels : ndarray of shape (N,) or (N, F)
+      Integer labels; rows of an (N, F) array are taken jointly (one class per distinct row).
+  """
+  labels = np.asarray(labels)
+  if labels.ndim == 1:
+    labels = labels[:, None]
+  if labels.ndim != 2 or labels.shape[0] < 2:
+    raise ValueError(f"labels must have shape (N,) or (N, F) with N >= 2; got {labels.shape}.")
+  _, classes = np.unique(labels, axis=0, return_inverse=True)
+  mean = classes.reshape(-1, 1).astype(np.float64)
+  return mean, np.full_like(mean, FACTOR_LOG_VARIANCE)
+
+
+def concatenate(spaces: Sequence[Space], name: str) -> Space:
+  """The space of several models' latents side by side (dims add up)."""
+  if not spaces:
+    raise ValueError("concatenate needs at least one space.")
+  methods = sorted({s.method for s in spaces})
+  return Space(name, "concatenation", np.concatenate([s.mean for s in spaces], axis=1),
+               np.concatenate([s.logvar for s in spaces], axis=1),
+               members=sum(s.members for s in spaces), method="+".join(methods))
+
+
+def _standard_metrics(mean: np.ndarray, factors: np.ndarray) -> Dict[str, Optional[float]]:
+  """MIG and SAP (dlib's definitions) of the posterior means on the sample's points.
+
+  SAP trains on the first half of the points and tests on the second. Both need at least
+  two codes; a one-dimensional space gets None.
+  """
+  from infofrag.metrics import mig as mig_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.metrics import sap as sap_lib  # pylint: disable=g-import-not-at-top
+  if mean.shape[1] < 2:
+    return {"mig": None, "sap": None}
+  half = mean.shape[0] // 2
+  return {"mig": float(mig_lib.compute_mig(mean, factors)["discrete_mig"]),
+          "sap": float(sap_lib.compute_sap(mean[:half], factors[:half], mean[half:],
+                                           factors[half:], random_state=0)["SAP_score"])}
+
+
+def _nmi_vi(space: Space, other: Tuple[np.ndarray, np.ndarray], num_samples: int,
+            seed: int) -> Tuple[float, float, float, float]:
+  """(nmi, nmi_err, vi, vi_err) by Monte Carlo; NaN for a space that holds no information
+  by the estimate (NMI is 0/0 there, e.g. an untrained fused space)."""
+  try:
+    result = fragments.monte_carlo_nmi_vi(space.mean, space.logvar, *other,
+                                          num_samples=num_samples, seed=seed)
+  except ValueError as error:
+    if "carries no information" not in str(error):
+      raise
+    return (float("nan"),) * 4
+  return result.nmi, result.nmi_error, result.vi, result.vi_error
+
+
+def space_row(space: Space, factors: np.ndarray, factor_names: Sequence[str], *,
+              num_samples: int, seed: int, dataset: str = "") -> Dict:
+  """The spaces-table row of one space (see the module docstring for the columns).
+
+  Parameters
+  ----------
+  space : Space
+      Posteriors on N points.
+  factors : ndarray of shape (N, F)
+      Integer factor labels of the same points.
+  factor_names : sequence of F str
+  num_samples : int
+      Monte Carlo draws per information estimate.
+  seed : int
+      Root of the Monte Carlo streams (each estimate gets its own child stream).
+
+  Returns
+  -------
+  dict: the `SPACE_COLUMNS` plus ``nmi_<factor>``, ``nmi_<factor>_err``, ``vi_<factor>``
+  and ``vi_<factor>_err`` for every factor.
+  """
+  factors = np.asarray(factors)
+  num_points = space.mean.shape[0]
+  if factors.shape[0] != num_points:
+    raise ValueError(f"space {space.name!r} has {num_points} points but factors has "
+                     f"{factors.shape[0]} rows.")
+  streams = [int(v) for v in np.random.SeedSequence(seed).generate_state(2 + factors.shape[1])]
+  info, info_err = fragments.monte_carlo_information(space.mean, space.logvar,
+                                                     num_samples=num_samples, seed=streams[0])
+  joint_nmi, joint_nmi_err, joint_vi, joint_vi_err = _nmi_vi(
+      space, factor_space(factors), num_samples, streams[1])
+  whole = fragments.LazyFingerprints(space.mean, space.logvar,
+                                     groups=[list(range(space.mean.shape[1]))])
+  joint_fingerprint = fragments.bhattacharyya_distances(*factor_space(factors))[None]
+  bound_nmi, _ = fragments.pairwise_nmi_vi(whole, joint_fingerprint)
+  row = {"dataset": dataset, "space": space.name, "kind": space.kind, "method": space.method,
+         "members": space.members,
+         "dims": space.mean.shape[1], "points": num_points, "mc_samples": num_samples,
+         "seed": seed, "info_bits": info, "info_err": info_err,
+         "info_fraction": info / np.log2(num_points),
+         "bhattacharyya_info_bits": float(np.asarray(fragments.information(whole)).reshape(-1)[0]),
+         "factors_nmi": joint_nmi, "factors_nmi_err": joint_nmi_err,
+         "factors_vi_bits": joint_vi, "factors_vi_err": joint_vi_err,
+         "bhattacharyya_factors_nmi": float(bound_nmi[0, 0])}
+  for index, name in enumerate(factor_names):
+    values = _nmi_vi(space, factor_space(factors[:, index]), num_samples, streams[2 + index])
+    row.update(zip((f"nmi_{name}", f"nmi_{name}_err", f"vi_{name}", f"vi_{name}_err"), values))
+  row.update(_standard_metrics(space.mean, factors))
+  return row
+
+
+def factor_columns(factor_names: Sequence[str]) -> List[str]:
+  """The per-factor columns of `space_row`, in order."""
+  return [f"{prefix}_{name}{suffix}" for name in factor_names
+          for prefix in ("nmi", "vi") for suffix in ("", "_err")]
+
+
+def inverse_variance_mean(values: Sequence[float], errors: Sequence[float]) -> Tuple[float, float]:
+  """Inverse-variance weighted mean of independent estimates and its standard error.
+
+  mean = sum(v_k / e_k^2) / sum(1 / e_k^2), error = 1 / sqrt(sum(1 / e_k^2)).
+  """
+  values = np.asarray(values, dtype=np.float64)
+  errors = np.asarray(errors, dtype=np.float64)
+  if values.size == 0 or values.shape != errors.shape:
+    raise ValueError(f"values and errors must be non-empty and of one shape; got {values.shape} "
+                     f"and {errors.shape}.")
+  if np.any(errors <= 0) or not np.all(np.isfinite(errors)):
+    raise ValueError("every standard error must be positive and finite.")
+  weights = 1.0 / np.square(errors)
+  return float(np.sum(weights * values) / np.sum(weights)), float(1.0 / np.sqrt(np.sum(weights)))
+
+
+def model_similarity(spaces: Sequence[Space], *, num_samples: int, seed: int) -> Dict:
+  """Monte Carlo NMI and VI between every pair of spaces, and their combination.
+
+  Returns
+  -------
+  dict with ``names``; ``nmi``, ``nmi_err``, ``vi``, ``vi_err``: ndarray of shape (M, M)
+  (diagonal: NaN); ``pairs``: one row per pair; ``combined``: the inverse-variance means of
+  NMI and VI over the pairs with their errors, as the paper combines its smallNORB models.
+  """
+  count = len(spaces)
+  if count < 2:
+    raise ValueError(f"model similarity needs at least two models; got {count}.")
+  shape = (count, count)
+  nmi, nmi_err, vi, vi_err = (np.full(shape, np.nan) for _ in range(4))
+  upper = list(zip(*np.triu_indices(count, 1)))
+  streams = [int(v) for v in np.random.SeedSequence(seed).generate_state(len(upper))]
+  pairs = []
+  for stream, (a, b) in zip(streams, upper):
+    result = fragments.monte_carlo_nmi_vi(spaces[a].mean, spaces[a].logvar, spaces[b].mean,
+                                          spaces[b].logvar, num_samples=num_samples, seed=stream)
+    for matrix, value in ((nmi, result.nmi), (nmi_err, result.nmi_error), (vi, result.vi),
+                          (vi_err, result.vi_error)):
+      matrix[a, b] = matrix[b, a] = value
+    pairs.append({"model_a": spaces[a].name, "model_b": spaces[b].name, "nmi": result.nmi,
+                  "nmi_err": result.nmi_error, "vi_bits": result.vi, "vi_err": result.vi_error})
+  combined_nmi = inverse_variance_mean([p["nmi"] for p in pairs], [p["nmi_err"] for p in pairs])
+  combined_vi = inverse_variance_mean([p["vi_bits"] for p in pairs], [p["vi_err"] for p in pairs])
+  return {"names": [s.name for s in spaces], "nmi": nmi, "nmi_err": nmi_err, "vi": vi,
+          "vi_err": vi_err, "pairs": pairs,
+          "combined": {"nmi": combined_nmi[0], "nmi_err": combined_nmi[1],
+                       "vi_bits": combined_vi[0], "vi_err": combined_vi[1],
+                       "pairs": len(pairs), "mc_samples": num_samples, "seed": seed}}

@@ -1,0 +1,139 @@
+"""The whole-space stage of the zoo analysis: which spaces, on which points, and the figure.
+
+Spaces (rows of spaces.csv):
+- every model's full latent space;
+- per group (hyperparameter value) with two or more models, their latents concatenated;
+- every fused space of the fusion stage (on the fusion's points);
+and, with `model_similarity`, Monte Carlo NMI/VI between every pair of a group's models.
+The numbers themselves come from `infofrag.evaluation.spaces`.
+"""
+
+import os
+import sys
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from infofrag.evaluation import spaces as spaces_lib
+from infofrag.utils import io
+
+
+def embed_means(model_dirs: Sequence[str], keys: Sequence[str], observations: np.ndarray,
+                cache_dir: str, progress: bool = True) -> List[np.ndarray]:
+  """[(mean, logvar)] of each model on `observations`, cached as cache_dir/means-<key>.npz."""
+  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  result = []
+  for model_dir, key in tqdm(list(zip(model_dirs, keys)), desc="embedding (spaces)", unit="model",
+                             disable=not progress, file=sys.stderr):
+    path = os.path.join(cache_dir, f"means-{key}.npz")
+    if os.path.exists(path):
+      with np.load(path) as stored:
+        result.append((stored["mean"], stored["logvar"]))
+      continue
+    mean, logvar = saved_model.load_model(model_dir).encode(observations)
+    mean, logvar = mean.astype(np.float64), logvar.astype(np.float64)
+    with io.atomic_path(path) as tmp:
+      np.savez(tmp, mean=mean, logvar=logvar)
+    result.append((mean, logvar))
+  return result
+
+
+def build_spaces(names: Sequence[str], methods: Sequence[str], group_of: Sequence[str],
+                 posteriors: Sequence) -> List[spaces_lib.Space]:
+  """Model spaces, then one concatenation per group of two or more models."""
+  models = [spaces_lib.Space(name, "model", mean, logvar, method=method)
+            for name, method, (mean, logvar) in zip(names, methods, posteriors)]
+  result = list(models)
+  for group in dict.fromkeys(group_of):
+    members = [m for m, g in zip(models, group_of) if g == group]
+    if len(members) >= 2:
+      result.append(spaces_lib.concatenate(members, f"{group} ({len(members)} models)"))
+  return result
+
+
+def fused_spaces(fusion_reports: Dict) -> List[spaces_lib.Space]:
+  """The fused spaces of the fusion stage (each on its own first `num_points` points)."""
+  result = []
+  for target, report in fusion_reports.items():
+    posteriors = report.get("fused_posteriors")
+    if posteriors:
+      result.append(spaces_lib.Space(f"fused {target}", "fused",
+                                     np.asarray(posteriors["mus"], dtype=np.float64),
+                                     np.asarray(posteriors["logvars"], dtype=np.float64),
+                                     members=int(report["num_members"]), method="fusion"))
+  return result
+
+
+def space_rows(dataset: str, spaces: Sequence[spaces_lib.Space], factors: np.ndarray,
+               factor_names: Sequence[str], *, num_samples: int, seed: int,
+               progress: bool = True) -> List[Dict]:
+  """One `spaces.space_row` per space; a fused space uses the first points it was fused on."""
+  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  rows = []
+  for space in tqdm(spaces, desc="whole spaces (Monte Carlo)", unit="space", disable=not progress,
+                    file=sys.stderr):
+    points = space.mean.shape[0]
+    rows.append(spaces_lib.space_row(space, factors[:points], factor_names,
+                                     num_samples=num_samples, seed=seed, dataset=dataset))
+  return rows
+
+
+def similarity_by_group(names: Sequence[str], group_of: Sequence[str], posteriors: Sequence, *,
+                        num_samples: int, seed: int) -> Dict[str, Dict]:
+  """`spaces.model_similarity` of every group with two or more models."""
+  result = {}
+  for group in dict.fromkeys(group_of):
+    members = [spaces_lib.Space(n, "model", *p)
+               for n, g, p in zip(names, group_of, posteriors) if g == group]
+    if len(members) >= 2:
+      result[group] = spaces_lib.model_similarity(members, num_samples=num_samples, seed=seed)
+  return result
+
+
+SIMILARITY_COLUMNS = ["dataset", "group", "model_a", "model_b", "nmi", "nmi_err", "vi_bits",
+                      "vi_err"]
+COMBINED_COLUMNS = ["dataset", "group", "pairs", "nmi", "nmi_err", "vi_bits", "vi_err",
+                    "mc_samples", "seed"]
+
+
+def similarity_rows(dataset: str, similarity: Dict[str, Dict]) -> List[Dict]:
+  """Pair rows, then one combined (inverse-variance) row per group with model_a = "combined"."""
+  rows = []
+  for group, result in similarity.items():
+    rows += [dict(pair, dataset=dataset, group=group) for pair in result["pairs"]]
+    combined = result["combined"]
+    rows.append({"dataset": dataset, "group": group, "model_a": "combined",
+                 "model_b": f"{combined['pairs']} pairs", "nmi": combined["nmi"],
+                 "nmi_err": combined["nmi_err"], "vi_bits": combined["vi_bits"],
+                 "vi_err": combined["vi_err"]})
+  return rows
+
+
+def plot_similarity(similarity: Dict[str, Dict], path: str) -> str:
+  """Heat maps of the pairwise model NMI, one panel per group, with colorbars (PNG)."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  groups = list(similarity)
+  fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.8), squeeze=False)
+  for axis, group in zip(axes[0], groups):
+    result = similarity[group]
+    matrix = np.where(np.isnan(result["nmi"]), 1.0, result["nmi"])
+    image = axis.imshow(matrix, cmap="magma_r", vmin=0, vmax=1)
+    ticks = np.arange(len(result["names"]))
+    axis.set_xticks(ticks, result["names"], fontsize=6, rotation=90)
+    axis.set_yticks(ticks, result["names"], fontsize=6)
+    axis.set_xlabel("model")
+    axis.set_ylabel("model")
+    combined = result["combined"]
+    axis.set_title(f"{group}\nNMI {combined['nmi']:.3f} ± {combined['nmi_err']:.3f}, "
+                   f"VI {combined['vi_bits']:.2f} ± {combined['vi_err']:.2f} bits", fontsize=8)
+    fig.colorbar(image, ax=axis, label="Monte Carlo NMI")
+  fig.tight_layout()
+  try:
+    with io.atomic_path(path) as tmp:
+      fig.savefig(tmp, dpi=150, format="png")
+  finally:
+    plt.close(fig)
+  return path
