@@ -27,8 +27,8 @@ def test_quickstart_hotspots_grow_with_beta(tmp_path):
   assert quickstart.main([f"--output_dir={out}"]) == 0
   analysis = os.path.join(out, "analysis")
   rows = _read(os.path.join(analysis, "groups.csv"))
-  assert {row["group"] for row in rows} == {"beta_vae beta=1", "beta_vae beta=16",
-                                           "beta_tc_vae beta=6"}
+  # The single beta-TC-VAE has no group of its own: hotspots need two models or more.
+  assert {row["group"] for row in rows} == {"beta_vae beta=1", "beta_vae beta=16"}
   groups = {row["group"]: row for row in rows if row["group"].startswith("beta_vae")}
   low, high = sorted(groups, key=_value)
   assert (_value(low), _value(high)) == (1.0, 16.0)

@@ -55,13 +55,14 @@ def build_parser():
   return parser
 
 
-def add_fusion_arguments(parser, *, sizes=(2, 3, 5, 10, 15, 20, 30, 50), repeats=5):
+def add_fusion_arguments(parser, *, sizes=(2, 3, 5, 10, 15, 20, 30, 50), repeats=5,
+                         objectives=("info", "vi", "nmi")):
   """The experiment's flags (defaults: the paper's scale)."""
   parser.add_argument("--sizes", type=_int_list, default=list(sizes),
                       help="comma-separated ensemble sizes")
   parser.add_argument("--repeats", type=int, default=repeats,
                       help="repeats per size (each on its own block of max(sizes) learners)")
-  parser.add_argument("--objectives", type=_objective_list, default=["info", "vi", "nmi"],
+  parser.add_argument("--objectives", type=_objective_list, default=list(objectives),
                       help="comma-separated fusion objectives")
   parser.add_argument("--fusion_steps", type=int, default=20000, help="SGD steps per fusion")
   parser.add_argument("--learning_rate", type=float, default=3.0, help="fusion SGD learning rate")

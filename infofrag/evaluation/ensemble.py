@@ -230,13 +230,19 @@ def _hyperparameter_label(info):
 
 
 def group_members(embeddings, per_hyperparameter):
-  """{group name: channel indices}: "all", and per hyperparameter value when asked."""
+  """{group name: channel indices}: "all", and per hyperparameter value when asked.
+
+  A value with a single model gets no group of its own: a hotspot is information found
+  again in other models, so it needs at least two.
+  """
   groups = {"all": np.arange(sum(e.mean.shape[1] for e in embeddings))}
   if per_hyperparameter:
     owner = np.concatenate([[i] * e.mean.shape[1] for i, e in enumerate(embeddings)])
     labels = [_hyperparameter_label(e.info) for e in embeddings]
     for label in sorted(set(labels), key=lambda l: _label_sort_key(l, embeddings, labels)):
-      groups[label] = np.nonzero(np.isin(owner, [i for i, l in enumerate(labels) if l == label]))[0]
+      models = [i for i, l in enumerate(labels) if l == label]
+      if len(models) >= 2:
+        groups[label] = np.nonzero(np.isin(owner, models))[0]
   return groups
 
 

@@ -93,6 +93,17 @@ def _command(model, root):
   return command
 
 
+def _training_env(trainings_at_once):
+  """Environment of one training process: its share of the cores for TensorFlow's threads
+  (settings the user exported win), and TensorFlow's C++ notices off."""
+  env = dict(os.environ)
+  share = max(1, (os.cpu_count() or 2) // max(1, trainings_at_once))
+  env.setdefault("TF_NUM_INTRAOP_THREADS", str(share))
+  env.setdefault("TF_NUM_INTEROP_THREADS", "1")
+  env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  return env
+
+
 def run_sweep(models, root, processes=2, progress=True):
   """Trains every unfinished model; returns {model_num: 'trained'|'skipped'|error text}.
 
@@ -112,11 +123,6 @@ def run_sweep(models, root, processes=2, progress=True):
       pending.append(model)
   bar = tqdm(total=len(models), initial=len(models) - len(pending), desc="training sweep",
              unit="model", disable=not progress, file=sys.stderr)
-  env = dict(os.environ)
-  # Each process gets an equal share of the cores instead of all of them fighting.
-  env.setdefault("TF_NUM_INTRAOP_THREADS", str(max(1, (os.cpu_count() or 2) // max(1, processes))))
-  env.setdefault("TF_NUM_INTEROP_THREADS", "1")
-  env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
   running = {}
   try:
     while pending or running:
@@ -124,8 +130,12 @@ def run_sweep(models, root, processes=2, progress=True):
         model = pending.pop(0)
         log_path = os.path.join(root, f"{model.model_num}.log")
         log = open(log_path, "w")
+        # Each training gets an equal share of the cores: all of them when it runs alone
+        # (the last model of an odd-sized sweep), so no core idles.
+        at_once = min(processes, len(running) + 1 + len(pending))
         running[model.model_num] = (subprocess.Popen(_command(model, root), stdout=log,
-                                                     stderr=subprocess.STDOUT, env=env),
+                                                     stderr=subprocess.STDOUT,
+                                                     env=_training_env(at_once)),
                                     log, log_path)
       time.sleep(0.2)
       for number, (process, log, log_path) in list(running.items()):
