@@ -83,11 +83,11 @@ def test_fingerprints_file_round_trip(tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_trains_real_circle_models_and_resumes(tmp_path):
+def test_reproduce_fusion_quick_trains_real_circle_models_and_resumes(tmp_path):
+  from infofrag.cli import reproduce  # pylint: disable=g-import-not-at-top
   out = str(tmp_path / "demo")
-  argv = [f"--output_dir={out}", "--sizes=2,4", "--repeats=1", "--training_steps=300",
-          "--fusion_steps=1500", "--num_points=100", "--objectives=info,vi"]
-  assert fusion_demo.main(argv) == 0
+  argv = ["fusion", f"--output_dir={out}", "--quick"]
+  assert reproduce.main(argv) == 0
   assert sorted(os.listdir(os.path.join(out, "models"))) == ["0", "1", "2", "3"]
   with open(os.path.join(out, "fusion_table.csv")) as handle:
     table = list(csv.DictReader(handle))
@@ -102,5 +102,5 @@ def test_demo_trains_real_circle_models_and_resumes(tmp_path):
   # Re-run: the trained models are reused (their files are not rewritten).
   saved = os.path.join(out, "models", "0", "model", "tfhub", "saved_model.pb")
   before = os.path.getmtime(saved)
-  assert fusion_demo.main(argv) == 0
+  assert reproduce.main(argv) == 0
   assert os.path.getmtime(saved) == before

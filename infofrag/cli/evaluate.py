@@ -36,7 +36,11 @@ def build_parser():
   what.add_argument("--gin_bindings", action="append", default=[],
                     help="extra gin binding(s), e.g. \"mig.num_train = 1000\" or "
                          "\"dataset.name = 'synthetic_dsprites'\"")
-  what.add_argument("--overwrite", action="store_true", help="recompute existing results")
+  what.add_argument("--overwrite", action="store_true",
+                    help="recompute results even when a saved one answers the same request")
+  what.add_argument("--no_recompute", action="store_true",
+                    help="fail instead of recomputing a saved result whose settings, dataset or "
+                         "model weights differ from the request")
   analysis = parser.add_argument_group("ensemble analysis (needs --output_dir)")
   analysis.add_argument("--output_dir", default=None,
                         help="folder for tables, figures, the fingerprint sample and caches; "

@@ -20,6 +20,7 @@ import os
 import re
 import sys
 import time
+import zipfile
 
 import numpy as np
 
@@ -85,9 +86,9 @@ def fingerprint_sample(dataset_name, size, seed, output_dir):
   path = os.path.join(output_dir, "fingerprints", f"{dataset_name}_n{size}_seed{seed}.npz")
   data = named_data.get_named_ground_truth_data(dataset_name)
   names = list(getattr(data, "factor_names", [f"factor{i}" for i in range(data.num_factors)]))
-  if os.path.exists(path):
-    with np.load(path) as stored:
-      observations, factors = stored["observations"], stored["factors"]
+  stored = _load_npz_or_set_aside(path, ("observations", "factors"))
+  if stored is not None:
+    observations, factors = stored["observations"], stored["factors"]
   else:
     factors, observations = data.sample(size, np.random.RandomState(seed))
     observations = np.asarray(observations, dtype=np.float32)
@@ -98,15 +99,27 @@ def fingerprint_sample(dataset_name, size, seed, output_dir):
 
 
 def model_key(model_dir):
-  """Stable key of a model's weights: folder name + hash of path and saved files' stats."""
-  tfhub = model_info.tfhub_path(model_dir)
-  digest = hashlib.sha1(os.path.abspath(model_dir).encode())
-  for name in ("saved_model.pb", os.path.join("variables", "variables.index")):
-    path = os.path.join(tfhub, name)
-    if os.path.exists(path):
-      stat = os.stat(path)
-      digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+  """Key of a model's cached analysis: folder name + digest of its resolved path and the
+  contents of its saved model (so replaced weights are never served from the cache)."""
+  from infofrag.utils import result_keys  # pylint: disable=g-import-not-at-top
+  digest = hashlib.sha1(os.path.realpath(model_dir).encode())
+  digest.update(result_keys.weights_digest(model_dir).encode())
   return f"{os.path.basename(os.path.normpath(model_dir))}-{digest.hexdigest()[:12]}"
+
+
+def _load_npz_or_set_aside(path, names):
+  """{name: array} of a cached .npz; None if absent. A damaged file (truncated, missing
+  arrays) is renamed to `<path>.corrupt` with a warning, so the stage is recomputed."""
+  if not os.path.exists(path):
+    return None
+  try:
+    with np.load(path) as stored:
+      return {name: stored[name] for name in names}
+  except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+    os.replace(path, path + ".corrupt")
+    _stderr(f"warning: cache {path} is damaged ({error}); set aside as {path}.corrupt and "
+            "recomputed.")
+    return None
 
 
 def channel_statistics(mean, logvar, factor_fingerprints):
@@ -129,12 +142,12 @@ def embed_model(info, sample, cache_dir, model=None, factor_fps=None, timings=No
   """
   timings = timings if timings is not None else {}
   path = os.path.join(cache_dir, f"{model_key(info.model_dir)}.npz")
-  if os.path.exists(path):
-    with np.load(path) as stored:
-      if int(stored["version"]) == CACHE_VERSION:
-        return ModelEmbedding(info, stored["mean"], stored["logvar"],
-                              stored["channel_information"], float(stored["total_information"]),
-                              stored["factor_nmi"], stored["factor_vi"]), True
+  stored = _load_npz_or_set_aside(path, ("version", "mean", "logvar", "channel_information",
+                                         "total_information", "factor_nmi", "factor_vi"))
+  if stored is not None and int(stored["version"]) == CACHE_VERSION:
+    return ModelEmbedding(info, stored["mean"], stored["logvar"], stored["channel_information"],
+                          float(stored["total_information"]), stored["factor_nmi"],
+                          stored["factor_vi"]), True
   from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
   start = time.time()
   model = model or saved_model.load_model(info.model_dir)
@@ -182,9 +195,9 @@ def ensemble_pairwise(embeddings, cache_dir, progress=True,
   keys = [model_key(e.info.model_dir) for e in embeddings]
   digest = hashlib.sha1("|".join(keys).encode()).hexdigest()[:16]
   path = os.path.join(cache_dir, f"pairwise-{digest}.npz")
-  if os.path.exists(path):
-    with np.load(path) as stored:
-      return stored["nmi"], stored["vi"], stored["information"], True
+  stored = _load_npz_or_set_aside(path, ("nmi", "vi", "information"))
+  if stored is not None:
+    return stored["nmi"], stored["vi"], stored["information"], True
   mean = np.concatenate([e.mean for e in embeddings], axis=1)
   logvar = np.concatenate([e.logvar for e in embeddings], axis=1)
   count, num_points = mean.shape[1], mean.shape[0]
@@ -325,6 +338,7 @@ def model_rows(embeddings, metric_rows, structure, factor_names, metrics, failur
     metric_row = metrics_by_dir.get(e.info.model_dir, {})
     for _, _, column in runner.metric_columns(metrics):
       row[column] = metric_row.get(column)
+    row["metrics_by"] = metric_row.get("metrics_by")
     if e.info.model_dir in failures_by_dir:
       row["metrics_error"] = failures_by_dir[e.info.model_dir]
     best = np.argmax(e.factor_nmi, axis=1)
@@ -379,7 +393,7 @@ def _clean_for_json(value):
 
 
 MODEL_COLUMNS_HEAD = ["model", "dataset", "method", "hyperparameter", "value", "seed"]
-MODEL_COLUMNS_TAIL = ["info_total_bits", "active_channels", "info_bits_per_channel",
+MODEL_COLUMNS_TAIL = ["metrics_by", "info_total_bits", "active_channels", "info_bits_per_channel",
                       "best_factor_per_channel", "hotspot_per_channel"]
 HOTSPOT_COLUMNS = ["dataset", "group", "distance", "hotspot", "size", "models_covered",
                    "mean_nmi", "information_bits", "best_factor", "best_factor_nmi", "members"]
@@ -403,7 +417,7 @@ def analyse_dataset(dataset, infos, args, metrics, output_dir, failures, progres
     try:
       model = None
       cached = os.path.join(cache_dir, f"{model_key(info.model_dir)}.npz")
-      if not os.path.exists(cached):
+      if not os.path.exists(cached) or not zipfile.is_zipfile(cached):
         model = saved_model.load_model(info.model_dir)
         loaded[info.model_dir] = model
       embedding, was_cached = embed_model(info, sample, cache_dir, model, factor_fps,
@@ -418,7 +432,8 @@ def analyse_dataset(dataset, infos, args, metrics, output_dir, failures, progres
   start = time.time()
   metric_rows, metric_failures = runner.evaluate_standard_metrics(
       [e.info.model_dir for e in embeddings], metrics, args.representation, args.gin_config,
-      args.gin_bindings, args.overwrite, output_dir, progress=progress, loaded_models=loaded)
+      args.gin_bindings, args.overwrite, output_dir, progress=progress, loaded_models=loaded,
+      no_recompute=args.no_recompute)
   stage_seconds["metrics"] = time.time() - start
   metric_failures_by_dir = {f.model_dir: f.reason for f in metric_failures}
   for failure in metric_failures:

@@ -3,12 +3,23 @@
 For a model directory D, metric M and representation R ("mean" or "sampled") the results
 go to `D/metrics/R/M/results/{json,gin,aggregate}/` exactly as disentanglement_lib's
 `evaluate.py` writes them (step name "evaluation"; the aggregate also holds the training
-config and results). Existing results are reused unless `overwrite`.
+config and results).
+
+Reuse rules. infofrag records a result key next to its results (`json/infofrag_key.json`,
+and its digest as `infofrag_key` in the results JSON): the metric's effective gin config,
+the dataset, the representation, a digest of the model's weights and the infofrag
+version. A saved result is reused only when its key equals the request's; otherwise it is
+recomputed, with a notice naming what changed. Results that infofrag did not write
+(dlib's own, in a published zoo) are reused when their recorded gin config agrees with
+every binding of the request, and are never overwritten: a different request is computed
+under the output folder instead.
 """
 
 import dataclasses
+import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 
@@ -17,21 +28,31 @@ import numpy as np
 
 from infofrag.data import named_data
 from infofrag.utils import paths as infofrag_paths
+from infofrag.utils import result_keys
 from infofrag.zoo import model_info
 from infofrag.zoo import saved_model
+
+
+KEY_FILE = "infofrag_key.json"
 
 
 class EvaluationError(RuntimeError):
   """Evaluation of one model failed; the message names the model dir."""
 
 
+class ForeignResultsError(EvaluationError):
+  """The model's folder holds results infofrag did not write, for a different request."""
+
+
 @dataclasses.dataclass
 class MetricRun:
-  """One (model, metric) evaluation: its results dict and whether it was reused."""
+  """One (model, metric) evaluation: its results dict, whether it was reused and who
+  computed it ("infofrag" or "dlib")."""
   metric: str
   results: dict
   results_dir: str
   reused: bool
+  source: str = "infofrag"
 
 
 @gin.configurable("evaluation", denylist=["dataset", "representation_function"])
@@ -49,14 +70,53 @@ def metric_results_dir(model_dir, metric, representation="mean", metrics_root=No
   return os.path.join(root, representation, metric, "results")
 
 
-def read_metric_results(results_dir):
-  """evaluation_results.json of a finished metric run, or None if absent."""
-  import json  # pylint: disable=g-import-not-at-top
-  path = os.path.join(results_dir, "json", "evaluation_results.json")
+def _read_json_or_set_aside(results_dir, name):
+  """The JSON object `results_dir/json/<name>`; None if absent. When the file is corrupt
+  the whole result folder is renamed to `<results_dir>.corrupt` with a warning (and None
+  returned), so the result is recomputed and the damaged one kept for inspection."""
+  path = os.path.join(results_dir, "json", name)
   if not os.path.exists(path):
     return None
+  try:
+    with open(path) as f:
+      value = json.load(f)
+    if not isinstance(value, dict):
+      raise ValueError("not a JSON object")
+    return value
+  except (ValueError, UnicodeDecodeError) as error:
+    aside = results_dir.rstrip(os.sep) + ".corrupt"
+    shutil.rmtree(aside, ignore_errors=True)
+    os.replace(results_dir, aside)
+    print(f"warning: {path} is corrupt ({str(error).splitlines()[0]}); its results folder is "
+          f"set aside as {aside} and recomputed.", file=sys.stderr)
+    return None
+
+
+def read_metric_results(results_dir):
+  """evaluation_results.json of a finished metric run, or None if absent or corrupt."""
+  return _read_json_or_set_aside(results_dir, "evaluation_results.json")
+
+
+def read_result_key(results_dir):
+  """The infofrag result key stored with a result, or None (results not written by infofrag)."""
+  return _read_json_or_set_aside(results_dir, KEY_FILE)
+
+
+def _normalised(value):
+  return str(value).strip().replace('"', "'")
+
+
+def foreign_results_match(results_dir, requested_gin):
+  """True when results without an infofrag key (dlib's) recorded every requested binding
+  with the same value in their `gin/evaluation.gin`."""
+  from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
+  path = os.path.join(results_dir, "gin", "evaluation.gin")
+  if not os.path.exists(path):
+    return False
   with open(path) as f:
-    return json.load(f)
+    recorded = {k.strip(): _normalised(v) for k, v in results_lib.gin_dict(f.read()).items()}
+  wanted = {k.strip(): _normalised(v) for k, v in results_lib.gin_dict(requested_gin).items()}
+  return all(recorded.get(name) == value for name, value in wanted.items())
 
 
 def resolve_dataset_name(model_dir, requested):
@@ -79,7 +139,7 @@ def _query_or_none(binding):
 
 def evaluate_model(model_dir, metric, representation="mean", gin_config_files=(),
                    gin_bindings=(), overwrite=False, metrics_root=None, model=None,
-                   batch_size=64):
+                   batch_size=64, no_recompute=False, fallback_root=None):
   """Computes one metric for one model directory and writes dlib-layout results.
 
   Args:
@@ -88,8 +148,12 @@ def evaluate_model(model_dir, metric, representation="mean", gin_config_files=()
     representation: "mean" or "sampled" (dlib's postprocess methods).
     gin_config_files: extra gin files, parsed after `gin_configs/evaluate/<metric>.gin`.
     gin_bindings: extra gin bindings (e.g. "mig.num_train = 1000").
-    overwrite: recompute even if results exist.
+    overwrite: recompute even if results for the same request exist (never applies to
+      results infofrag did not write).
     metrics_root: write under this folder instead of `D/metrics` (read-only zoos).
+    no_recompute: refuse (EvaluationError) instead of recomputing a stale result.
+    fallback_root: where to compute when `D/metrics` holds dlib's results for a different
+      request (None: that is an error).
     model: an already loaded `LoadedModel` (saves reloading for several metrics).
     batch_size: encoder batch size.
 
@@ -104,11 +168,6 @@ def evaluate_model(model_dir, metric, representation="mean", gin_config_files=()
   from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
 
   results_dir = metric_results_dir(model_dir, metric, representation, metrics_root)
-  if not overwrite:
-    existing = read_metric_results(results_dir)
-    if existing is not None:
-      return MetricRun(metric, existing, results_dir, reused=True)
-
   registry.resolve_metric_names(metric)  # Validates the name with a clear message.
   config_files = [infofrag_paths.gin_config_path("evaluate", f"{metric}.gin")]
   config_files += list(gin_config_files)
@@ -122,6 +181,36 @@ def evaluate_model(model_dir, metric, representation="mean", gin_config_files=()
     dataset_name = resolve_dataset_name(model_dir, _query_or_none("dataset.name"))
     with gin.unlock_config():
       gin.bind_parameter("dataset.name", dataset_name)
+    requested_gin = gin.config_str()
+    key = result_keys.make_key(metric=metric, representation=representation,
+                               dataset=dataset_name, gin=requested_gin,
+                               weights=result_keys.weights_digest(model_dir))
+    existing = read_metric_results(results_dir)
+    if existing is not None:
+      has_key = os.path.exists(os.path.join(results_dir, "json", KEY_FILE))
+      stored = read_result_key(results_dir)
+      if has_key and stored is None:  # a corrupt key: set aside with the results
+        existing = None
+      elif stored is None:  # Not written by infofrag: the user's data, never overwritten.
+        if foreign_results_match(results_dir, requested_gin):
+          return MetricRun(metric, existing, results_dir, reused=True, source="dlib")
+        if fallback_root is None:
+          raise ForeignResultsError(
+              f"{model_dir}: {results_dir} holds {metric} results that infofrag did not write, "
+              "for different settings; pass --output_dir so infofrag computes its own there.")
+        results_dir = metric_results_dir(model_dir, metric, representation, fallback_root)
+        existing = read_metric_results(results_dir)
+        stored = read_result_key(results_dir) if existing is not None else None
+      if existing is not None and stored == key and not overwrite:
+        return MetricRun(metric, existing, results_dir, reused=True)
+      if existing is not None and stored != key:
+        changed = ", ".join(result_keys.changed_parts(stored or {}, key)) or "its key"
+        if no_recompute:
+          raise EvaluationError(f"{model_dir}: the saved {metric} result was computed for a "
+                                f"different request (changed: {changed}) and --no_recompute "
+                                "was given.")
+        print(f"{model_dir}: recomputing {metric} (saved result differs in: {changed})",
+              file=sys.stderr)
     start = time.time()
     dataset = named_data.get_named_ground_truth_data()
     if model is None:
@@ -138,21 +227,24 @@ def evaluate_model(model_dir, metric, representation="mean", gin_config_files=()
       raise EvaluationError(f"{model_dir}: metric {metric} failed: {error}") from error
     results_dict = dict(results_dict)
     results_dict["elapsed_time"] = time.time() - start
+    results_dict["infofrag_key"] = result_keys.key_digest(key)
     _write_results_atomically(results_lib, results_dir, results_dict,
-                              os.path.join(model_dir, "model", "results"))
+                              os.path.join(model_dir, "model", "results"), key)
   finally:
     gin.clear_config()
   return MetricRun(metric, read_metric_results(results_dir), results_dir, reused=False)
 
 
-def _write_results_atomically(results_lib, results_dir, results_dict, train_results_dir):
-  """Writes the dlib result tree into a temp folder, then renames it into place."""
+def _write_results_atomically(results_lib, results_dir, results_dict, train_results_dir, key):
+  """Writes the dlib result tree (and the infofrag key) into a temp folder, then renames it
+  into place."""
   parent = os.path.dirname(results_dir)
   os.makedirs(parent, exist_ok=True)
   tmp = tempfile.mkdtemp(prefix=".results.", dir=parent)
   try:
     old = train_results_dir if os.path.isdir(train_results_dir) else None
     results_lib.update_result_directory(tmp, "evaluation", results_dict, old)
+    results_lib.save_dict(os.path.join(tmp, "json", KEY_FILE), key)
     if os.path.isdir(results_dir):
       shutil.rmtree(results_dir)
     os.replace(tmp, results_dir)

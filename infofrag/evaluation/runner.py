@@ -79,19 +79,35 @@ def check_analysis_options(args):
                      "--output_dir) for their tables.")
 
 
+def model_output_id(model_dir):
+  """A folder name unique to a model: its name and a digest of its resolved path, so
+  `zooA/0` and `zooB/0` never share results."""
+  import hashlib  # pylint: disable=g-import-not-at-top
+  resolved = os.path.realpath(model_dir)
+  digest = hashlib.sha1(resolved.encode()).hexdigest()[:10]
+  return f"{os.path.basename(os.path.normpath(model_dir))}-{digest}"
+
+
+def fallback_metrics_root(model_dir, output_dir):
+  """OUT/metrics/<unique id>, or None without an output folder."""
+  if output_dir is None:
+    return None
+  return os.path.join(output_dir, "metrics", model_output_id(model_dir))
+
+
 def metrics_root_for(model_dir, output_dir):
-  """`D/metrics` when D is writable, else OUT/metrics/<model name>."""
+  """`D/metrics` (None) when D is writable, else OUT/metrics/<unique id>."""
   if os.access(model_dir, os.W_OK):
     return None
   if output_dir is None:
     raise PermissionError(f"{model_dir}: the model directory is read-only; pass --output_dir "
                           "so the metric results can be written there.")
-  return os.path.join(output_dir, "metrics", os.path.basename(os.path.normpath(model_dir)))
+  return fallback_metrics_root(model_dir, output_dir)
 
 
 def evaluate_standard_metrics(model_dirs, metrics, representation="mean", gin_config_files=(),
                               gin_bindings=(), overwrite=False, output_dir=None, progress=True,
-                              loaded_models=None):
+                              loaded_models=None, no_recompute=False):
   """Runs every metric on every model; a failing model is recorded, the rest continue.
 
   Returns:
@@ -113,12 +129,15 @@ def evaluate_standard_metrics(model_dirs, metrics, representation="mean", gin_co
       if model is None and metrics:
         model = saved_model.load_model(model_dir)
       metrics_root = metrics_root_for(model_dir, output_dir)
-      results = {}
+      results, sources = {}, set()
       for metric in metrics:
         bar.set_postfix_str(f"{info.name}:{metric}")
-        run = evaluate.evaluate_model(model_dir, metric, representation, gin_config_files,
-                                      gin_bindings, overwrite, metrics_root, model=model)
+        run = evaluate.evaluate_model(
+            model_dir, metric, representation, gin_config_files, gin_bindings, overwrite,
+            metrics_root, model=model, no_recompute=no_recompute,
+            fallback_root=fallback_metrics_root(model_dir, output_dir))
         results[metric] = run.results
+        sources.add(run.source)
         bar.update(1)
         done += 1
     except (model_info.ModelDirError, saved_model.ModelLoadError, evaluate.EvaluationError,
@@ -129,7 +148,8 @@ def evaluate_standard_metrics(model_dirs, metrics, representation="mean", gin_co
       continue
     row = {"model": info.name, "model_dir": model_dir, "dataset": info.dataset,
            "method": info.method_label, "hyperparameter": info.hyperparameter,
-           "value": info.hyperparameter_value, "seed": info.seed, "results": results}
+           "value": info.hyperparameter_value, "seed": info.seed, "results": results,
+           "metrics_by": "+".join(sorted(sources)) or None}
     for metric, key, column in metric_columns(metrics):
       row[column] = results[metric].get(key)
     rows.append(row)
@@ -139,7 +159,7 @@ def evaluate_standard_metrics(model_dirs, metrics, representation="mean", gin_co
 
 def summary_markdown(rows, metrics):
   columns = ["model", "dataset", "method", "value", "seed"]
-  columns += [column for _, _, column in metric_columns(metrics)]
+  columns += [column for _, _, column in metric_columns(metrics)] + ["metrics_by"]
   return tables.markdown_table(rows, columns)
 
 
@@ -171,7 +191,7 @@ def run_from_args(args):
     return ensemble.run_from_args(args, model_dirs, metrics)
   rows, failures = evaluate_standard_metrics(
       model_dirs, metrics, args.representation, args.gin_config, args.gin_bindings,
-      args.overwrite)
+      args.overwrite, no_recompute=args.no_recompute)
   print(summary_markdown(rows, metrics))
   report_failures(failures)
   print(f"{len(rows)} model(s) evaluated, {len(failures)} failed.")
