@@ -84,6 +84,20 @@ def test_circle_export_takes_vectors(circle_model_dir):
   assert config["reconstruction_loss.activation"] == "'linear'"
 
 
+def test_loaded_models_decode_images_by_their_recorded_output_type(conv_model_dir,
+                                                                  circle_model_dir):
+  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  conv = saved_model.load_model(conv_model_dir)
+  assert conv.decoder_output == "logits"
+  latents = np.random.RandomState(0).normal(size=(4, 3))
+  np.testing.assert_allclose(conv.decode_images(latents),
+                             1 / (1 + np.exp(-conv.decode(latents).astype(np.float64))), rtol=1e-6)
+  circle = saved_model.load_model(circle_model_dir)
+  assert circle.decoder_output == "linear"  # raw outputs: clipped, not squashed by a sigmoid
+  raw = circle.decode(np.array([[0.0], [3.0]]))
+  np.testing.assert_allclose(circle.decode_images(np.array([[0.0], [3.0]])), np.clip(raw, 0, 1))
+
+
 def test_loads_in_a_process_without_infofrag(conv_model_dir, tmp_path):
   images = np.random.RandomState(0).rand(3, 64, 64, 1).astype(np.float32)
   np.save(tmp_path / "images.npy", images)

@@ -131,3 +131,129 @@ def test_damaged_caches_are_set_aside_and_the_analysis_recomputed(tmp_path, caps
     assert json.load(f)["models"] == first
   assert all((cache / (p.name + ".corrupt")).exists() for p in damaged)
   assert "damaged" in capsys.readouterr().err
+
+
+def _finished_model(model_dir, bindings):
+  """A model folder that looks finished, with `bindings` as its recorded training config."""
+  os.makedirs(os.path.join(model_dir, "model", "tfhub"))
+  json_dir = os.path.join(model_dir, "model", "results", "json")
+  os.makedirs(json_dir)
+  with open(os.path.join(json_dir, "train_results.json"), "w") as f:
+    json.dump({"loss": 1.0}, f)
+  with open(os.path.join(json_dir, "train_config.json"), "w") as f:
+    json.dump(bindings, f)
+
+
+def test_a_sweep_rerun_with_another_grid_is_an_error_not_a_lie(tmp_path):
+  from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
+  config = tmp_path / "base.gin"
+  config.write_text("model.batch_size = 4\nvae.beta = 1.\n")
+  root = tmp_path / "zoo"
+  for number, beta in ((0, "1.0"), (1, "8.0")):
+    _finished_model(str(root / str(number)), {"vae.beta": beta, "model.random_seed": "0",
+                                              "model.batch_size": "4"})
+  models = sweep.expand_grid([str(config)], [sweep.parse_axis("vae.beta=[2., 8.]")], [0])
+  status = sweep.run_sweep(models, str(root), processes=1, progress=False)
+  assert status[1] == "skipped"  # beta 8 was asked and trained
+  assert "vae.beta: trained with 1.0, requested 2.0" in status[0] and "--overwrite" in status[0]
+  with open(root / "sweep.json") as f:
+    manifest = json.load(f)
+  assert manifest[0]["recorded"]["vae.beta"] == "1.0"  # what model 0 really is
+  assert manifest[0]["gin_config_files"] == [str(config)] and os.path.isabs(str(config))
+  with pytest.raises(ValueError, match="processes"):
+    sweep.run_sweep(models, str(root), processes=0)
+  with pytest.raises(ValueError, match="--model_nums"):
+    sweep.parse_seeds("3-x", flag="--model_nums")
+
+
+def test_resume_refuses_another_config_and_a_partial_run_is_never_silently_deleted(tmp_path):
+  import gin  # pylint: disable=g-import-not-at-top
+  from infofrag.training import train  # pylint: disable=g-import-not-at-top
+  work_dir = str(tmp_path / ".0.infofrag_partial")
+  base = ["model.model = @vae()", "model.batch_size = 4"]
+  try:
+    train.parse_gin([], base + ["vae.beta = 1."])
+    train._prepare_work_dir(work_dir, resume=True, overwrite=False)  # pylint: disable=protected-access
+    marker = os.path.join(work_dir, "checkpoint-of-hours")
+    open(marker, "w").close()
+    gin.clear_config()
+    train.parse_gin([], base + ["vae.beta = 8."])
+    with pytest.raises(train.TrainingError, match=r"vae\.beta: 1\.0 in the interrupted run, 8\.0 now"):
+      train._prepare_work_dir(work_dir, resume=True, overwrite=False)  # pylint: disable=protected-access
+    with pytest.raises(train.TrainingError, match="--resume to continue it or --overwrite"):
+      train._prepare_work_dir(work_dir, resume=False, overwrite=False)  # pylint: disable=protected-access
+    assert os.path.exists(marker)  # nothing was deleted
+    gin.clear_config()
+    train.parse_gin([], base + ["vae.beta = 1."])
+    train._prepare_work_dir(work_dir, resume=True, overwrite=False)  # pylint: disable=protected-access
+    assert os.path.exists(marker)  # same config: resumed in place
+    train._prepare_work_dir(work_dir, resume=False, overwrite=True)  # pylint: disable=protected-access
+    assert not os.path.exists(marker)  # --overwrite discards it
+  finally:
+    gin.clear_config()
+
+
+def test_a_signal_during_the_checkpoint_save_waits_for_the_save(monkeypatch):
+  import signal  # pylint: disable=g-import-not-at-top
+  from infofrag.training import train  # pylint: disable=g-import-not-at-top
+  events = []
+  def handler(signum, frame):
+    del frame
+    events.append(("handled", signum))
+    raise KeyboardInterrupt
+  previous = signal.signal(signal.SIGTERM, handler)
+  try:
+    with pytest.raises(KeyboardInterrupt):
+      with train._signals_deferred():  # pylint: disable=protected-access
+        os.kill(os.getpid(), signal.SIGTERM)
+        events.append("save finished")
+  finally:
+    signal.signal(signal.SIGTERM, previous)
+  assert events == ["save finished", ("handled", signal.SIGTERM)]
+
+
+def test_written_files_follow_the_umask(tmp_path):
+  from infofrag.utils import io  # pylint: disable=g-import-not-at-top
+  previous = os.umask(0o022)
+  try:
+    io.write_json_atomic(tmp_path / "a.json", {"x": 1})
+    assert os.stat(tmp_path / "a.json").st_mode & 0o777 == 0o644
+    os.umask(0o077)
+    io.write_text_atomic(tmp_path / "b.txt", "private")
+    assert os.stat(tmp_path / "b.txt").st_mode & 0o777 == 0o600
+  finally:
+    os.umask(previous)
+
+
+@pytest.mark.parametrize("flag, message", [
+    ("--fingerprint_size=5000000", "needs about"),
+    ("--fingerprint_size=1", "at least 2"),
+    ("--min_samples=1", "--min_samples must be at least 2"),
+    ("--mc_samples=1", "--mc_samples must be at least 2")])
+def test_bad_analysis_options_fail_before_any_work_and_keep_earlier_tables(tmp_path, capsys, flag,
+                                                                           message):
+  zoo = tmp_path / "zoo"
+  _model(zoo / "0")
+  out = tmp_path / "out"
+  out.mkdir()
+  (out / "models.md").write_text("earlier tables\n")
+  code = evaluate_cli.main([f"--zoo={zoo}", f"--output_dir={out}", "--metrics=mig", flag])
+  assert code != 0
+  assert message in capsys.readouterr().err
+  assert (out / "models.md").read_text() == "earlier tables\n"  # not blanked
+  assert not (zoo / "0" / "metrics").exists()  # no metric was computed
+
+
+def test_environment_problems_are_one_line_errors(tmp_path, capsys):
+  model_dir = _model(tmp_path / "0")
+  a_file = tmp_path / "file"
+  a_file.write_text("x")
+  cases = [([f"--output_dir={a_file}"], "is a file"),
+           ([f"--output_dir={a_file}/sub"], "not writable"),
+           ([f"--gin_config={tmp_path}/missing.gin"], "missing.gin: no such file"),
+           (["--gin_bindings=dataset.name = 'dsprite'"], "unknown dataset 'dsprite'")]
+  for extra, message in cases:
+    code = evaluate_cli.main([f"--model_dir={model_dir}", "--metrics=mig"] + extra)
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err, (extra, err)
+    assert len(err.strip().splitlines()) == 1

@@ -149,6 +149,29 @@ def test_resume_after_interrupt_gives_the_uninterrupted_weights(tmp_path, monkey
   assert sorted(os.listdir(resumed_dir / "model")) == sorted(os.listdir(tmp_path / "clean" / "model"))
 
 
+def test_checkpoints_are_also_taken_by_time(tmp_path, monkeypatch):
+  # Steps between checkpoints never reached; a zero-second interval saves every step.
+  options = train.LoopOptions(progress=False, checkpoint_every=10**9, checkpoint_seconds=0.0)
+  original_next = data_stream.BatchStream.next
+  calls = {"n": 0}
+
+  def interrupting_next(self):
+    calls["n"] += 1
+    if calls["n"] == 4:
+      raise KeyboardInterrupt
+    return original_next(self)
+
+  monkeypatch.setattr(data_stream.BatchStream, "next", interrupting_next)
+  saved = []  # the step of every checkpoint
+  original_save = train._Trainer._save  # pylint: disable=protected-access
+  monkeypatch.setattr(train._Trainer, "_save",  # pylint: disable=protected-access
+                      lambda self, state: saved.append(int(self.global_step.numpy()))
+                      or original_save(self, state))
+  with pytest.raises(KeyboardInterrupt):
+    _train(tmp_path / "m", options=options)
+  assert saved[:3] == [1, 2, 3]
+
+
 def test_existing_model_dir_needs_overwrite(tmp_path):
   model_dir = tmp_path / "m"
   first = _train(model_dir)

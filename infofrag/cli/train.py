@@ -72,7 +72,7 @@ def _run_sweep(args):
         raise ValueError("--study needs --model_nums, e.g. --model_nums=0-9")
       description = study.load_study(args.study)
       models = []
-      for number in sweep.parse_seeds(args.model_nums):
+      for number in sweep.parse_seeds(args.model_nums, flag="--model_nums"):
         entry = study.get_model(number, description)
         # Extra configs and bindings come last, so they override the study's.
         models.append(sweep.SweepModel(number, [entry.config_file] + list(args.gin_config),
@@ -88,7 +88,7 @@ def _run_sweep(args):
     print(f"infofrag_train: error: {error}", file=sys.stderr)
     return 2
   status = sweep.run_sweep(models, args.output_root, processes=args.processes,
-                           progress=not args.no_progress)
+                           progress=not args.no_progress, overwrite=args.overwrite)
   sweep.write_status(args.output_root, status)
   failed = [n for n, s in status.items() if s not in ("trained", "skipped")]
   trained = sum(s == "trained" for s in status.values())

@@ -85,6 +85,7 @@ def fingerprint_sample(dataset_name, size, seed, output_dir):
     raise ValueError(f"--fingerprint_size must be at least 2, got {size}.")
   path = os.path.join(output_dir, "fingerprints", f"{dataset_name}_n{size}_seed{seed}.npz")
   data = named_data.get_named_ground_truth_data(dataset_name)
+  check_sample_fits(dataset_name, data, size)
   names = list(getattr(data, "factor_names", [f"factor{i}" for i in range(data.num_factors)]))
   stored = _load_npz_or_set_aside(path, ("observations", "factors"))
   if stored is not None:
@@ -96,6 +97,37 @@ def fingerprint_sample(dataset_name, size, seed, output_dir):
       np.savez(tmp, observations=observations, factors=factors,
                factor_names=np.array(names), dataset=np.array(dataset_name))
   return FingerprintSample(dataset_name, observations, np.asarray(factors, np.int64), names, path)
+
+
+def available_memory_bytes():
+  """Memory the process can still take (Linux MemAvailable; physical memory elsewhere)."""
+  try:
+    with open("/proc/meminfo") as f:
+      for line in f:
+        if line.startswith("MemAvailable:"):
+          return int(line.split()[1]) * 1024
+  except OSError:
+    pass
+  return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_sample_fits(dataset_name, data, size):
+  """Rejects a fingerprint sample larger than the dataset or than memory, before any work.
+
+  The sample holds N observations, and the factors' fingerprints are F [N, N] float64
+  matrices; both must fit in the available memory.
+  """
+  states = int(np.prod(data.factors_num_values))
+  if size > states:
+    raise ValueError(f"--fingerprint_size {size:,} exceeds the {states:,} distinct factor "
+                     f"settings of {dataset_name}; use at most {states:,}.")
+  needed = size * int(np.prod(data.observation_shape)) * 4 + data.num_factors * size**2 * 8
+  available = available_memory_bytes()
+  if needed > available:
+    largest = int(np.sqrt(available / (8 * max(1, data.num_factors))))
+    raise ValueError(f"--fingerprint_size {size:,} needs about {needed / 2**30:.1f} GiB for "
+                     f"{dataset_name} but {available / 2**30:.1f} GiB is available; use at most "
+                     f"about {largest:,} points.")
 
 
 def model_key(model_dir):
@@ -367,8 +399,7 @@ def traversal_strip(model, embedding, channel, path, steps=10):
     low, high = low - 2.0, high + 2.0
   latents = np.repeat(base[None, :], steps, axis=0).astype(np.float32)
   latents[:, channel] = np.linspace(low, high, steps)
-  logits = model.decode(latents)
-  images = 1.0 / (1.0 + np.exp(-logits))  # dlib decoders output Bernoulli logits
+  images = model.decode_images(latents)  # in [0, 1] for any recorded decoder output
   return dataset_figures.save_image(path, dataset_figures.image_grid(images, steps))
 
 
@@ -638,6 +669,14 @@ def run_from_args(args, model_dirs, metrics, progress=True):
     info.dataset = dataset
     groups.setdefault(dataset, []).append(info)
 
+  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
+  try:  # Every dataset's sample must fit before any model is touched.
+    for dataset in sorted(groups):
+      check_sample_fits(dataset, named_data.get_named_ground_truth_data(dataset),
+                        args.fingerprint_size)
+  except (ValueError, FileNotFoundError) as error:
+    _stderr(f"infofrag_evaluate: error: {str(error).splitlines()[0]}")
+    return 2
   all_models, all_hotspots, all_groups, all_fusions, per_dataset = [], [], [], [], {}
   all_spaces, all_similarity, factor_names = [], [], []
   for dataset, infos in sorted(groups.items()):
@@ -657,6 +696,11 @@ def run_from_args(args, model_dirs, metrics, progress=True):
     all_fusions += fusion_rows(dataset, extra.get("fusion", {}))
     per_dataset[dataset] = extra
 
+  if not all_models:  # Nothing analysed: keep the tables of an earlier run.
+    runner.report_failures(failures)
+    _stderr(f"infofrag_evaluate: no model could be analysed; the tables in {output_dir} were "
+            "left as they were.")
+    return 1
   metric_names = [column for _, _, column in runner.metric_columns(metrics)]
   model_columns = MODEL_COLUMNS_HEAD + metric_names + MODEL_COLUMNS_TAIL
   tables.write_csv(os.path.join(output_dir, "models.csv"), all_models, model_columns)

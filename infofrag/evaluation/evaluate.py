@@ -27,6 +27,7 @@ import gin
 import numpy as np
 
 from infofrag.data import named_data
+from infofrag.utils import io
 from infofrag.utils import paths as infofrag_paths
 from infofrag.utils import result_keys
 from infofrag.zoo import model_info
@@ -242,6 +243,7 @@ def _write_results_atomically(results_lib, results_dir, results_dict, train_resu
   os.makedirs(parent, exist_ok=True)
   tmp = tempfile.mkdtemp(prefix=".results.", dir=parent)
   try:
+    io.follow_umask(tmp, directory=True)
     old = train_results_dir if os.path.isdir(train_results_dir) else None
     results_lib.update_result_directory(tmp, "evaluation", results_dict, old)
     results_lib.save_dict(os.path.join(tmp, "json", KEY_FILE), key)

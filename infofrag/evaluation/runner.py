@@ -67,6 +67,31 @@ ANALYSIS_MINIMUMS = {"fingerprint_size": 2, "min_samples": 2, "fusion_dim": 1, "
                      "fusion_points": 2, "mc_samples": 2, "spaces_points": 0}
 
 
+def check_environment(args):
+  """One-line errors for the things around the run: gin files, dataset name, output folder."""
+  import re  # pylint: disable=g-import-not-at-top
+  import tempfile  # pylint: disable=g-import-not-at-top
+  for path in args.gin_config:
+    if not os.path.isfile(path):
+      raise FileNotFoundError(f"--gin_config {path}: no such file.")
+  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
+  for binding in args.gin_bindings:
+    match = re.match(r"\s*dataset\.name\s*=\s*['\"]([^'\"]*)['\"]\s*$", binding)
+    if match and match.group(1) not in named_data.dataset_names() + ["auto"]:
+      raise ValueError(f"--gin_bindings {binding!r}: unknown dataset {match.group(1)!r}; valid "
+                       f"names: {', '.join(named_data.dataset_names())}.")
+  if args.output_dir:
+    if os.path.exists(args.output_dir) and not os.path.isdir(args.output_dir):
+      raise ValueError(f"--output_dir {args.output_dir} is a file; give a folder.")
+    try:
+      os.makedirs(args.output_dir, exist_ok=True)
+      with tempfile.TemporaryFile(dir=args.output_dir):
+        pass
+    except OSError as error:
+      raise ValueError(f"--output_dir {args.output_dir} is not writable ({error.strerror}); "
+                       "choose another folder.") from None
+
+
 def check_analysis_options(args):
   """Rejects analysis options below their minimum, naming the flag."""
   for name, minimum in ANALYSIS_MINIMUMS.items():
@@ -179,6 +204,7 @@ def run_from_args(args):
       metrics = registry.resolve_metric_names(args.metrics)
     check_size_bindings(args.gin_bindings)
     check_analysis_options(args)
+    check_environment(args)
   except (ValueError, FileNotFoundError) as error:
     print(f"infofrag_evaluate: error: {error}", file=sys.stderr)
     return 2

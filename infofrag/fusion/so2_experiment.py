@@ -12,13 +12,13 @@ fingerprinting and `fuse`.
 
 import dataclasses
 import os
-import tempfile
 
 import numpy as np
 
 from infofrag import fragments
 from infofrag.fusion import curve
 from infofrag.fusion import optimize
+from infofrag.utils import io
 
 DEFAULT_SIZES = (2, 3, 5, 10, 15, 20, 30, 50)
 DEFAULT_OBJECTIVES = ("info", "vi", "nmi")
@@ -27,9 +27,9 @@ TABLE_COLUMNS = ("objective", "ensemble_size", "repeats", "continuity_mean", "co
 
 
 def default_gin_config():
-  """Path of the shipped circle weak-learner config."""
-  root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  return os.path.join(root, "gin_configs", "circle", "beta_vae_circle.gin")
+  """Path of the shipped circle weak-learner config (source tree or installed share/)."""
+  from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
+  return paths.gin_config_path("circle", "beta_vae_circle.gin")
 
 
 def fingerprint_angles(num_points):
@@ -159,18 +159,9 @@ def summarise(runs):
 
 
 def _atomic_write(path, write):
-  """Calls write(temp_path) then renames onto `path` (same folder, so the rename is atomic)."""
-  folder = os.path.dirname(os.path.abspath(path))
-  os.makedirs(folder, exist_ok=True)
-  handle, temp = tempfile.mkstemp(prefix=".tmp_", suffix=os.path.splitext(path)[1], dir=folder)
-  os.close(handle)
-  try:
+  """Calls write(temp_path), then renames it onto `path` (see `io.atomic_path`)."""
+  with io.atomic_path(path) as temp:
     write(temp)
-    os.replace(temp, path)
-  except BaseException:
-    if os.path.exists(temp):
-      os.remove(temp)
-    raise
 
 
 def _format(value):

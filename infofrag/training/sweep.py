@@ -44,18 +44,21 @@ def parse_axis(text):
   return name, [repr(v) for v in parsed]
 
 
-def parse_seeds(text):
-  """'0-4' or '0,3,7' -> [0, 1, 2, 3, 4] / [0, 3, 7]."""
+def parse_seeds(text, flag="--seeds"):
+  """'0-4' or '0,3,7' -> [0, 1, 2, 3, 4] / [0, 3, 7]; errors name `flag`."""
   seeds = []
-  for part in str(text).split(","):
-    part = part.strip()
-    if "-" in part:
-      low, high = part.split("-", 1)
-      seeds.extend(range(int(low), int(high) + 1))
-    elif part:
-      seeds.append(int(part))
+  try:
+    for part in str(text).split(","):
+      part = part.strip()
+      if "-" in part:
+        low, high = part.split("-", 1)
+        seeds.extend(range(int(low), int(high) + 1))
+      elif part:
+        seeds.append(int(part))
+  except ValueError:
+    seeds = []
   if not seeds or any(s < 0 for s in seeds):
-    raise ValueError(f"--seeds {text!r}: expected non-negative seeds like 0-4 or 0,3,7.")
+    raise ValueError(f"{flag} {text!r}: expected non-negative integers like 0-4 or 0,3,7.")
   return seeds
 
 
@@ -84,12 +87,51 @@ def is_finished(model_dir):
           os.path.exists(os.path.join(model_dir, "model", "results", "json", "train_results.json")))
 
 
-def _command(model, root):
+def _literal(value):
+  """A gin value string in a comparable form: Python literal when it is one (16. == 16.0)."""
+  text = str(value).strip()
+  try:
+    return ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    return text.replace('"', "'")
+
+
+def requested_bindings(model):
+  """{binding: value string} the model's config files and bindings ask for (later wins)."""
+  from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
+  wanted = {}
+  for path in model.gin_config_files:
+    with open(path) as f:
+      wanted.update(results_lib.gin_dict(f.read()))
+  for binding in model.gin_bindings:
+    wanted.update(results_lib.gin_dict(binding.replace("=", " = ", 1)))
+  return {key.strip(): value.strip() for key, value in wanted.items()}
+
+
+def recorded_bindings(model_dir):
+  """{binding: value string} of a finished model's recorded training config."""
+  path = os.path.join(model_dir, "model", "results", "json", "train_config.json")
+  with open(path) as f:
+    return {key.strip(): str(value).strip() for key, value in json.load(f).items()}
+
+
+def config_differences(model, root):
+  """['binding: trained with X, requested Y', ...] for bindings the finished model recorded
+  with another value (bindings its run did not use are not recorded, so not compared)."""
+  recorded = recorded_bindings(model.model_dir(root))
+  return [f"{name}: trained with {recorded[name]}, requested {value}"
+          for name, value in sorted(requested_bindings(model).items())
+          if name in recorded and _literal(recorded[name]) != _literal(value)]
+
+
+def _command(model, root, overwrite=False):
   command = [sys.executable, "-m", "infofrag.cli.train", f"--model_dir={model.model_dir(root)}"]
   command += [f"--gin_config={path}" for path in model.gin_config_files]
   command += [f"--gin_bindings={binding}" for binding in model.gin_bindings]
-  # --resume continues an interrupted earlier run from its checkpoint (or starts fresh).
-  command += ["--resume", "--no_progress"]
+  # --resume continues an interrupted earlier run from its checkpoint (or starts fresh);
+  # --overwrite retrains a finished model.
+  command += ["--overwrite"] if overwrite else ["--resume"]
+  command += ["--no_progress"]
   return command
 
 
@@ -104,20 +146,54 @@ def _training_env(trainings_at_once):
   return env
 
 
-def run_sweep(models, root, processes=2, progress=True):
+def check_finished_models(models, root):
+  """{model_num: error} for finished models trained with another config than requested."""
+  errors = {}
+  for model in models:
+    if is_finished(model.model_dir(root)):
+      differences = config_differences(model, root)
+      if differences:
+        errors[model.model_num] = ("already trained with a different config ("
+                                   + "; ".join(differences) + "); pass --overwrite to retrain it "
+                                   "or choose another --output_root")
+  return errors
+
+
+def write_manifest(models, root, status):
+  """ROOT/sweep.json: every model's config files (absolute), bindings and status, with the
+  values its own recorded training config holds for the sweep's bindings."""
+  from infofrag.utils import io  # pylint: disable=g-import-not-at-top
+  entries = []
+  for model in models:
+    entry = {"model_num": model.model_num,
+             "gin_config_files": [os.path.abspath(p) for p in model.gin_config_files],
+             "gin_bindings": list(model.gin_bindings), "status": status.get(model.model_num)}
+    if is_finished(model.model_dir(root)):
+      recorded = recorded_bindings(model.model_dir(root))
+      names = [b.split("=", 1)[0].strip() for b in model.gin_bindings if "=" in b]
+      entry["recorded"] = {name: recorded.get(name) for name in names}
+    entries.append(entry)
+  io.write_json_atomic(os.path.join(root, "sweep.json"), entries)
+
+
+def run_sweep(models, root, processes=2, progress=True, overwrite=False):
   """Trains every unfinished model; returns {model_num: 'trained'|'skipped'|error text}.
 
   Up to `processes` trainings run at once; each writes its log to ROOT/<n>.log (kept on
-  failure). A sweep manifest ROOT/sweep.json records every model's config.
+  failure). A finished model is skipped only when its recorded config agrees with the
+  request; otherwise it is an error naming the differing bindings (or, with `overwrite`,
+  it is retrained). ROOT/sweep.json is written at the end from the models' own records.
   """
   from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import io  # pylint: disable=g-import-not-at-top
+  if processes < 1:
+    raise ValueError(f"processes must be a positive integer, got {processes}.")
   os.makedirs(root, exist_ok=True)
-  io.write_json_atomic(os.path.join(root, "sweep.json"), [dataclasses.asdict(m) for m in models])
-  status = {}
+  status = {} if overwrite else check_finished_models(models, root)
   pending = []
   for model in models:
-    if is_finished(model.model_dir(root)):
+    if model.model_num in status:
+      continue
+    if is_finished(model.model_dir(root)) and not overwrite:
       status[model.model_num] = "skipped"
     else:
       pending.append(model)
@@ -133,7 +209,7 @@ def run_sweep(models, root, processes=2, progress=True):
         # Each training gets an equal share of the cores: all of them when it runs alone
         # (the last model of an odd-sized sweep), so no core idles.
         at_once = min(processes, len(running) + 1 + len(pending))
-        running[model.model_num] = (subprocess.Popen(_command(model, root), stdout=log,
+        running[model.model_num] = (subprocess.Popen(_command(model, root, overwrite), stdout=log,
                                                      stderr=subprocess.STDOUT,
                                                      env=_training_env(at_once)),
                                     log, log_path)
@@ -156,6 +232,7 @@ def run_sweep(models, root, processes=2, progress=True):
       process.terminate()
       log.close()
     bar.close()
+    write_manifest(models, root, status)
   return status
 
 

@@ -30,11 +30,14 @@ its optimizers, so its global step advances by 2 per iteration; here one iterati
 one step, and `model.training_steps` counts iterations for every method.
 """
 
+import contextlib
 import dataclasses
 import importlib
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 
 import gin
@@ -61,12 +64,15 @@ class LoopOptions:
 
   Attributes:
     checkpoint_every: steps between checkpoints (also at the end and on Ctrl-C).
+    checkpoint_seconds: seconds between checkpoints, whatever the step count, so a slow
+      run stopped between step checkpoints loses at most this much work.
     summary_every: steps between TensorBoard summaries.
     progress: show a tqdm progress bar (step, loss terms, steps/s).
     log_every: steps between progress-bar loss updates.
     prefetch: batches generated ahead by the data thread.
   """
   checkpoint_every: int = 1000
+  checkpoint_seconds: float = 600.0
   summary_every: int = 100
   progress: bool = True
   log_every: int = 25
@@ -177,9 +183,7 @@ def train(model_dir, overwrite=False, resume=False, options=None, model=gin.REQU
   model.build(dataset.observation_shape, layers.SeedStream(random_seed))
   _smoke_test(model, dataset, tf)
 
-  if not resume and os.path.exists(work_dir):
-    shutil.rmtree(work_dir)  # A stale unfinished run; start over.
-  os.makedirs(work_dir, exist_ok=True)
+  _prepare_work_dir(work_dir, resume=resume, overwrite=overwrite)
   trainer = _Trainer(model, dataset, work_dir, training_steps, batch_size, random_seed,
                      train_data_seed, options, tf)
   if resume:
@@ -204,6 +208,48 @@ def train(model_dir, overwrite=False, resume=False, options=None, model=gin.REQU
       os.path.join(work_dir, "model", "results"), "train", results)
   _publish(work_dir, model_dir)
   return written
+
+
+REQUEST_FILE = "infofrag_request.gin"
+
+
+def _config_differences(stored_text, requested_text):
+  """['binding: X in the checkpoint's run, Y now', ...] between two gin config texts."""
+  from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
+  stored, requested = results_lib.gin_dict(stored_text), results_lib.gin_dict(requested_text)
+  return [f"{name}: {stored.get(name, '(unset)')} in the interrupted run, "
+          f"{requested.get(name, '(unset)')} now"
+          for name in sorted(set(stored) | set(requested)) if stored.get(name) != requested.get(name)]
+
+
+def _prepare_work_dir(work_dir, resume, overwrite):
+  """Creates (or checks) the hidden folder of an unfinished run, before any training.
+
+  An interrupted run is continued only with `resume` and only under the same gin config
+  (recorded in REQUEST_FILE when the run started); it is discarded only with `overwrite`.
+  """
+  requested = gin.config_str()
+  request_path = os.path.join(work_dir, REQUEST_FILE)
+  if os.path.exists(work_dir):
+    if resume:
+      if os.path.exists(request_path):
+        with open(request_path) as f:
+          differences = _config_differences(f.read(), requested)
+        if differences:
+          raise TrainingError(
+              f"--resume: the interrupted run in {work_dir} was started with another config ("
+              + "; ".join(differences) + "); resume with the same config, or pass --overwrite "
+              "without --resume to discard it.")
+    elif overwrite:
+      shutil.rmtree(work_dir)
+    else:
+      raise TrainingError(
+          f"an interrupted run of this model exists in {work_dir}; pass --resume to continue it "
+          "or --overwrite to discard it and start again.")
+  os.makedirs(work_dir, exist_ok=True)
+  if not os.path.exists(request_path):
+    from infofrag.utils import io  # pylint: disable=g-import-not-at-top
+    io.write_text_atomic(request_path, requested)
 
 
 def _is_bound(binding):
@@ -252,6 +298,34 @@ def _publish(work_dir, model_dir):
     shutil.rmtree(old, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _signals_deferred():
+  """Holds SIGINT and SIGTERM until the block ends, then acts on the last one that came.
+
+  A checkpoint interrupted half-way would leave nothing to resume from. Outside the main
+  thread (where handlers cannot be changed) the block runs unprotected.
+  """
+  if threading.current_thread() is not threading.main_thread():
+    yield
+    return
+  arrived = []
+  previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+  for sig in previous:
+    signal.signal(sig, lambda signum, frame: arrived.append((signum, frame)))
+  try:
+    yield
+  finally:
+    for sig, handler in previous.items():
+      signal.signal(sig, handler)
+  if arrived:
+    signum, frame = arrived[-1]
+    handler = previous[signum]
+    if callable(handler):
+      handler(signum, frame)
+    elif handler == signal.SIG_DFL:
+      raise KeyboardInterrupt
+
+
 class _Trainer:
   """The training loop with checkpoints, summaries and a progress bar."""
 
@@ -296,9 +370,11 @@ class _Trainer:
     self.random_state.set_state(data_stream.arrays_to_state(arrays))
 
   def _save(self, state):
-    for key, value in data_stream.state_to_arrays(state).items():
-      self.data_state[key].assign(value)
-    self.manager.save(checkpoint_number=int(self.global_step.numpy()))
+    """Writes a checkpoint; SIGINT/SIGTERM arriving meanwhile take effect once it is written."""
+    with _signals_deferred():
+      for key, value in data_stream.state_to_arrays(state).items():
+        self.data_state[key].assign(value)
+      self.manager.save(checkpoint_number=int(self.global_step.numpy()))
 
   def run(self):
     """Trains up to training_steps, checkpointing periodically and on interruption."""
@@ -312,7 +388,7 @@ class _Trainer:
     states = {start: self.random_state.get_state()}
     bar = tqdm(total=self.training_steps, initial=start, unit="step", dynamic_ncols=True,
                disable=not self.options.progress, desc="train", smoothing=0.1)
-    timer = time.time()
+    timer = last_save = time.time()
     stream = data_stream.BatchStream(self.dataset, self.batch_size, self.random_state,
                                      self.options.prefetch)
     try:
@@ -333,9 +409,10 @@ class _Trainer:
           if summarise:
             _write_scalars(tf, writer, values, done)
         bar.update(1)
-        if done % self.options.checkpoint_every == 0 or last:
+        due = time.time() - last_save >= self.options.checkpoint_seconds
+        if done % self.options.checkpoint_every == 0 or last or due:
           self.elapsed.assign_add(time.time() - timer)
-          timer = time.time()
+          timer = last_save = time.time()
           self._save(states[done])
     except KeyboardInterrupt:
       done = int(self.global_step.numpy())

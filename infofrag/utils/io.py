@@ -6,6 +6,26 @@ import os
 import tempfile
 
 
+def current_umask():
+  """The process's file-creation mask (read without changing it where /proc allows)."""
+  try:
+    with open("/proc/self/status") as f:
+      for line in f:
+        if line.startswith("Umask:"):
+          return int(line.split()[1], 8)
+  except OSError:
+    pass
+  mask = os.umask(0o022)  # elsewhere: read it by setting it, and put it back at once
+  os.umask(mask)
+  return mask
+
+
+def follow_umask(path, directory=False):
+  """Gives a file made by `tempfile` (mode 0600 / 0700) the mode a plain `open` or
+  `os.makedirs` would have given it: 0666 / 0777 less the umask."""
+  os.chmod(path, (0o777 if directory else 0o666) & ~current_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(path):
   """Yields a temporary path next to `path`; renames it to `path` on success.
@@ -21,6 +41,7 @@ def atomic_path(path):
   os.close(fd)
   try:
     yield tmp
+    follow_umask(tmp)
     os.replace(tmp, path)
   except BaseException:
     with contextlib.suppress(FileNotFoundError):

@@ -2,6 +2,7 @@
 disentanglement_lib's TF1 Hub modules (the published zoo), behind one interface.
 """
 
+import json
 import os
 
 import numpy as np
@@ -21,6 +22,9 @@ class LoadedModel:
     format: "tf1_hub" (dlib's TF1 Hub module, `tfhub_module.pb` present) or "tf2".
     input_shape: observation shape the encoder accepts, e.g. [64, 64, 1] (None dims allowed).
     num_latent: number of latent channels.
+    decoder_output: what the decoder returns: "logits" (Bernoulli, dlib's images),
+      "tanh" (pre-tanh values) or "linear" (raw values), as recorded at export; dlib's
+      TF1 modules are "logits".
   """
 
   def __init__(self, model_dir):
@@ -58,6 +62,10 @@ class LoadedModel:
       raise ModelLoadError(f"{model_dir}: gaussian_encoder returns {sorted(outputs)}, expected "
                            "'mean' and 'logvar'.")
     self.num_latent = outputs["mean"].shape[-1]
+    self.decoder_output = "logits"
+    if self.format == "tf2" and hasattr(self._module, "infofrag_info"):
+      info = json.loads(self._module.infofrag_info.numpy().decode())
+      self.decoder_output = info.get("decoder_output", "logits")
 
   def check_observation_shape(self, observation_shape):
     """Raises ModelLoadError if observations of this shape cannot be encoded."""
@@ -98,6 +106,17 @@ class LoadedModel:
     outs = [self._decoder(latent_vectors=tf.constant(latents[s:s + batch_size]))["images"].numpy()
             for s in range(0, len(latents), batch_size)]
     return np.concatenate(outs)
+
+
+  def decode_images(self, latents):
+    """Decoded images in [0, 1] for latents [N, num_latent], whatever the decoder's output
+    type (`decoder_output`): sigmoid of logits, tanh rescaled, or raw values clipped."""
+    outputs = self.decode(latents).astype(np.float64)
+    if self.decoder_output == "logits":
+      return 1.0 / (1.0 + np.exp(-np.clip(outputs, -60.0, 60.0)))
+    if self.decoder_output == "tanh":
+      return np.tanh(outputs) / 2.0 + 0.5
+    return np.clip(outputs, 0.0, 1.0)
 
 
 def load_model(model_dir):
