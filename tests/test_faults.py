@@ -226,7 +226,8 @@ def test_written_files_follow_the_umask(tmp_path):
 
 
 @pytest.mark.parametrize("flag, message", [
-    ("--fingerprint_size=5000000", "needs about"),
+    ("--fingerprint_size=5000000", "exceeds the 737,280 distinct factor settings"),
+    ("--fingerprint_size=500000", "needs about"),
     ("--fingerprint_size=1", "at least 2"),
     ("--min_samples=1", "--min_samples must be at least 2"),
     ("--mc_samples=1", "--mc_samples must be at least 2")])
@@ -257,3 +258,16 @@ def test_environment_problems_are_one_line_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err, (extra, err)
     assert len(err.strip().splitlines()) == 1
+
+
+def test_tools_start_without_tensorflow_noise(tmp_path):
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  model_dir = _model(tmp_path / "0")
+  command = [sys.executable, "-m", "infofrag.cli.evaluate", f"--model_dir={model_dir}",
+             "--metrics=mig", "--gin_bindings=mig.num_train = 100"]
+  env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+  quiet = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+  assert quiet.returncode == 0, quiet.stderr
+  for noise in ("cuInit", "absl::InitializeLog", "cudart_stub", "oneDNN"):
+    assert noise not in quiet.stderr, quiet.stderr

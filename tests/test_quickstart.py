@@ -25,7 +25,12 @@ def _value(group):
 def test_quickstart_hotspots_grow_with_beta(tmp_path):
   out = str(tmp_path / "quickstart")
   assert quickstart.main([f"--output_dir={out}"]) == 0
-  analysis = os.path.join(out, "analysis")
+  check_quickstart_analysis(os.path.join(out, "analysis"))
+
+
+def check_quickstart_analysis(analysis):
+  """Every claim of the main job, read from the tables it wrote (also usable on a run made
+  by hand: `python -c "from tests.test_quickstart import *; check_quickstart_analysis(DIR)"`)."""
   rows = _read(os.path.join(analysis, "groups.csv"))
   # The single beta-TC-VAE has no group of its own: hotspots need two models or more.
   assert {row["group"] for row in rows} == {"beta_vae beta=1", "beta_vae beta=16"}
@@ -50,7 +55,8 @@ def test_quickstart_hotspots_grow_with_beta(tmp_path):
   # The whole-space table: single models, each beta's concatenation, the beta-TC-VAE.
   spaces = _read(os.path.join(analysis, "spaces.csv"))
   kinds = {(row["kind"], row["method"]) for row in spaces}
-  assert {("model", "beta_vae"), ("model", "beta_tc_vae"), ("concatenation", "beta_vae")} <= kinds
+  assert {("model", "beta_vae"), ("model", "beta_tc_vae"), ("concatenation", "beta_vae"),
+          ("fused", "fusion")} <= kinds
   by_name = {row["space"]: row for row in spaces}
   single = max(float(by_name[str(n)]["info_bits"]) for n in range(5, 10))
   concatenated = float(by_name["beta_vae beta=16 (5 models)"]["info_bits"])

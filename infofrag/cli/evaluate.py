@@ -36,6 +36,8 @@ def build_parser():
   what.add_argument("--gin_bindings", action="append", default=[],
                     help="extra gin binding(s), e.g. \"mig.num_train = 1000\" or "
                          "\"dataset.name = 'synthetic_dsprites'\"")
+  what.add_argument("--verbose", action="store_true",
+                    help="show TensorFlow's C++ start-up messages (hidden by default)")
   what.add_argument("--overwrite", action="store_true",
                     help="recompute results even when a saved one answers the same request")
   what.add_argument("--no_recompute", action="store_true",
@@ -78,8 +80,8 @@ def build_parser():
 
 def main(argv=None):
   args = build_parser().parse_args(argv)
-  import os  # pylint: disable=g-import-not-at-top
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  quiet_tensorflow.import_tensorflow(verbose=args.verbose)
   from infofrag.evaluation import runner  # pylint: disable=g-import-not-at-top
   return runner.run_from_args(args)
 

@@ -83,7 +83,7 @@ def main(argv=None) -> int:
   argv = list(sys.argv[1:] if argv is None else argv)
   parser = build_parser()
   args = parser.parse_args(argv)
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
   if args.quick and args.experiment in ("hotspots", "fusion"):
     quick_flags = QUICK_HOTSPOTS if args.experiment == "hotspots" else QUICK_FUSION
     args = _with_quick_defaults(parser, argv, quick_flags)

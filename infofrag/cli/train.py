@@ -36,6 +36,8 @@ def build_parser():
   parser.add_argument("--summary_every", type=int, default=100, metavar="STEPS",
                       help="steps between TensorBoard summaries (default 100)")
   parser.add_argument("--no_progress", action="store_true", help="hide the progress bar")
+  parser.add_argument("--verbose", action="store_true",
+                      help="show TensorFlow's C++ start-up messages (hidden by default)")
   sweep = parser.add_argument_group(
       "sweeps (an ensemble into ROOT/<n>/, for infofrag_evaluate --zoo=ROOT)")
   sweep.add_argument("--output_root", default=None, metavar="ROOT",
@@ -119,7 +121,8 @@ def main(argv=None):
     if getattr(args, flag) < 1:
       print(f"infofrag_train: error: --{flag} must be >= 1", file=sys.stderr)
       return 2
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  quiet_tensorflow.import_tensorflow(verbose=args.verbose)
   from infofrag.data.ground_truth import paths  # pylint: disable=g-import-not-at-top
   from infofrag.training import train  # pylint: disable=g-import-not-at-top
   options = train.LoopOptions(checkpoint_every=args.checkpoint_every,

@@ -15,6 +15,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from infofrag.evaluation import spaces as spaces_lib
+from infofrag.reports import figures as figures_lib
 from infofrag.utils import io
 
 
@@ -130,10 +131,4 @@ def plot_similarity(similarity: Dict[str, Dict], path: str) -> str:
     axis.set_title(f"{group}\nNMI {combined['nmi']:.3f} ± {combined['nmi_err']:.3f}, "
                    f"VI {combined['vi_bits']:.2f} ± {combined['vi_err']:.2f} bits", fontsize=8)
     fig.colorbar(image, ax=axis, label="Monte Carlo NMI")
-  fig.tight_layout()
-  try:
-    with io.atomic_path(path) as tmp:
-      fig.savefig(tmp, dpi=150, format="png")
-  finally:
-    plt.close(fig)
-  return path
+  return figures_lib.save_figure(fig, path)

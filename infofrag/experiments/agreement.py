@@ -14,6 +14,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from infofrag import fragments
+from infofrag.reports import figures as figures_lib
 from infofrag.reports import tables
 from infofrag.utils import io
 
@@ -98,13 +99,7 @@ def plot_agreement(rows: List[Dict], correlations: Dict[str, float], path: str) 
     axis.set_ylabel(f"Monte Carlo {label}")
     axis.set_title(f"Spearman {correlations[key.split('_')[0]]:.3f} over {len(rows)} pairs",
                    fontsize=9)
-  fig.tight_layout()
-  try:
-    with io.atomic_path(path) as tmp:
-      fig.savefig(tmp, dpi=150, format="png")
-  finally:
-    plt.close(fig)
-  return path
+  return figures_lib.save_figure(fig, path)
 
 
 def run(output_dir: str, *, quick: bool = False, seed: int = 0) -> Dict:

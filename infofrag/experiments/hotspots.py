@@ -10,7 +10,7 @@ import os
 import re
 from typing import Dict, List
 
-from infofrag.utils import io
+from infofrag.reports import figures as figures_lib
 
 
 def read_groups(analysis_dir: str) -> List[Dict[str, str]]:
@@ -46,10 +46,4 @@ def composite_figure(analysis_dir: str, path: str, display: str = "nmi") -> str:
                    f"{100 * fraction:.0f}% of channels in them\n"
                    f"active channels/model {float(row['mean_active_channels']):.1f}, "
                    f"hotspot NMI {float(row['mean_hotspot_nmi'] or 'nan'):.2f}", fontsize=8)
-  fig.tight_layout()
-  try:
-    with io.atomic_path(path) as tmp:
-      fig.savefig(tmp, dpi=150, format="png")
-  finally:
-    plt.close(fig)
-  return path
+  return figures_lib.save_figure(fig, path)

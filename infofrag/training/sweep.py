@@ -109,10 +109,13 @@ def requested_bindings(model):
 
 
 def recorded_bindings(model_dir):
-  """{binding: value string} of a finished model's recorded training config."""
+  """{binding: value string} of a finished model's recorded training config ({} if none)."""
   path = os.path.join(model_dir, "model", "results", "json", "train_config.json")
-  with open(path) as f:
-    return {key.strip(): str(value).strip() for key, value in json.load(f).items()}
+  try:
+    with open(path) as f:
+      return {key.strip(): str(value).strip() for key, value in json.load(f).items()}
+  except (OSError, ValueError, AttributeError):
+    return {}  # no readable record (e.g. copied without it): nothing to compare
 
 
 def config_differences(model, root):
@@ -137,12 +140,12 @@ def _command(model, root, overwrite=False):
 
 def _training_env(trainings_at_once):
   """Environment of one training process: its share of the cores for TensorFlow's threads
-  (settings the user exported win), and TensorFlow's C++ notices off."""
+  (settings the user exported win), and TensorFlow's C++ log below errors off."""
   env = dict(os.environ)
   share = max(1, (os.cpu_count() or 2) // max(1, trainings_at_once))
   env.setdefault("TF_NUM_INTRAOP_THREADS", str(share))
   env.setdefault("TF_NUM_INTEROP_THREADS", "1")
-  env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
   return env
 
 
