@@ -94,7 +94,7 @@ def test_cli_continues_past_broken_models_and_reports_them(tmp_path, capsys):
   assert f"FAILED {no_tfhub}: {no_tfhub}: no saved model" in out
   assert f"FAILED {diverged}" in out and "NaN or inf" in out
   assert f"FAILED {wrong_data}" in out and "shape [64, 64, 1]" in out
-  assert "1 model(s) evaluated, 3 failed." in out
+  assert "1 model(s) evaluated, 3 failed; results in each model" in out
 
 
 def test_cli_argument_errors(tmp_path, capsys):

@@ -88,17 +88,19 @@ def test_reproduce_fusion_quick_trains_real_circle_models_and_resumes(tmp_path):
   out = str(tmp_path / "demo")
   argv = ["fusion", f"--output_dir={out}", "--quick"]
   assert reproduce.main(argv) == 0
-  assert sorted(os.listdir(os.path.join(out, "models"))) == ["0", "1", "2", "3"]
+  assert sorted(os.listdir(os.path.join(out, "models")), key=int) == [str(k) for k in range(8)]
   with open(os.path.join(out, "fusion_table.csv")) as handle:
     table = list(csv.DictReader(handle))
   assert len(table) == 4
   by_key = {(r["objective"], int(r["ensemble_size"])): r for r in table}
   # Maximising mutual information with the members yields more information than any member.
-  for size in (2, 4):
+  for size in (2, 8):
     row = by_key[("info", size)]
     assert float(row["fused_info_bits_mean"]) > float(row["member_info_bits_max"])
-  # Matching the members (exp(-VI)) closes the circle better with more learners.
-  assert float(by_key[("vi", 4)]["continuity_mean"]) < float(by_key[("vi", 2)]["continuity_mean"])
+  # The paper's claim: fused spaces of larger ensembles are more continuous (lower score).
+  for objective in ("info", "vi"):
+    assert (float(by_key[(objective, 8)]["continuity_mean"])
+            < float(by_key[(objective, 2)]["continuity_mean"])), objective
   # Re-run: the trained models are reused (their files are not rewritten).
   saved = os.path.join(out, "models", "0", "model", "tfhub", "saved_model.pb")
   before = os.path.getmtime(saved)

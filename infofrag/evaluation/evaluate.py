@@ -131,6 +131,16 @@ def resolve_dataset_name(model_dir, requested):
   return info.dataset
 
 
+def _sizes_text(metric):
+  """The metric's sample sizes as bound in gin, e.g. "num_train=10,000, num_test=5,000"."""
+  sizes = []
+  for name in ("num_train", "num_test", "num_eval", "num_variance_estimate"):
+    value = _query_or_none(f"{metric}.{name}")
+    if isinstance(value, int):
+      sizes.append(f"{name}={value:,}")
+  return ", ".join(sizes) or "dlib's default sizes"
+
+
 def _query_or_none(binding):
   try:
     return gin.query_parameter(binding)
@@ -212,6 +222,8 @@ def evaluate_model(model_dir, metric, representation="mean", gin_config_files=()
                                 "was given.")
         print(f"{model_dir}: recomputing {metric} (saved result differs in: {changed})",
               file=sys.stderr)
+    print(f"{model_dir}: computing {metric} on {dataset_name} ({_sizes_text(metric)})",
+          file=sys.stderr, flush=True)
     start = time.time()
     dataset = named_data.get_named_ground_truth_data()
     if model is None:

@@ -220,5 +220,6 @@ def run_from_args(args):
       args.overwrite, no_recompute=args.no_recompute)
   print(summary_markdown(rows, metrics))
   report_failures(failures)
-  print(f"{len(rows)} model(s) evaluated, {len(failures)} failed.")
+  print(f"{len(rows)} model(s) evaluated, {len(failures)} failed; results in each model's "
+        "metrics/<representation>/<metric>/results/ (dlib's layout).")
   return 1 if failures else 0
