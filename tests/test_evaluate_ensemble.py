@@ -211,3 +211,18 @@ def test_spaces_and_model_similarity_tables_have_every_kind_of_row(tmp_path):
   assert os.path.exists(os.path.join(out, "figures", "synthetic_dsprites", "model_similarity_nmi.png"))
   with open(os.path.join(out, "spaces.md")) as f:
     assert "I(U;X) bits" in f.readline()
+
+
+def test_spaces_on_a_larger_sample_of_their_own(tmp_path):
+  root = _make_zoo(str(tmp_path / "zoo"), num_good=2)
+  out = str(tmp_path / "analysis")
+  evaluate_cli.main([f"--zoo={root}", f"--output_dir={out}", "--fingerprint_size=60",
+                     "--metrics=none", "--min_samples=2", "--spaces", "--spaces_points=150",
+                     "--mc_samples=200", "--model_similarity"])
+  with open(os.path.join(out, "spaces.csv")) as f:
+    rows = list(csv.DictReader(f))
+  assert {row["points"] for row in rows} == {"150"}
+  assert sorted(os.listdir(os.path.join(out, "fingerprints"))) == [
+      "synthetic_dsprites_n150_seed0.npz", "synthetic_dsprites_n60_seed0.npz"]
+  cached = os.listdir(os.path.join(out, "cache", "synthetic_dsprites_n150_seed0"))
+  assert len([name for name in cached if name.startswith("means-")]) == 2
