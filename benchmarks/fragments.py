@@ -6,7 +6,7 @@ Run (from the repository root):
 
 The baseline lives in this file and follows the published approach
 (murphyka/representation-space-info-comparison, utils.py, as described in
-REFERENCE_NOTES 2.1): a fingerprint per channel from [N, N, d, d] diagonal
+the authors' utils.py): a fingerprint per channel from [N, N, d, d] diagonal
 covariance matrices and their inverses, and NMI / VI one pair at a time,
 exponentiating the [N, N] sum of the two fingerprints. When the full baseline
 would take too long it is timed on a random subset of channels / pairs and

@@ -6,7 +6,7 @@ Run (from the repository root):
 
 The baseline lives in this file and follows the paper's fusion notebook
 (murphyka/representation-space-info-comparison, Rep_space_fusion_SO(2).ipynb, as
-described in REFERENCE_NOTES 2.1/2.2): one `tf.function` per SGD step whose body
+in the authors' Rep_space_fusion_SO(2) notebook): one `tf.function` per SGD step whose body
 loops over the members in Python, each member's term a float64 log-sum-exp over the
 [N, N] sum of the two fingerprints, no XLA. It is timed on a few thousand steps and
 scaled linearly to the full step count. The members are synthetic circle weak

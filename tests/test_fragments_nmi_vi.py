@@ -12,7 +12,7 @@ def _bits(distances):
 
 
 def _per_pair_reference(prints_a, prints_b):
-  """SPEC 5 written out one pair at a time."""
+  """The paper's NMI/VI formulas written out one pair at a time."""
   nmi = np.zeros((len(prints_a), len(prints_b)))
   vi = np.zeros_like(nmi)
   for a, da in enumerate(prints_a):

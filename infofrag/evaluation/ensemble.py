@@ -581,7 +581,7 @@ def write_figures(dataset, structures, embeddings, sample, loaded, output_dir):
 
 
 def run_fusion(embeddings, structure, sample, args):
-  """Fuses the whole ensemble and each hotspot's channels (SPEC 6); returns JSON-able reports.
+  """Fuses the whole ensemble and each hotspot's channels (the paper's fusion); returns JSON-able reports.
 
   Fusion optimises N x dim free posteriors against M fingerprints for many steps, so it
   runs on the first `args.fusion_points` fingerprint points (the paper used N = 200).

@@ -2,7 +2,7 @@
 
 A channel (or a group of channels) embeds N fingerprint points as Gaussians
 N(mu_i, diag(exp(logvar_i))). Its fingerprint is the [N, N] matrix of
-Bhattacharyya distances (SPEC section 5), per dimension k with s2 = exp(logvar):
+Bhattacharyya distances (the paper's Bhattacharyya estimates), per dimension k with s2 = exp(logvar):
 
   D_ij = sum_k 1/8 (mu_ik - mu_jk)^2 / m2 + 1/2 [ln m2 - (logvar_ik + logvar_jk) / 2],
   m2 = (s2_ik + s2_jk) / 2.
@@ -16,7 +16,7 @@ import numpy as np
 from infofrag.fragments import _parallel
 from infofrag.fragments import _validation
 
-# Distance used for "impossible" pairs of a ground-truth factor: -ln(1e-10) (SPEC 5).
+# Distance used for "impossible" pairs of a ground-truth factor: -ln(1e-10) (the paper's label fingerprints).
 FACTOR_MISMATCH_DISTANCE = -np.log(1e-10)
 DEFAULT_WORK_BYTES = 256 * 2**20
 # Elements per kernel chunk (2 MiB per buffer). Smaller, L2-sized chunks make each
@@ -69,7 +69,7 @@ class LazyFingerprints:
   def __init__(self, mus, logvars, groups=None):
     mus, logvars = _validation.as_posteriors(mus, logvars)
     self._groups = _validation.as_groups(groups, mus.shape[1])
-    # Per dimension k of SPEC 5's formula, with s = exp(logvar / 2):
+    # Per dimension k of the paper's Bhattacharyya formula, with s = exp(logvar / 2):
     #   2 D_k = (m_i - m_j)^2 / h_ij + ln(h_ij / (s_i s_j)),   m = mu / 2,  h_ij = (s_i^2 + s_j^2) / 2,
     # since ln m2 - (logvar_i + logvar_j) / 2 = ln(h_ij / (s_i s_j)). Every
     # operation is symmetric in i, j, so D == D.T exactly; the half-variances

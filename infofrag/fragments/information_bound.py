@@ -1,6 +1,6 @@
 """Information a channel carries about the fingerprint set (Kolchinsky & Tracey bound).
 
-  I(D) = - mean_i log2( mean_j exp(-D_ij) )        (bits, SPEC section 5)
+  I(D) = - mean_i log2( mean_j exp(-D_ij) )        (bits, Kolchinsky & Tracey's bound as used by the paper)
 
 computed with a per-row log-sum-exp so it stays exact when every exp(-D_ij)
 with j != i underflows (very confident channels). The value lies in

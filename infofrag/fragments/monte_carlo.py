@@ -1,4 +1,4 @@
-"""Monte Carlo information of full latent spaces over a whole dataset (SPEC section 5).
+"""Monte Carlo information of full latent spaces over a whole dataset (the paper's whole-space Monte Carlo estimate).
 
   I(U; X) = E_{i, u ~ p(u|x_i)} [ ln p(u|x_i) - ln( (1/N) sum_j p(u|x_j) ) ] / ln 2
 

@@ -1,4 +1,4 @@
-"""Pairwise NMI and VI between fingerprints, all pairs at once (SPEC section 5).
+"""Pairwise NMI and VI between fingerprints, all pairs at once (the paper's Bhattacharyya estimates).
 
 For fingerprints Da, Db on the same N points (bits):
   I_a = I(Da), I_aa = I(2 Da), I_ab = I(Da + Db)

@@ -1,6 +1,6 @@
 """Structure of an ensemble of channels: low-information cut, OPTICS, hotspots.
 
-Follows the paper's analysis (REFERENCE_NOTES 2.2): channels with I <= 0.01 bits
+Follows the paper's analysis (the authors' structure_from_trained_models.py): channels with I <= 0.01 bits
 are dropped, OPTICS (scikit-learn, xi method, min_samples 20) runs on the
 precomputed distances clip(VI, 0) or -ln(clip(NMI, 1e-4)), and each OPTICS
 cluster is a "hotspot": a piece of information found again and again.

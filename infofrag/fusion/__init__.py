@@ -1,4 +1,4 @@
-"""infofrag.fusion: ensemble fusion ("boosting") of weak learners (SPEC section 6).
+"""infofrag.fusion: ensemble fusion ("boosting") of weak learners (the paper's section on ensemble fusion).
 
 `fuse` optimises free Gaussian posteriors of the N fingerprint points in a
 d-dimensional space so that their fingerprint agrees, on average, with M member

@@ -1,6 +1,6 @@
 """The fusion objectives evaluated exactly, in float64, from the fragments definitions.
 
-For a fused fingerprint D and member fingerprints D_m on the same N points (SPEC 5, 6):
+For a fused fingerprint D and member fingerprints D_m on the same N points (the paper's Bhattacharyya estimates and fusion):
 
   info : I(D) + I(D_m) - I(D + D_m)               mutual information, bits
   vi   : exp(-VI(D, D_m)), VI in nats             (the paper's similarity)

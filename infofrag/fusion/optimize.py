@@ -2,7 +2,7 @@
 
 The fused space is N free Gaussians N(mu_i, diag(exp(logvar_i))) in `dim`
 dimensions. Its fingerprint D (Bhattacharyya distances, nats) is compared with
-every member fingerprint D_m through the information terms of SPEC 5, and the
+every member fingerprint D_m through the paper's Bhattacharyya information terms, and the
 mean similarity over members is maximised by gradient ascent (paper: plain SGD,
 learning rate 3.0, 20,000 steps, mu ~ N(0, 0.05^2), logvar = 0).
 
@@ -101,7 +101,7 @@ def bhattacharyya_tf(mus, logvars):
   """Bhattacharyya distances [N, N] (nats) of [N, d] diagonal Gaussians, differentiable.
 
   Per dimension 1/8 dmu^2 / mean(s2) + 1/2 log cosh(dlogvar / 2), where the second
-  term is SPEC 5's ln m2 - (logvar_i + logvar_j)/2 written so it is exactly 0 on the
+  term is the Bhattacharyya formula's ln m2 - (logvar_i + logvar_j)/2 written so it is exactly 0 on the
   diagonal and smooth (log cosh x = x + softplus(-2x) - ln 2).
   """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
