@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from infofrag.evaluation import runner
+from infofrag.evaluation import metric_runs
 from infofrag.reports import tables
 from infofrag.training import sweep
 
@@ -52,15 +52,15 @@ def test_markdown_and_csv_tables(tmp_path):
 
 
 def test_size_bindings_are_checked():
-  runner.check_size_bindings(["mig.num_train = 1000", "vae.beta = 3"])
+  metric_runs.check_size_bindings(["mig.num_train = 1000", "vae.beta = 3"])
   with pytest.raises(ValueError, match=r"mig.num_train must be between 1 and 1,000,000"):
-    runner.check_size_bindings(["mig.num_train = 5000000"])
+    metric_runs.check_size_bindings(["mig.num_train = 5000000"])
   with pytest.raises(ValueError, match="dci.num_test"):
-    runner.check_size_bindings(["dci.num_test = 0"])
+    metric_runs.check_size_bindings(["dci.num_test = 0"])
 
 
 def test_metric_columns_name_the_headlines():
-  names = [column for _, _, column in runner.metric_columns(["mig", "sap_score", "dci"])]
+  names = [column for _, _, column in metric_runs.metric_columns(["mig", "sap_score", "dci"])]
   assert names == ["mig", "sap", "dci_disentanglement", "dci_completeness",
                    "dci_informativeness_test"]
 

@@ -25,7 +25,7 @@ import zipfile
 import numpy as np
 
 from infofrag.evaluation import groups as groups_lib
-from infofrag.evaluation import runner
+from infofrag.evaluation import metric_runs
 from infofrag.reports import tables
 from infofrag.utils import io
 from infofrag.zoo import model_info
@@ -368,7 +368,7 @@ def model_rows(embeddings, metric_rows, structure, factor_names, metrics, failur
            "hyperparameter": e.info.hyperparameter, "value": e.info.hyperparameter_value,
            "seed": e.info.seed}
     metric_row = metrics_by_dir.get(e.info.model_dir, {})
-    for _, _, column in runner.metric_columns(metrics):
+    for _, _, column in metric_runs.metric_columns(metrics):
       row[column] = metric_row.get(column)
     row["metrics_by"] = metric_row.get("metrics_by")
     if e.info.model_dir in failures_by_dir:
@@ -456,19 +456,19 @@ def analyse_dataset(dataset, infos, args, metrics, output_dir, failures, progres
       reused += int(was_cached)
       embeddings.append(embedding)
     except (saved_model.ModelLoadError, model_info.ModelDirError, ValueError) as error:
-      failures.append(runner.ModelFailure(info.model_dir, str(error)))
+      failures.append(metric_runs.ModelFailure(info.model_dir, str(error)))
   # Model loading counts as embedding work.
   stage_seconds["embedding"] = time.time() - start - stage_seconds["fingerprints"]
 
   start = time.time()
-  metric_rows, metric_failures = runner.evaluate_standard_metrics(
+  metric_rows, metric_failures = metric_runs.evaluate_standard_metrics(
       [e.info.model_dir for e in embeddings], metrics, args.representation, args.gin_config,
       args.gin_bindings, args.overwrite, output_dir, progress=progress, loaded_models=loaded,
       no_recompute=args.no_recompute)
   stage_seconds["metrics"] = time.time() - start
   metric_failures_by_dir = {f.model_dir: f.reason for f in metric_failures}
   for failure in metric_failures:
-    failures.append(runner.ModelFailure(failure.model_dir, "metrics: " + failure.reason))
+    failures.append(metric_runs.ModelFailure(failure.model_dir, "metrics: " + failure.reason))
 
   extra = {"fingerprint_sample": sample.path, "factor_names": sample.factor_names,
            "cached_embeddings": reused,
@@ -659,11 +659,11 @@ def run_from_args(args, model_dirs, metrics, progress=True):
         raise model_info.ModelDirError(
             f"{model_dir}: no saved model at {model_info.tfhub_path(model_dir)}.")
     except model_info.ModelDirError as error:
-      failures.append(runner.ModelFailure(model_dir, str(error)))
+      failures.append(metric_runs.ModelFailure(model_dir, str(error)))
       continue
     dataset = override or info.dataset
     if not dataset:
-      failures.append(runner.ModelFailure(model_dir, "its training config names no dataset; "
+      failures.append(metric_runs.ModelFailure(model_dir, "its training config names no dataset; "
                                           "pass --gin_bindings=\"dataset.name='...'\""))
       continue
     info.dataset = dataset
@@ -685,7 +685,7 @@ def run_from_args(args, model_dirs, metrics, progress=True):
                                               progress)
     except (ValueError, FileNotFoundError) as error:
       for info in infos:
-        failures.append(runner.ModelFailure(info.model_dir, f"dataset {dataset}: {error}"))
+        failures.append(metric_runs.ModelFailure(info.model_dir, f"dataset {dataset}: {error}"))
       continue
     all_models += rows
     all_hotspots += hotspots
@@ -697,11 +697,11 @@ def run_from_args(args, model_dirs, metrics, progress=True):
     per_dataset[dataset] = extra
 
   if not all_models:  # Nothing analysed: keep the tables of an earlier run.
-    runner.report_failures(failures)
+    metric_runs.report_failures(failures)
     _stderr(f"infofrag_evaluate: no model could be analysed; the tables in {output_dir} were "
             "left as they were.")
     return 1
-  metric_names = [column for _, _, column in runner.metric_columns(metrics)]
+  metric_names = [column for _, _, column in metric_runs.metric_columns(metrics)]
   model_columns = MODEL_COLUMNS_HEAD + metric_names + MODEL_COLUMNS_TAIL
   tables.write_csv(os.path.join(output_dir, "models.csv"), all_models, model_columns)
   tables.write_csv(os.path.join(output_dir, "hotspots.csv"), all_hotspots, HOTSPOT_COLUMNS)
@@ -761,7 +761,7 @@ def run_from_args(args, model_dirs, metrics, progress=True):
     for figure in extra.get("figures", []):
       if "structure_all_nmi" in figure:
         print(f"\nfigure: {figure}")
-  runner.report_failures(failures)
+  metric_runs.report_failures(failures)
   print(f"\n{len(all_models)} model(s) analysed, {len(failures)} failed; tables, figures and "
         f"results.json in {output_dir}")
   return 1 if failures else 0
