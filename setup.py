@@ -1,10 +1,20 @@
-"""Installs infofrag and its command-line tools (bin/)."""
+"""Installs infofrag and its command-line programs (console scripts, see COMMANDS)."""
 import glob
 import os
 
 from setuptools import find_packages, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Each program is the `main` of its module in infofrag/cli/.
+COMMANDS = {
+    "infofrag_train": "train",
+    "infofrag_evaluate": "evaluate",
+    "infofrag_quickstart": "quickstart",
+    "infofrag_reproduce": "reproduce",
+    "infofrag_visualize_dataset": "visualize_dataset",
+    "infofrag_study": "study",
+}
 
 setup(
     name="infofrag",
@@ -17,7 +27,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11,<3.14",
     packages=find_packages(include=["infofrag", "infofrag.*"]),
-    scripts=sorted(glob.glob("bin/infofrag_*")),
+    entry_points={"console_scripts": [f"{name} = infofrag.cli.{module}:main"
+                                      for name, module in COMMANDS.items()]},
     # The shipped gin configs, for non-editable installs (infofrag.utils.paths finds them).
     data_files=[
         (os.path.join("share", "infofrag", os.path.dirname(path)), [path])

@@ -60,9 +60,9 @@ def main():
   print(f"zoo: {args.models} models in {args.zoo_dir} (built/checked in {time.time() - start:.1f} s)")
 
   from infofrag.cli import evaluate as evaluate_cli  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import ensemble  # pylint: disable=g-import-not-at-top
-  from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import model_info  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import models as models_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import pipeline  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import outputs  # pylint: disable=g-import-not-at-top
   output_dir = tempfile.mkdtemp(prefix="infofrag_bench_eval_")
   bindings = [f"mig.num_train = {args.metric_points}",
               f"sap_score.num_train = {args.metric_points}",
@@ -70,12 +70,14 @@ def main():
               f"dci.num_train = {args.metric_points}", f"dci.num_test = {args.metric_points // 2}"]
   argv = [f"--zoo={args.zoo_dir}", f"--output_dir={output_dir}",
           f"--fingerprint_size={args.fingerprint_size}", f"--metrics={args.metrics}"]
-  argv += [f"--gin_bindings={b}" for b in bindings]
-  parsed = evaluate_cli.build_parser().parse_args(argv)
-  model_dirs = model_info.find_model_dirs(parsed.zoo, [])[:args.models]
-  metrics = registry.resolve_metric_names(args.metrics)
+  argv += [f"--gin_bindings={b}" for b in bindings] + ["--no_progress"]
+  options = evaluate_cli.options_from_args(evaluate_cli.build_parser().parse_args(argv))
+  model_dirs = models_lib.find_models(zoo=args.zoo_dir)[:args.models]
+  metrics = options.metrics
   start = time.time()
-  exit_code = ensemble.run_from_args(parsed, model_dirs, metrics, progress=False)
+  analysis = pipeline.analyse_zoo(model_dirs, options)
+  outputs.write_tables(analysis)
+  exit_code = 1 if analysis.failures else 0
   total = time.time() - start
   with open(os.path.join(output_dir, "results.json")) as f:
     results = json.load(f)

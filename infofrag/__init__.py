@@ -11,7 +11,7 @@ Sub-packages (where each thing happens):
   fragments/   the paper's measures: fingerprints, NMI/VI, Monte Carlo info, hotspots
   fusion/      ensemble fusion ("boosting") of weak learners
   reports/     tables and figures
-  cli/         the command-line programs behind bin/
+  cli/         the command-line programs (console scripts infofrag_*)
 """
 
 __version__ = "0.1.0"

@@ -159,19 +159,20 @@ def test_pairwise_in_channel_blocks_equals_one_symmetric_call(tmp_path):
   # Large zoos are done in blocks of channels to bound memory; the matrices
   # must not depend on it.
   import types
-  from infofrag.evaluation import ensemble
+  from infofrag.evaluation import pairwise
   rng = np.random.default_rng(3)
   embeddings = [types.SimpleNamespace(info=types.SimpleNamespace(model_dir=str(tmp_path / f"m{k}")),
                                       mean=rng.normal(size=(60, 4)), logvar=rng.normal(-2, 0.3, size=(60, 4)))
                 for k in range(3)]
-  whole = ensemble.ensemble_pairwise(embeddings, str(tmp_path / "one"), progress=False)
-  assert ensemble._pairwise_block_channels(12, 2, 80 * 13 * 6) == 5
-  blocks = ensemble.ensemble_pairwise(embeddings, str(tmp_path / "blocks"), progress=False,
+  whole = pairwise.ensemble_pairwise(embeddings, cache_dir=str(tmp_path / "one"), progress=False)
+  assert pairwise.block_channels(12, 2, 80 * 13 * 6) == 5
+  blocks = pairwise.ensemble_pairwise(embeddings, cache_dir=str(tmp_path / "blocks"), progress=False,
                                       max_accumulator_bytes=80 * 13 * 6)
-  for one, blocked in zip(whole[:3], blocks[:3]):
-    np.testing.assert_allclose(blocked, one, rtol=0, atol=1e-12)
-  assert whole[0].shape == (12, 12) and np.array_equal(blocks[0], blocks[0].T)
-  assert whole[3] is False and ensemble.ensemble_pairwise(embeddings, str(tmp_path / "one"))[3] is True
+  for name in ("nmi", "vi", "information"):
+    np.testing.assert_allclose(getattr(blocks, name), getattr(whole, name), rtol=0, atol=1e-12)
+  assert whole.nmi.shape == (12, 12) and np.array_equal(blocks.nmi, blocks.nmi.T)
+  again = pairwise.ensemble_pairwise(embeddings, cache_dir=str(tmp_path / "one"), progress=False)
+  assert whole.cached is False and again.cached is True
 
 
 def test_spaces_and_model_similarity_tables_have_every_kind_of_row(tmp_path):

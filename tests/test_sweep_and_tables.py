@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from infofrag.evaluation import metric_runs
+from infofrag.evaluation import options
 from infofrag.reports import tables
 from infofrag.training import sweep
 
@@ -52,11 +53,11 @@ def test_markdown_and_csv_tables(tmp_path):
 
 
 def test_size_bindings_are_checked():
-  metric_runs.check_size_bindings(["mig.num_train = 1000", "vae.beta = 3"])
+  options.check_size_bindings(["mig.num_train = 1000", "vae.beta = 3"])
   with pytest.raises(ValueError, match=r"mig.num_train must be between 1 and 1,000,000"):
-    metric_runs.check_size_bindings(["mig.num_train = 5000000"])
+    options.check_size_bindings(["mig.num_train = 5000000"])
   with pytest.raises(ValueError, match="dci.num_test"):
-    metric_runs.check_size_bindings(["dci.num_test = 0"])
+    options.check_size_bindings(["dci.num_test = 0"])
 
 
 def test_metric_columns_name_the_headlines():

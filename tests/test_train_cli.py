@@ -133,7 +133,7 @@ def test_shipped_configs_parse(config):
 
 
 def test_study_cli_lists_models():
-  done = subprocess.run([sys.executable, "-m", "infofrag.training.study", "--list",
+  done = subprocess.run([sys.executable, "-m", "infofrag.cli.study", "--list",
                          "--dataset", "dsprites_full", "--seeds", "0-1", "--method", "beta_vae"],
                         capture_output=True, text=True, timeout=60)
   lines = done.stdout.strip().splitlines()

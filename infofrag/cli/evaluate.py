@@ -1,20 +1,56 @@
-"""`infofrag_evaluate`: standard metrics for saved models, and (with --output_dir or
---zoo) the paper's channel analysis of the whole ensemble side by side.
+"""`infofrag_evaluate`: standard metrics for saved models, and (with --output_dir) the
+paper's channel analysis of the whole ensemble side by side.
 
 Per model, results go to `D/metrics/<representation>/<metric>/results/` in dlib's layout
-(or under the output folder when D is read-only). Existing results are reused unless
---overwrite. Broken models are reported and skipped; the exit code is 1 if any failed.
+(or under the output folder when D is read-only). Existing results are reused when they
+answer the same request. Broken models are reported and skipped; the exit code is 1 if
+any failed, 2 for bad input (nothing computed).
 """
+
+from __future__ import annotations
 
 import argparse
 import sys
+import time
+from typing import Optional, Sequence
 
+PROGRAM = "infofrag_evaluate"
 DEFAULT_METRICS = "mig,sap_score,dci"
 
 
-def build_parser():
+def metrics_help(default: str) -> str:
+  """Help text of a --metrics flag, listing the registry's metrics and aliases."""
+  from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
+  aliases = ", ".join(f"{alias}={name}" for alias, name in sorted(registry.ALIASES.items()))
+  return (f"comma-separated dlib metric names, 'all' or 'none' (default {default}); metrics: "
+          f"{', '.join(sorted(registry.METRICS))}; aliases: {aliases}")
+
+
+def parse_metrics(text: str) -> list[str]:
+  """dlib metric names of a --metrics value ('none': no metric)."""
+  if text.strip().lower() == "none":
+    return []
+  from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
+  return registry.resolve_metric_names(text)
+
+
+def add_progress_argument(parser: argparse.ArgumentParser) -> None:
+  """--no_progress, the one progress flag of every infofrag command."""
+  parser.add_argument("--no_progress", action="store_true", help="hide progress bars")
+
+
+def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:
+  """--scheduler, where the heavy work of a command runs (one flag for every command)."""
+  parser.add_argument("--scheduler", default="none",
+                      help="none (default: this process), local or local:N (a Dask LocalCluster "
+                           "of N worker processes, default one per core), tcp://HOST:PORT or the "
+                           "path of a Dask scheduler file (an existing cluster; outputs must be "
+                           "on a path every worker sees)")
+
+
+def build_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
-      prog="infofrag_evaluate",
+      prog=PROGRAM,
       description="Evaluate saved models (infofrag SavedModels or dlib TF1 Hub modules) with "
                   "dlib's metrics and, for ensembles, the channel-level information analysis.")
   where = parser.add_argument_group("which models")
@@ -25,24 +61,23 @@ def build_parser():
   where.add_argument("--zoo", default=None,
                      help="zoo root: every ROOT/<n>/model/tfhub (dlib's published layout)")
   what = parser.add_argument_group("what to compute")
-  what.add_argument("--metrics", default=DEFAULT_METRICS,
-                    help="comma-separated dlib metric names or aliases, or 'all' or 'none' "
-                         f"(default {DEFAULT_METRICS}; all = beta_vae_sklearn, factor_vae_metric, "
-                         "mig, modularity_explicitness, sap_score, dci, irs, unsupervised)")
+  what.add_argument("--metrics", default=DEFAULT_METRICS, help=metrics_help(DEFAULT_METRICS))
   what.add_argument("--representation", default="mean", choices=["mean", "sampled"],
                     help="dlib postprocess method (default mean)")
   what.add_argument("--gin_config", action="append", default=[],
-                    help="extra gin file(s) for the metrics, parsed after gin_configs/evaluate/<metric>.gin")
+                    help="extra gin file(s) for the metrics, parsed after "
+                         "gin_configs/evaluate/<metric>.gin (repeatable)")
   what.add_argument("--gin_bindings", action="append", default=[],
                     help="extra gin binding(s), e.g. \"mig.num_train = 1000\" or "
-                         "\"dataset.name = 'synthetic_dsprites'\"")
-  what.add_argument("--verbose", action="store_true",
-                    help="show TensorFlow's C++ start-up messages (hidden by default)")
+                         "\"dataset.name = 'synthetic_dsprites'\" (repeatable)")
   what.add_argument("--overwrite", action="store_true",
                     help="recompute results even when a saved one answers the same request")
   what.add_argument("--no_recompute", action="store_true",
                     help="fail instead of recomputing a saved result whose settings, dataset or "
                          "model weights differ from the request")
+  what.add_argument("--verbose", action="store_true",
+                    help="show TensorFlow's C++ start-up messages (hidden by default)")
+  add_progress_argument(what)
   analysis = parser.add_argument_group("ensemble analysis (needs --output_dir)")
   analysis.add_argument("--output_dir", default=None,
                         help="folder for tables, figures, the fingerprint sample and caches; "
@@ -55,13 +90,17 @@ def build_parser():
                         help="OPTICS min_samples for hotspots (paper: 20)")
   analysis.add_argument("--per_hyperparameter", action="store_true",
                         help="also find hotspots separately for each hyperparameter value")
+  analysis.add_argument("--include_inactive", action="store_true",
+                        help="let channels with at most 0.01 bits (the paper's cut; shown as "
+                             "inactive in the tables) into the pairwise NMI/VI stage")
+  add_scheduler_argument(analysis)
   analysis.add_argument("--fusion", action="store_true",
                         help="fuse the ensemble (and each hotspot) into one representation")
   analysis.add_argument("--fusion_dim", type=int, default=2, help="dimension of the fused space")
   analysis.add_argument("--fusion_steps", type=int, default=5000,
                         help="SGD steps of the fusion (paper: 20000)")
   analysis.add_argument("--fusion_points", type=int, default=200,
-                        help="fingerprint points used by the fusion (paper: 200)")
+                        help="how many of the fingerprint points the fusion uses (paper: 200)")
   spaces = parser.add_argument_group("whole representation spaces (needs --output_dir)")
   spaces.add_argument("--spaces", action="store_true",
                       help="spaces.{csv,md}: Monte Carlo I(U;X), NMI/VI with the factors of every "
@@ -78,12 +117,92 @@ def build_parser():
   return parser
 
 
-def main(argv=None):
+def options_from_args(args: argparse.Namespace):
+  """The `EvaluationOptions` of parsed flags (metric names resolved)."""
+  from infofrag.evaluation import options as options_lib  # pylint: disable=g-import-not-at-top
+  return options_lib.EvaluationOptions(
+      metrics=tuple(parse_metrics(args.metrics)), output_dir=args.output_dir,
+      representation=args.representation, gin_config_files=tuple(args.gin_config),
+      gin_bindings=tuple(args.gin_bindings), overwrite=args.overwrite,
+      no_recompute=args.no_recompute, fingerprint_size=args.fingerprint_size,
+      fingerprint_seed=args.fingerprint_seed, min_samples=args.min_samples,
+      include_inactive=args.include_inactive, scheduler=args.scheduler,
+      per_hyperparameter=args.per_hyperparameter, fusion=args.fusion, fusion_dim=args.fusion_dim,
+      fusion_steps=args.fusion_steps, fusion_points=args.fusion_points, spaces=args.spaces,
+      model_similarity=args.model_similarity, mc_samples=args.mc_samples, mc_seed=args.mc_seed,
+      spaces_points=args.spaces_points, progress=not args.no_progress)
+
+
+def _error(message: str) -> int:
+  print(f"{PROGRAM}: error: {message}", file=sys.stderr)
+  return 2
+
+
+def run_metrics_only(model_dirs: Sequence[str], options) -> int:
+  """dlib's metrics per model, results in each model's folder; prints a summary table."""
+  from infofrag.evaluation import metric_runs  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import models as models_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.reports import tables  # pylint: disable=g-import-not-at-top
+  infos, failures = models_lib.read_models(model_dirs, dataset_override=options.dataset_override)
+  rows, metric_failures = metric_runs.evaluate_standard_metrics(
+      infos, metrics=options.metrics, loader=models_lib.ModelLoader(),
+      representation=options.representation, gin_config_files=options.gin_config_files,
+      gin_bindings=options.gin_bindings, overwrite=options.overwrite,
+      no_recompute=options.no_recompute, progress=options.progress)
+  failures += metric_failures
+  columns = ["model", "dataset", "method", "value", "seed"]
+  columns += [column for _, _, column in metric_runs.metric_columns(options.metrics)]
+  print(tables.markdown_table(rows, columns + ["metrics_by"]))
+  metric_runs.report_failures(failures)
+  print(f"{len(rows)} model(s) evaluated, {len(failures)} failed; results in each model's "
+        "metrics/<representation>/<metric>/results/ (dlib's layout).")
+  return 1 if failures else 0
+
+
+def run_analysis(model_dirs: Sequence[str], options, run_info: dict) -> int:
+  """The ensemble analysis into options.output_dir; prints the tables."""
+  from infofrag.evaluation import metric_runs  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import pipeline  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import outputs  # pylint: disable=g-import-not-at-top
+  try:
+    analysis = pipeline.analyse_zoo(model_dirs, options)
+  except pipeline.EvaluationInputError as error:
+    return _error(str(error))
+  if not analysis.datasets:  # Nothing analysed: keep the tables of an earlier run.
+    metric_runs.report_failures(analysis.failures)
+    print(f"{PROGRAM}: no model could be analysed; the tables in {options.output_dir} were "
+          "left as they were.", file=sys.stderr)
+    return 1
+  run_info["seconds"] = time.time() - run_info["started"]
+  markdown = outputs.write_tables(analysis, run_info)
+  print(outputs.summary_text(analysis, markdown))
+  metric_runs.report_failures(analysis.failures)
+  print(f"\n{len(analysis.rows('models'))} model(s) analysed, {len(analysis.failures)} failed; "
+        f"tables, figures and results.json in {options.output_dir}")
+  return 1 if analysis.failures else 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+  started = time.time()
   args = build_parser().parse_args(argv)
   from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
   quiet_tensorflow.import_tensorflow(verbose=args.verbose)
-  from infofrag.evaluation import runner  # pylint: disable=g-import-not-at-top
-  return runner.run_from_args(args)
+  from infofrag.evaluation import models as models_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import options as options_lib  # pylint: disable=g-import-not-at-top
+  try:
+    options = options_from_args(args)
+    model_dirs = models_lib.find_models(zoo=args.zoo,
+                                        patterns=list(args.model_dir) + list(args.model_dirs))
+    options_lib.check_options(options)
+  except (ValueError, FileNotFoundError) as error:
+    return _error(str(error))
+  if not model_dirs:
+    return _error("no model directories given or found (use --model_dir, --model_dirs or --zoo).")
+  if not options.output_dir:
+    return run_metrics_only(model_dirs, options)
+  run_info = {"command": [PROGRAM] + list(sys.argv[1:] if argv is None else argv),
+              "started": started}
+  return run_analysis(model_dirs, options, run_info)
 
 
 if __name__ == "__main__":

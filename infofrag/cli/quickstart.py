@@ -24,6 +24,8 @@ import argparse
 import os
 import sys
 
+from infofrag.cli import evaluate as evaluate_cli
+
 
 # The whole-space table with a fused space beside the models (short fusion and 1,000 Monte
 # Carlo draws per estimate keep the analysis to about a minute on 2 cores).
@@ -53,23 +55,25 @@ def add_ensemble_arguments(parser, *, betas, seeds):
   parser.add_argument("--training_steps", type=int, default=None,
                       help="model.training_steps of every model (default: the config's, 6000 "
                            "for gin_configs/quick32/vae.gin)")
-  parser.add_argument("--gin_config", default=None,
-                      help="training config (default gin_configs/quick32/vae.gin)")
+  parser.add_argument("--gin_config", action="append", default=[],
+                      help="training config file(s) of the ensemble, parsed in order (repeatable; "
+                           "default gin_configs/quick32/vae.gin)")
   parser.add_argument("--fingerprint_size", type=int, default=1000,
                       help="fingerprint points (default 1000, as in the paper)")
   parser.add_argument("--num_train", type=int, default=2000,
                       help="points for MIG/SAP/DCI training samples (dlib default 10000; "
                            "smaller here to keep the quickstart quick); test samples are half")
   parser.add_argument("--metrics", default="mig,sap_score",
-                      help="standard metrics to compute (default mig,sap_score; DCI's boosted "
-                           "trees would double the run time on 2 cores)")
+                      help=evaluate_cli.metrics_help("mig,sap_score") + " (DCI's boosted trees "
+                           "would double the run time on 2 cores)")
+  evaluate_cli.add_progress_argument(parser)
   parser.add_argument("--min_samples", type=int, default=3,
                       help="OPTICS min_samples (default 3 for 5 models per beta; the paper "
                            "used 20 for 50 models)")
 
 
 def check_ensemble_arguments(args):
-  """(config path, betas, seeds) of valid ensemble flags; ValueError names the bad flag."""
+  """(config paths, betas, seeds) of valid ensemble flags; ValueError names the bad flag."""
   from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
   from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
   try:
@@ -85,10 +89,11 @@ def check_ensemble_arguments(args):
       raise ValueError(f"--{flag} must be a positive integer, got {value}.")
   if args.min_samples < 2:
     raise ValueError(f"--min_samples must be at least 2, got {args.min_samples}.")
-  config = args.gin_config or paths.gin_config_path("quick32", "vae.gin")
-  if not os.path.isfile(config):
-    raise FileNotFoundError(f"--gin_config {config}: no such file.")
-  return config, betas, seeds
+  configs = args.gin_config or [paths.gin_config_path("quick32", "vae.gin")]
+  for config in configs:
+    if not os.path.isfile(config):
+      raise FileNotFoundError(f"--gin_config {config}: no such file.")
+  return configs, betas, seeds
 
 
 def main(argv=None):
@@ -96,7 +101,7 @@ def main(argv=None):
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
   from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
   try:
-    config, betas, seeds = check_ensemble_arguments(args)
+    configs, betas, seeds = check_ensemble_arguments(args)
     extra_config = args.extra_model_config or paths.gin_config_path("quick32", "beta_tc_vae.gin")
     if extra_config.lower() == "none":
       extra_config = None
@@ -105,18 +110,17 @@ def main(argv=None):
   except (ValueError, FileNotFoundError) as error:
     print(f"infofrag_quickstart: error: {error}", file=sys.stderr)
     return 2
-  return run_ensemble(args, config, betas, seeds, program="infofrag_quickstart",
+  return run_ensemble(args, configs, betas, seeds, program="infofrag_quickstart",
                       extra_config=extra_config, evaluate_flags=QUICKSTART_ANALYSIS)
 
 
-def run_ensemble(args, config, betas, seeds, program, extra_config=None, evaluate_flags=()):
+def run_ensemble(args, configs, betas, seeds, program, extra_config=None, evaluate_flags=()):
   """Trains the beta x seed grid (and the extra model) into OUT/zoo and evaluates it into
   OUT/analysis."""
-  from infofrag.cli import evaluate as evaluate_cli  # pylint: disable=g-import-not-at-top
   from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
   zoo = os.path.join(args.output_dir, "zoo")
   extra = [] if args.training_steps is None else [f"model.training_steps = {args.training_steps}"]
-  models = sweep.expand_grid([config], [("vae.beta", [repr(b) for b in betas])], seeds, extra)
+  models = sweep.expand_grid(list(configs), [("vae.beta", [repr(b) for b in betas])], seeds, extra)
   described = f"{len(betas)} betas x {len(seeds)} seeds"
   if extra_config:
     models.append(sweep.SweepModel(len(models), [extra_config],
@@ -139,6 +143,8 @@ def run_ensemble(args, config, betas, seeds, program, extra_config=None, evaluat
   evaluate_args = [f"--zoo={zoo}", f"--output_dir={analysis}", f"--metrics={args.metrics}",
                    f"--fingerprint_size={args.fingerprint_size}",
                    f"--min_samples={args.min_samples}", "--per_hyperparameter"]
+  if args.no_progress:
+    evaluate_args.append("--no_progress")
   evaluate_args += list(evaluate_flags)
   evaluate_args += [f"--gin_bindings={b}" for b in bindings]
   return evaluate_cli.main(evaluate_args)

@@ -69,8 +69,8 @@ def run_agreement(args) -> int:
 
 def run_hotspots(args) -> int:
   from infofrag.experiments import hotspots  # pylint: disable=g-import-not-at-top
-  config, betas, seeds = quickstart.check_ensemble_arguments(args)
-  code = quickstart.run_ensemble(args, config, betas, seeds, program="infofrag_reproduce hotspots")
+  configs, betas, seeds = quickstart.check_ensemble_arguments(args)
+  code = quickstart.run_ensemble(args, configs, betas, seeds, program="infofrag_reproduce hotspots")
   analysis = os.path.join(args.output_dir, "analysis")
   if not os.path.exists(os.path.join(analysis, "groups.csv")):
     return code or 1

@@ -150,7 +150,7 @@ def _query_or_none(binding):
 
 def evaluate_model(model_dir, metric, representation="mean", gin_config_files=(),
                    gin_bindings=(), overwrite=False, metrics_root=None, model=None,
-                   batch_size=64, no_recompute=False, fallback_root=None):
+                   batch_size=64, no_recompute=False, fallback_root=None, dataset_name=None):
   """Computes one metric for one model directory and writes dlib-layout results.
 
   Args:
@@ -167,6 +167,8 @@ def evaluate_model(model_dir, metric, representation="mean", gin_config_files=()
       request (None: that is an error).
     model: an already loaded `LoadedModel` (saves reloading for several metrics).
     batch_size: encoder batch size.
+    dataset_name: the model's dataset when already known (read once by the caller); a
+      `dataset.name` gin binding other than "auto" takes precedence.
 
   Returns:
     MetricRun.
@@ -189,7 +191,10 @@ def evaluate_model(model_dir, metric, representation="mean", gin_config_files=()
     except (ValueError, KeyError, SyntaxError) as error:
       raise EvaluationError(f"{model_dir}: bad gin configuration for metric {metric}: "
                             f"{str(error).splitlines()[0]}") from error
-    dataset_name = resolve_dataset_name(model_dir, _query_or_none("dataset.name"))
+    requested = _query_or_none("dataset.name")
+    if requested in (None, "auto") and dataset_name:
+      requested = dataset_name
+    dataset_name = resolve_dataset_name(model_dir, requested)
     with gin.unlock_config():
       gin.bind_parameter("dataset.name", dataset_name)
     requested_gin = gin.config_str()

@@ -1,13 +1,16 @@
-"""Standard-metric runs over saved models, and the checks made before any work.
+"""Standard (dlib) metric runs over a batch of models, with dlib's result layout.
 
-A library for `runner` (the CLI dispatcher) and `ensemble` (the zoo analysis): it imports
-neither, so data flows one way.
+Results go to ``D/metrics/<representation>/<metric>/results/`` of each model, or under the
+run's output folder when D is read-only (``OUT/metrics/<unique id>``).
 """
 
-import dataclasses
+from __future__ import annotations
+
 import os
 import sys
+from typing import Any, Optional, Sequence, TextIO
 
+from infofrag.evaluation import models as models_lib
 from infofrag.zoo import model_info
 
 # The headline number(s) of each metric in summary tables.
@@ -25,17 +28,8 @@ HEADLINE_KEYS = {
 SHORT_METRIC_NAMES = {"sap_score": "sap", "beta_vae_sklearn": "beta_vae",
                       "factor_vae_metric": "factor_vae", "modularity_explicitness": "modularity"}
 
-# Metric-size bindings are checked before any work: they must be positive and at most this.
-MAX_POINTS = 1_000_000
 
-
-@dataclasses.dataclass
-class ModelFailure:
-  model_dir: str
-  reason: str
-
-
-def metric_columns(metrics):
+def metric_columns(metrics: Sequence[str]) -> list[tuple[str, str, str]]:
   """[(metric, key, column name)] of the headline numbers of `metrics`."""
   columns = []
   for metric in metrics:
@@ -48,66 +42,7 @@ def metric_columns(metrics):
   return columns
 
 
-def check_size_bindings(gin_bindings):
-  """Rejects num_train/num_test/num_eval bindings that are not in [1, MAX_POINTS]."""
-  import re  # pylint: disable=g-import-not-at-top
-  for binding in gin_bindings:
-    match = re.match(r"\s*([\w./]+\.(num_train|num_test|num_eval|num_variance_estimate))\s*=\s*(.+)",
-                     binding)
-    if not match:
-      continue
-    try:
-      value = int(float(match.group(3)))
-    except ValueError:
-      raise ValueError(f"--gin_bindings {binding!r}: {match.group(1)} must be an integer.") from None
-    if value < 1 or value > MAX_POINTS:
-      raise ValueError(f"--gin_bindings {binding!r}: {match.group(1)} must be between 1 and "
-                       f"{MAX_POINTS:,} (got {value:,}).")
-
-
-# Smallest value of each analysis option (checked before any work starts).
-ANALYSIS_MINIMUMS = {"fingerprint_size": 2, "min_samples": 2, "fusion_dim": 1, "fusion_steps": 0,
-                     "fusion_points": 2, "mc_samples": 2, "spaces_points": 0}
-
-
-def check_environment(args):
-  """One-line errors for the things around the run: gin files, dataset name, output folder."""
-  import re  # pylint: disable=g-import-not-at-top
-  import tempfile  # pylint: disable=g-import-not-at-top
-  for path in args.gin_config:
-    if not os.path.isfile(path):
-      raise FileNotFoundError(f"--gin_config {path}: no such file.")
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
-  for binding in args.gin_bindings:
-    match = re.match(r"\s*dataset\.name\s*=\s*['\"]([^'\"]*)['\"]\s*$", binding)
-    if match and match.group(1) not in named_data.dataset_names() + ["auto"]:
-      raise ValueError(f"--gin_bindings {binding!r}: unknown dataset {match.group(1)!r}; valid "
-                       f"names: {', '.join(named_data.dataset_names())}.")
-  if args.output_dir:
-    if os.path.exists(args.output_dir) and not os.path.isdir(args.output_dir):
-      raise ValueError(f"--output_dir {args.output_dir} is a file; give a folder.")
-    try:
-      os.makedirs(args.output_dir, exist_ok=True)
-      with tempfile.TemporaryFile(dir=args.output_dir):
-        pass
-    except OSError as error:
-      raise ValueError(f"--output_dir {args.output_dir} is not writable ({error.strerror}); "
-                       "choose another folder.") from None
-
-
-def check_analysis_options(args):
-  """Rejects analysis options below their minimum, naming the flag."""
-  for name, minimum in ANALYSIS_MINIMUMS.items():
-    value = getattr(args, name, None)
-    if value is not None and value < minimum:
-      raise ValueError(f"--{name} must be at least {minimum}, got {value}.")
-  spaces_wanted = getattr(args, "spaces", False) or getattr(args, "model_similarity", False)
-  if spaces_wanted and not args.output_dir:
-    raise ValueError("--spaces and --model_similarity need --output_dir (or --zoo with "
-                     "--output_dir) for their tables.")
-
-
-def model_output_id(model_dir):
+def model_output_id(model_dir: str) -> str:
   """A folder name unique to a model: its name and a digest of its resolved path, so
   `zooA/0` and `zooB/0` never share results."""
   import hashlib  # pylint: disable=g-import-not-at-top
@@ -116,14 +51,14 @@ def model_output_id(model_dir):
   return f"{os.path.basename(os.path.normpath(model_dir))}-{digest}"
 
 
-def fallback_metrics_root(model_dir, output_dir):
+def fallback_metrics_root(model_dir: str, output_dir: Optional[str]) -> Optional[str]:
   """OUT/metrics/<unique id>, or None without an output folder."""
   if output_dir is None:
     return None
   return os.path.join(output_dir, "metrics", model_output_id(model_dir))
 
 
-def metrics_root_for(model_dir, output_dir):
+def metrics_root_for(model_dir: str, output_dir: Optional[str]) -> Optional[str]:
   """`D/metrics` (None) when D is writable, else OUT/metrics/<unique id>."""
   if os.access(model_dir, os.W_OK):
     return None
@@ -133,37 +68,54 @@ def metrics_root_for(model_dir, output_dir):
   return fallback_metrics_root(model_dir, output_dir)
 
 
-def evaluate_standard_metrics(model_dirs, metrics, representation="mean", gin_config_files=(),
-                              gin_bindings=(), overwrite=False, output_dir=None, progress=True,
-                              loaded_models=None, no_recompute=False):
+def evaluate_standard_metrics(infos: Sequence[model_info.ModelInfo], *, metrics: Sequence[str],
+                              loader: models_lib.ModelLoader, representation: str = "mean",
+                              gin_config_files: Sequence[str] = (),
+                              gin_bindings: Sequence[str] = (), overwrite: bool = False,
+                              output_dir: Optional[str] = None, no_recompute: bool = False,
+                              progress: bool = True
+                              ) -> tuple[list[dict], list[models_lib.ModelFailure]]:
   """Runs every metric on every model; a failing model is recorded, the rest continue.
 
-  Returns:
-    (rows, failures): rows is one dict per good model with its info and metric numbers
-    ({metric: results dict} under "results"); failures is a list of ModelFailure.
+  Parameters
+  ----------
+  infos : sequence of ModelInfo
+      The models (their ``dataset`` is the one evaluated on).
+  metrics : sequence of str
+      dlib metric names.
+  loader : ModelLoader
+      Shared with the other stages, so each model is loaded once.
+  output_dir : str or None
+      Where results go for read-only models, or when a model's folder holds dlib's
+      results for other settings (``OUT/metrics/<unique id>``).
+
+  Returns
+  -------
+  rows : list of dict
+      One per good model: its identity, ``results`` ({metric: results dict}), the
+      headline columns of `metric_columns` and ``metrics_by`` (who wrote the results).
+  failures : list of ModelFailure
   """
   from tqdm import tqdm  # pylint: disable=g-import-not-at-top
   from infofrag.evaluation import evaluate  # pylint: disable=g-import-not-at-top
   from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
 
   rows, failures = [], []
-  bar = tqdm(total=len(model_dirs) * len(metrics), desc="metrics", unit="run",
+  bar = tqdm(total=len(infos) * len(metrics), desc="metrics", unit="run",
              disable=not progress or not metrics, file=sys.stderr)
-  for model_dir in model_dirs:
+  for info in infos:
     done = 0
     try:
-      info = model_info.read_model_info(model_dir)
-      model = (loaded_models or {}).get(model_dir)
-      if model is None and metrics:
-        model = saved_model.load_model(model_dir)
-      metrics_root = metrics_root_for(model_dir, output_dir)
+      model = loader.load(info.model_dir) if metrics else None
+      metrics_root = metrics_root_for(info.model_dir, output_dir)
       results, sources = {}, set()
       for metric in metrics:
         bar.set_postfix_str(f"{info.name}:{metric}")
         run = evaluate.evaluate_model(
-            model_dir, metric, representation, gin_config_files, gin_bindings, overwrite,
+            info.model_dir, metric, representation, gin_config_files, gin_bindings, overwrite,
             metrics_root, model=model, no_recompute=no_recompute,
-            fallback_root=fallback_metrics_root(model_dir, output_dir))
+            fallback_root=fallback_metrics_root(info.model_dir, output_dir),
+            dataset_name=info.dataset)
         results[metric] = run.results
         sources.add(run.source)
         bar.update(1)
@@ -171,10 +123,10 @@ def evaluate_standard_metrics(model_dirs, metrics, representation="mean", gin_co
     except (model_info.ModelDirError, saved_model.ModelLoadError, evaluate.EvaluationError,
             PermissionError) as error:
       # gin appends "In call to configurable ..." lines; the first line is the message.
-      failures.append(ModelFailure(model_dir, str(error).strip().splitlines()[0]))
+      failures.append(models_lib.ModelFailure(info.model_dir, str(error).strip().splitlines()[0]))
       bar.update(len(metrics) - done)
       continue
-    row = {"model": info.name, "model_dir": model_dir, "dataset": info.dataset,
+    row = {"model": info.name, "model_dir": info.model_dir, "dataset": info.dataset,
            "method": info.method_label, "hyperparameter": info.hyperparameter,
            "value": info.hyperparameter_value, "seed": info.seed, "results": results,
            "metrics_by": "+".join(sorted(sources)) or None}
@@ -185,7 +137,27 @@ def evaluate_standard_metrics(model_dirs, metrics, representation="mean", gin_co
   return rows, failures
 
 
-def report_failures(failures, stream=None):
+def evaluate_on_workers(infos: Sequence[model_info.ModelInfo], *, client: Any,
+                        **options: Any) -> tuple[list[dict], list[models_lib.ModelFailure]]:
+  """`evaluate_standard_metrics` with one Dask task per model (DCI's trees of different
+  models then fit in parallel); the same rows and failures, in the models' order."""
+  futures = [client.submit(_evaluate_one, info, options, pure=False) for info in infos]
+  rows, failures = [], []
+  for future in futures:
+    model_rows, model_failures = future.result()
+    rows += model_rows
+    failures += model_failures
+  return rows, failures
+
+
+def _evaluate_one(info: model_info.ModelInfo, options: dict) -> tuple[list, list]:
+  return evaluate_standard_metrics([info], loader=models_lib.ModelLoader(), progress=False,
+                                   **options)
+
+
+def report_failures(failures: Sequence[models_lib.ModelFailure],
+                    stream: Optional[TextIO] = None) -> None:
+  """Prints ``FAILED <model dir>: <reason>`` per failure (stdout by default)."""
   stream = stream or sys.stdout
   for failure in failures:
     print(f"FAILED {failure.model_dir}: {failure.reason}", file=stream)

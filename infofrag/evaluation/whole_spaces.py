@@ -8,31 +8,38 @@ and, with `model_similarity`, Monte Carlo NMI/VI between every pair of a group's
 The numbers themselves come from `infofrag.evaluation.spaces`.
 """
 
+from __future__ import annotations
+
 import os
 import sys
-from typing import Dict, List, Sequence
+from typing import Any, Dict, List, Mapping, Sequence
 
 import numpy as np
 
+from infofrag.evaluation import embedding as embedding_lib
+from infofrag.evaluation import models as models_lib
+from infofrag.evaluation import options as options_lib
+from infofrag.evaluation import sample as sample_lib
 from infofrag.evaluation import spaces as spaces_lib
+from infofrag.evaluation import structure as structure_lib
 from infofrag.reports import figures as figures_lib
 from infofrag.utils import io
 
 
-def embed_means(model_dirs: Sequence[str], keys: Sequence[str], observations: np.ndarray,
-                cache_dir: str, progress: bool = True) -> List[np.ndarray]:
+def embed_means(model_dirs: Sequence[str], observations: np.ndarray, *, cache_dir: str,
+                loader: models_lib.ModelLoader, progress: bool = True
+                ) -> List[tuple[np.ndarray, np.ndarray]]:
   """[(mean, logvar)] of each model on `observations`, cached as cache_dir/means-<key>.npz."""
   from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
   result = []
-  for model_dir, key in tqdm(list(zip(model_dirs, keys)), desc="embedding (spaces)", unit="model",
-                             disable=not progress, file=sys.stderr):
-    path = os.path.join(cache_dir, f"means-{key}.npz")
-    if os.path.exists(path):
-      with np.load(path) as stored:
-        result.append((stored["mean"], stored["logvar"]))
+  for model_dir in tqdm(model_dirs, desc="embedding (spaces)", unit="model",
+                        disable=not progress, file=sys.stderr):
+    path = os.path.join(cache_dir, f"means-{embedding_lib.model_key(model_dir)}.npz")
+    stored = io.load_npz_or_set_aside(path, ("mean", "logvar"))
+    if stored is not None:
+      result.append((stored["mean"], stored["logvar"]))
       continue
-    mean, logvar = saved_model.load_model(model_dir).encode(observations)
+    mean, logvar = loader.load(model_dir).encode(observations)
     mean, logvar = mean.astype(np.float64), logvar.astype(np.float64)
     with io.atomic_path(path) as tmp:
       np.savez(tmp, mean=mean, logvar=logvar)
@@ -132,3 +139,44 @@ def plot_similarity(similarity: Dict[str, Dict], path: str) -> str:
                    f"VI {combined['vi_bits']:.2f} ± {combined['vi_err']:.2f} bits", fontsize=8)
     fig.colorbar(image, ax=axis, label="Monte Carlo NMI")
   return figures_lib.save_figure(fig, path)
+
+
+def analyse_spaces(dataset: str, embeddings: Sequence[embedding_lib.ModelEmbedding],
+                   sample: sample_lib.FingerprintSample,
+                   fusion_reports: Mapping[str, Mapping[str, Any]],
+                   options: options_lib.EvaluationOptions, loader: models_lib.ModelLoader
+                   ) -> Dict[str, Any]:
+  """Whole-space rows and model-pair similarity of one dataset's ensemble (JSON-able).
+
+  On the fingerprint sample's first ``options.spaces_points`` points (all when 0); more
+  points than the fingerprint sample draw a sample of their own, embedded once.
+  """
+  names = [e.info.name for e in embeddings]
+  group_of = [structure_lib.hyperparameter_label(e.info) for e in embeddings]
+  points = options.spaces_points or sample.size
+  if points <= sample.size:
+    space_sample = sample
+    posteriors = [(e.mean[:points], e.logvar[:points]) for e in embeddings]
+  else:
+    space_sample = sample_lib.fingerprint_sample(dataset, size=points, seed=options.fingerprint_seed,
+                                                 output_dir=options.output_dir)
+    posteriors = embed_means([e.info.model_dir for e in embeddings], space_sample.observations,
+                             cache_dir=os.path.join(options.output_dir, "cache", space_sample.key),
+                             loader=loader, progress=options.progress)
+  factors = space_sample.factors[:points]
+  result: Dict[str, Any] = {"spaces_points": points, "spaces_sample": space_sample.path}
+  if options.spaces:
+    spaces = build_spaces(names, [e.info.method_label for e in embeddings], group_of, posteriors)
+    spaces += fused_spaces(fusion_reports)
+    result["spaces"] = space_rows(dataset, spaces, factors, sample.factor_names,
+                                  num_samples=options.mc_samples, seed=options.mc_seed,
+                                  progress=options.progress)
+  if options.model_similarity:
+    similarity = similarity_by_group(names, group_of, posteriors, num_samples=options.mc_samples,
+                                     seed=options.mc_seed)
+    result["model_similarity"] = similarity_rows(dataset, similarity)
+    if similarity:
+      result["model_similarity_figure"] = plot_similarity(
+          similarity, os.path.join(options.output_dir, "figures", dataset,
+                                   "model_similarity_nmi.png"))
+  return result

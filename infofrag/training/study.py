@@ -10,17 +10,15 @@ published zoo:
 annealed_vae; model 250 is beta_vae, beta = 16, seed 0 on dsprites_full). Every model
 uses gin_configs/models/shared.gin plus its bindings.
 
-  python -m infofrag.training.study --list [--dataset dsprites_full] [--seeds 0-2]
-  python -m infofrag.training.study --model_num 250     # bindings, one per line
+  infofrag_study --list [--dataset dsprites_full] [--seeds 0-2]
+  infofrag_study --model_num 250     # bindings, one per line
 
 Pure Python: no TensorFlow import.
 """
 
-import argparse
 import dataclasses
 import json
 import os
-import sys
 
 from infofrag.utils import paths
 
@@ -124,48 +122,3 @@ def list_models(dataset=None, seeds=None, methods=None, study=None):
         seeds is None or model.seed in seeds) and (not methods or model.method in methods):
       selected.append(model)
   return selected
-
-
-def _parse_seeds(text):
-  seeds = []
-  for part in text.split(","):
-    if "-" in part:
-      low, high = part.split("-", 1)
-      seeds.extend(range(int(low), int(high) + 1))
-    elif part.strip():
-      seeds.append(int(part))
-  return seeds
-
-
-def main(argv=None):
-  parser = argparse.ArgumentParser(
-      prog="python -m infofrag.training.study",
-      description=f"List or expand the {STUDY_NAME} sweep (dlib's model numbering).")
-  parser.add_argument("--list", action="store_true", help="one line per model")
-  parser.add_argument("--model_num", type=int, help="print this model's gin bindings")
-  parser.add_argument("--dataset", help="only this dataset (e.g. dsprites_full)")
-  parser.add_argument("--seeds", help="only these seeds, e.g. 0-4 or 0,7")
-  parser.add_argument("--method", action="append", help="only this method (repeatable)")
-  args = parser.parse_args(argv)
-  try:
-    if args.model_num is not None:
-      model = get_model(args.model_num)
-      print(f"# gin config: {model.config_file}")
-      print("\n".join(model.bindings))
-      return 0
-    if not args.list:
-      parser.error("give --list or --model_num N")
-    seeds = _parse_seeds(args.seeds) if args.seeds else None
-    models = list_models(args.dataset, seeds, args.method)
-  except ValueError as error:
-    print(f"study: error: {error}", file=sys.stderr)
-    return 1
-  print("model_num\tdataset\tmethod\thyperparameter\tvalue\tseed")
-  for model in models:
-    print(f"{model.model_num}\t{model.dataset}\t{model.method}\t{model.hyperparameter}\t"
-          f"{model.value}\t{model.seed}")
-  return 0
-
-
-if __name__ == "__main__":
-  sys.exit(main())

@@ -16,7 +16,6 @@ import shutil
 import uuid
 
 import gin
-import numpy as np
 
 from infofrag.utils import io
 
@@ -52,22 +51,9 @@ def update_result_directory(result_directory, step_name, results_dict,
   return results
 
 
-def _to_builtin(obj):
-  """JSON fallback for numpy scalars and arrays."""
-  if isinstance(obj, np.floating):
-    return float(obj)
-  if isinstance(obj, np.integer):
-    return int(obj)
-  if isinstance(obj, np.bool_):
-    return bool(obj)
-  if isinstance(obj, np.ndarray):
-    return obj.tolist()
-  raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
-
-
 def save_dict(path, dictionary):
   """Writes a dict as indented JSON (numpy values converted), atomically."""
-  io.write_text_atomic(path, json.dumps(dictionary, indent=2, default=_to_builtin))
+  io.write_text_atomic(path, json.dumps(io.to_json_compatible(dictionary, nan_as_none=False), indent=2))
 
 
 def gin_dict(config_text):

@@ -1,0 +1,230 @@
+"""Each model embedded on its dataset's fingerprint sample, with its per-channel analysis.
+
+Per model: the posterior means and log-variances of every sample point, each channel's
+information (the paper's Bhattacharyya bound, bits), the information of all channels
+together, and each channel's NMI / VI with every factor. Cached as
+``OUT/cache/<sample key>/<model key>.npz``; the key digests the model's resolved path and
+saved weights, so replaced weights are never served from the cache.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import sys
+import time
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from infofrag.evaluation import models as models_lib
+from infofrag.evaluation import sample as sample_lib
+from infofrag.utils import io
+from infofrag.zoo import model_info
+
+CACHE_VERSION = 1
+# Channels at or below this information (bits) are inactive (the paper's cut).
+INFO_THRESHOLD_BITS = 0.01
+_CACHED_ARRAYS = ("version", "mean", "logvar", "channel_information", "total_information",
+                  "factor_nmi", "factor_vi")
+
+
+@dataclasses.dataclass
+class ModelEmbedding:
+  """One model's channel analysis on a fingerprint sample.
+
+  Attributes
+  ----------
+  info : ModelInfo
+  mean, logvar : ndarray of shape (n, c), float64
+      Posterior means and log-variances (natural log) of the n sample points.
+  channel_information : ndarray of shape (c,)
+      Information of each channel about the sample, bits.
+  total_information : float
+      Information of all c channels together, bits.
+  factor_nmi : ndarray of shape (c, n_factors)
+  factor_vi : ndarray of shape (c, n_factors), bits
+  """
+  info: model_info.ModelInfo
+  mean: np.ndarray
+  logvar: np.ndarray
+  channel_information: np.ndarray
+  total_information: float
+  factor_nmi: np.ndarray
+  factor_vi: np.ndarray
+
+  @property
+  def num_channels(self) -> int:
+    return int(self.mean.shape[1])
+
+  @property
+  def active(self) -> np.ndarray:
+    """ndarray of shape (c,), bool: channels above `INFO_THRESHOLD_BITS`."""
+    return self.channel_information > INFO_THRESHOLD_BITS
+
+
+def model_key(model_dir: str) -> str:
+  """Cache key of a model: folder name + digest of its resolved path and saved weights."""
+  from infofrag.utils import result_keys  # pylint: disable=g-import-not-at-top
+  digest = hashlib.sha1(os.path.realpath(model_dir).encode())
+  digest.update(result_keys.weights_digest(model_dir).encode())
+  return f"{os.path.basename(os.path.normpath(model_dir))}-{digest.hexdigest()[:12]}"
+
+
+def channel_statistics(mean: np.ndarray, logvar: np.ndarray, factor_fingerprints: np.ndarray
+                       ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+  """Per-channel information, total information, and NMI / VI with every factor.
+
+  Parameters
+  ----------
+  mean, logvar : ndarray of shape (n, c)
+  factor_fingerprints : ndarray of shape (n_factors, n, n)
+      `infofrag.fragments.factor_fingerprints` of the sample's labels.
+
+  Returns
+  -------
+  information : ndarray of shape (c,), bits
+  total : float, bits (all channels as one space)
+  nmi, vi : ndarray of shape (c, n_factors) (vi in bits)
+  """
+  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  channels = fragments.LazyFingerprints(mean, logvar)
+  whole = fragments.LazyFingerprints(mean, logvar, groups=[list(range(mean.shape[1]))])
+  total = float(np.asarray(fragments.information(whole)).reshape(-1)[0])
+  # The pairwise terms include each channel's information: no separate pass.
+  terms = fragments.pairwise_information_terms(channels, factor_fingerprints)
+  nmi, vi = fragments.nmi_vi_from_terms(terms)
+  return np.asarray(terms.info_a, dtype=np.float64), total, nmi, vi
+
+
+def cache_path(cache_dir: str, model_dir: str) -> str:
+  return os.path.join(cache_dir, f"{model_key(model_dir)}.npz")
+
+
+def load_cached(info: model_info.ModelInfo, cache_dir: str) -> Optional[ModelEmbedding]:
+  """The cached embedding of a model, or None (absent, damaged or of an older version)."""
+  stored = io.load_npz_or_set_aside(cache_path(cache_dir, info.model_dir), _CACHED_ARRAYS)
+  if stored is None or int(stored["version"]) != CACHE_VERSION:
+    return None
+  return ModelEmbedding(info, stored["mean"], stored["logvar"], stored["channel_information"],
+                        float(stored["total_information"]), stored["factor_nmi"],
+                        stored["factor_vi"])
+
+
+def embed_model(info: model_info.ModelInfo, sample: sample_lib.FingerprintSample, *,
+                cache_dir: str, loader: models_lib.ModelLoader, factor_fingerprints: np.ndarray,
+                timings: Optional[dict[str, float]] = None) -> tuple[ModelEmbedding, bool]:
+  """(embedding, was_cached) of one model on the sample; computed and cached when absent.
+
+  `timings` accumulates seconds spent in "embedding" (loading + encoder) and
+  "fingerprints" (channel information and factor NMI / VI).
+  """
+  timings = timings if timings is not None else {}
+  cached = load_cached(info, cache_dir)
+  if cached is not None:
+    return cached, True
+  start = time.time()
+  model = loader.load(info.model_dir)
+  model.check_observation_shape(sample.observations.shape[1:])
+  mean, logvar = model.encode(sample.observations)
+  mean, logvar = mean.astype(np.float64), logvar.astype(np.float64)
+  timings["embedding"] = timings.get("embedding", 0.0) + time.time() - start
+  start = time.time()
+  information, total, nmi, vi = channel_statistics(mean, logvar, factor_fingerprints)
+  timings["fingerprints"] = timings.get("fingerprints", 0.0) + time.time() - start
+  with io.atomic_path(cache_path(cache_dir, info.model_dir)) as tmp:
+    np.savez(tmp, version=CACHE_VERSION, mean=mean, logvar=logvar, channel_information=information,
+             total_information=total, factor_nmi=nmi, factor_vi=vi)
+  return ModelEmbedding(info, mean, logvar, information, total, nmi, vi), False
+
+
+@dataclasses.dataclass
+class EmbeddingStage:
+  """What `embed_models` produced: the embeddings, failures, and counts/timings."""
+  embeddings: list[ModelEmbedding]
+  failures: list[models_lib.ModelFailure]
+  reused: int
+  seconds: dict[str, float]
+
+
+_MODEL_ERRORS = (model_info.ModelDirError, ValueError)
+
+
+def embed_models(infos: Sequence[model_info.ModelInfo], sample: sample_lib.FingerprintSample, *,
+                 cache_dir: str, loader: models_lib.ModelLoader, client: Any = None,
+                 progress: bool = True) -> EmbeddingStage:
+  """Embeds every model on the sample; a model that fails is recorded and skipped.
+
+  With a Dask `client`, each model not yet cached is one task on a worker
+  (`embed_from_files`); the results are then read from the shared cache.
+  """
+  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  seconds = {"embedding": 0.0, "fingerprints": 0.0}
+  embeddings, failures, reused = [], [], 0
+  start = time.time()
+  if client is not None:
+    infos, failures = _embed_on_workers(infos, sample, cache_dir, client)
+  factor_fps = None if client is not None else fragments.factor_fingerprints(sample.factors)
+  for info in tqdm(infos, desc=f"embedding ({sample.dataset})", unit="model",
+                   disable=not progress, file=sys.stderr):
+    try:
+      embedding, was_cached = embed_model(info, sample, cache_dir=cache_dir, loader=loader,
+                                          factor_fingerprints=factor_fps, timings=seconds)
+    except (saved_model.ModelLoadError,) + _MODEL_ERRORS as error:
+      failures.append(models_lib.ModelFailure(info.model_dir, str(error)))
+      continue
+    reused += int(was_cached)
+    embeddings.append(embedding)
+  seconds["embedding"] = time.time() - start - seconds["fingerprints"]
+  return EmbeddingStage(embeddings, failures, reused, seconds)
+
+
+def _embed_on_workers(infos: Sequence[model_info.ModelInfo], sample: sample_lib.FingerprintSample,
+                      cache_dir: str, client: Any
+                      ) -> tuple[list[model_info.ModelInfo], list[models_lib.ModelFailure]]:
+  """Runs `embed_from_files` for the uncached models on Dask; (succeeded, failures)."""
+  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  pending = [info for info in infos if not os.path.exists(cache_path(cache_dir, info.model_dir))]
+  futures = [client.submit(embed_from_files, info, sample.path, cache_dir, pure=False)
+             for info in pending]
+  failed = {}
+  for info, future in zip(pending, futures):
+    try:
+      future.result()
+    except (saved_model.ModelLoadError,) + _MODEL_ERRORS as error:
+      failed[info.model_dir] = models_lib.ModelFailure(info.model_dir, str(error))
+  return ([info for info in infos if info.model_dir not in failed], list(failed.values()))
+
+
+def channel_ids(embeddings: Sequence[ModelEmbedding]) -> list[str]:
+  """``"<model name>:<channel>"`` of every channel, models in order."""
+  return [f"{e.info.name}:{c}" for e in embeddings for c in range(e.num_channels)]
+
+
+def concatenated(embeddings: Sequence[ModelEmbedding], *, points: Optional[int] = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+  """(mean, logvar) of all channels side by side, each of shape (points, total channels)."""
+  mean = np.concatenate([e.mean[:points] for e in embeddings], axis=1)
+  logvar = np.concatenate([e.logvar[:points] for e in embeddings], axis=1)
+  return mean, logvar
+
+
+def embed_from_files(info: model_info.ModelInfo, sample_path: str, cache_dir: str) -> bool:
+  """Embeds one model on the sample saved at `sample_path` into the cache (a worker task).
+
+  Reads everything from files a Dask worker can see, loads the model itself, and
+  returns whether the embedding was already cached.
+  """
+  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  stored = np.load(sample_path)
+  sample = sample_lib.FingerprintSample(str(stored["dataset"]), stored["observations"],
+                                        stored["factors"].astype(np.int64),
+                                        [str(n) for n in stored["factor_names"]], sample_path)
+  if load_cached(info, cache_dir) is not None:
+    return True
+  embed_model(info, sample, cache_dir=cache_dir, loader=models_lib.ModelLoader(),
+              factor_fingerprints=fragments.factor_fingerprints(sample.factors))
+  return False

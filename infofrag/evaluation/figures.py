@@ -1,0 +1,99 @@
+"""Figures of one dataset's analysis: structure matrices per group and latent traversals.
+
+Written under ``OUT/figures/<dataset>/``: ``structure_<group>_<distance>.png`` (each
+ordered and shaded by the OPTICS run on its own distance) and one
+``hotspot_<label>_traversal_<model>_ch<channel>.png`` per hotspot of the whole ensemble.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import Sequence
+
+import numpy as np
+
+from infofrag.evaluation import embedding as embedding_lib
+from infofrag.evaluation import models as models_lib
+from infofrag.evaluation import sample as sample_lib
+from infofrag.evaluation import structure as structure_lib
+from infofrag.zoo import saved_model
+
+
+def traversal_strip(model: saved_model.LoadedModel, embedding: embedding_lib.ModelEmbedding,
+                    channel: int, path: str, *, steps: int = 10) -> str:
+  """Decodes a sweep of one channel (the others at the sample's mean code) to a PNG strip.
+
+  The channel goes from the 2nd to the 98th percentile of its posterior means on the
+  sample; images are mapped to [0, 1] by the model's recorded decoder output. Returns
+  the path.
+  """
+  from infofrag.reports import dataset_figures  # pylint: disable=g-import-not-at-top
+  base = embedding.mean.mean(axis=0)
+  low, high = np.percentile(embedding.mean[:, channel], [2, 98])
+  if high - low < 1e-6:
+    low, high = low - 2.0, high + 2.0
+  latents = np.repeat(base[None, :], steps, axis=0).astype(np.float32)
+  latents[:, channel] = np.linspace(low, high, steps)
+  images = model.decode_images(latents)
+  return dataset_figures.save_image(path, dataset_figures.image_grid(images, steps))
+
+
+def structure_figures(dataset: str, structures: structure_lib.Structures,
+                      embeddings: Sequence[embedding_lib.ModelEmbedding],
+                      sample: sample_lib.FingerprintSample, figure_dir: str) -> list[str]:
+  """One structure figure per distance and group; returns the paths written."""
+  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  sizes = {group: members.size for group, members in structure_lib.group_members(
+      embeddings, per_hyperparameter=True).items()}
+  written = []
+  for distance, by_group in structures.items():
+    for group, structure in by_group.items():
+      slug = re.sub(r"[^\w.=-]+", "_", group)
+      path = os.path.join(figure_dir, f"structure_{slug}_{distance}.png")
+      try:
+        fragments.plot_structure(structure, path, display=distance,
+                                 factor_nmi=structure_lib.aligned_factor_nmi(embeddings, structure),
+                                 factor_names=sample.factor_names,
+                                 title=f"{dataset}: {group} ({len(structure.kept)} informative "
+                                       f"of {sizes.get(group, len(structure.channel_ids))} "
+                                       "channels)")
+      except ValueError as error:  # e.g. no channel above the information threshold
+        print(f"figure {path} skipped: {error}", file=sys.stderr)
+        continue
+      written.append(path)
+  return written
+
+
+def traversal_figures(structures: structure_lib.Structures,
+                      embeddings: Sequence[embedding_lib.ModelEmbedding],
+                      loader: models_lib.ModelLoader, figure_dir: str) -> list[str]:
+  """A traversal of each whole-ensemble hotspot's most informative channel."""
+  structure = structures[structure_lib.HOTSPOT_DISTANCE]["all"]
+  index_of = {cid: i for i, cid in enumerate(embedding_lib.channel_ids(embeddings))}
+  by_name = {e.info.name: e for e in embeddings}
+  written = []
+  for hotspot in structure.hotspots:
+    member = structure_lib.representative(hotspot, structure.information_bits, index_of)
+    name, channel = member.rsplit(":", 1)
+    embedding = by_name[name]
+    path = os.path.join(figure_dir, f"hotspot_{hotspot.label}_traversal_{name}_ch{channel}.png")
+    try:
+      written.append(traversal_strip(loader.load(embedding.info.model_dir), embedding,
+                                     int(channel), path))
+    except saved_model.ModelLoadError as error:
+      print(f"traversal for hotspot {hotspot.label} skipped: {error}", file=sys.stderr)
+  return written
+
+
+def write_figures(dataset: str, structures: structure_lib.Structures,
+                  embeddings: Sequence[embedding_lib.ModelEmbedding],
+                  sample: sample_lib.FingerprintSample, loader: models_lib.ModelLoader,
+                  output_dir: str) -> list[str]:
+  """Structure figures, and traversals when the data are images; returns the paths."""
+  figure_dir = os.path.join(output_dir, "figures", dataset)
+  written = structure_figures(dataset, structures, embeddings, sample, figure_dir)
+  if sample.observations.ndim == 4:  # only image data decode into pictures
+    written += traversal_figures(structures, embeddings, loader, figure_dir)
+  return written

@@ -1,0 +1,179 @@
+"""What one evaluation run is asked to do, and the checks made before any work starts.
+
+`EvaluationOptions` is built once by the command line (`infofrag.cli.evaluate`) or by a
+program, checked by `check_options`, and read by every stage; no stage sees argparse.
+Option names are the command-line flag names, so error messages name the flag to change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tempfile
+from typing import Optional, Sequence
+
+# Metric-size bindings are checked before any work: they must be positive and at most this.
+MAX_POINTS = 1_000_000
+# Smallest value of each numeric analysis option.
+MINIMUMS = {"fingerprint_size": 2, "min_samples": 2, "fusion_dim": 1, "fusion_steps": 0,
+            "fusion_points": 2, "mc_samples": 2, "spaces_points": 0}
+_SIZE_BINDING = re.compile(
+    r"\s*([\w./]+\.(num_train|num_test|num_eval|num_variance_estimate))\s*=\s*(.+)")
+_STRING_BINDING = re.compile(r"\s*([\w./]+)\s*=\s*['\"]([^'\"]*)['\"]\s*$")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationOptions:
+  """Settings of one `infofrag_evaluate` run (defaults: the paper's and dlib's).
+
+  Attributes
+  ----------
+  metrics : tuple of str
+      dlib metric names (resolved, e.g. ``("mig", "sap_score")``); empty for none.
+  output_dir : str or None
+      Folder of the tables, figures, samples and caches. None: per-model metrics only.
+  representation : {"mean", "sampled"}
+      dlib's postprocess method.
+  gin_config_files, gin_bindings : tuple of str
+      Extra gin files and bindings for the metrics (``dataset.name`` overrides the
+      dataset of every model).
+  overwrite, no_recompute : bool
+      Recompute saved results; refuse instead of recomputing a stale one.
+  fingerprint_size, fingerprint_seed : int
+      Shared fingerprint points per dataset (paper: 1000) and their seed.
+  min_samples : int
+      OPTICS ``min_samples`` (paper: 20).
+  include_inactive : bool
+      Let channels with at most 0.01 bits (the paper's cut) into the pairwise stage.
+  per_hyperparameter : bool
+      Also find hotspots per hyperparameter value.
+  fusion, fusion_dim, fusion_steps, fusion_points
+      Ensemble fusion into a `fusion_dim`-D space with `fusion_steps` SGD steps on the first
+      `fusion_points` fingerprint points (paper: 200).
+  spaces, model_similarity, mc_samples, mc_seed, spaces_points
+      Whole-space Monte Carlo tables, with `mc_samples` draws per estimate; `spaces_points`
+      data points (0: the fingerprint sample).
+  scheduler : str
+      Where the heavy work runs: "none" (this process), "local", "local:N", a
+      ``tcp://HOST:PORT`` address or a scheduler file (see `infofrag.distributed`).
+  progress : bool
+      Progress bars on stderr.
+  """
+  metrics: tuple[str, ...] = ()
+  output_dir: Optional[str] = None
+  representation: str = "mean"
+  gin_config_files: tuple[str, ...] = ()
+  gin_bindings: tuple[str, ...] = ()
+  overwrite: bool = False
+  no_recompute: bool = False
+  fingerprint_size: int = 1000
+  fingerprint_seed: int = 0
+  min_samples: int = 20
+  include_inactive: bool = False
+  per_hyperparameter: bool = False
+  fusion: bool = False
+  fusion_dim: int = 2
+  fusion_steps: int = 5000
+  fusion_points: int = 200
+  spaces: bool = False
+  model_similarity: bool = False
+  mc_samples: int = 2000
+  mc_seed: int = 0
+  spaces_points: int = 0
+  scheduler: str = "none"
+  progress: bool = True
+
+  @property
+  def dataset_override(self) -> Optional[str]:
+    """The dataset named by a ``dataset.name = '...'`` binding (None for none or 'auto')."""
+    name = bound_string(self.gin_bindings, "dataset.name")
+    return None if name in (None, "auto") else name
+
+  @property
+  def settings(self) -> dict:
+    """The analysis settings recorded in results.json."""
+    return {"fingerprint_size": self.fingerprint_size, "fingerprint_seed": self.fingerprint_seed,
+            "metrics": list(self.metrics), "representation": self.representation,
+            "min_samples": self.min_samples, "include_inactive": self.include_inactive,
+            "mc_samples": self.mc_samples,
+            "mc_seed": self.mc_seed, "spaces_points": self.spaces_points}
+
+
+def bound_string(gin_bindings: Sequence[str], name: str) -> Optional[str]:
+  """The string bound to `name` by the last ``name = '...'`` binding, or None."""
+  value = None
+  for binding in gin_bindings:
+    match = _STRING_BINDING.match(binding)
+    if match and match.group(1) == name:
+      value = match.group(2)
+  return value
+
+
+def check_size_bindings(gin_bindings: Sequence[str]) -> None:
+  """Rejects ``num_train`` / ``num_test`` / ``num_eval`` bindings outside [1, MAX_POINTS].
+
+  Raises
+  ------
+  ValueError
+      Naming the binding and the allowed range.
+  """
+  for binding in gin_bindings:
+    match = _SIZE_BINDING.match(binding)
+    if not match:
+      continue
+    try:
+      value = int(float(match.group(3)))
+    except ValueError:
+      raise ValueError(f"--gin_bindings {binding!r}: {match.group(1)} must be an integer.") from None
+    if value < 1 or value > MAX_POINTS:
+      raise ValueError(f"--gin_bindings {binding!r}: {match.group(1)} must be between 1 and "
+                       f"{MAX_POINTS:,} (got {value:,}).")
+
+
+def check_analysis_values(options: EvaluationOptions) -> None:
+  """Rejects numeric options below their minimum and analyses without an output folder."""
+  for name, minimum in MINIMUMS.items():
+    value = getattr(options, name)
+    if value < minimum:
+      raise ValueError(f"--{name} must be at least {minimum}, got {value}.")
+  if (options.spaces or options.model_similarity) and not options.output_dir:
+    raise ValueError("--spaces and --model_similarity need --output_dir (or --zoo with "
+                     "--output_dir) for their tables.")
+
+
+def check_environment(options: EvaluationOptions) -> None:
+  """One-line errors for what surrounds the run: gin files, dataset name, output folder.
+
+  Creates the output folder (it must be writable anyway).
+  """
+  for path in options.gin_config_files:
+    if not os.path.isfile(path):
+      raise FileNotFoundError(f"--gin_config {path}: no such file.")
+  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
+  name = bound_string(options.gin_bindings, "dataset.name")
+  if name is not None and name not in named_data.dataset_names() + ["auto"]:
+    raise ValueError(f"--gin_bindings \"dataset.name = '{name}'\": unknown dataset {name!r}; "
+                     f"valid names: {', '.join(named_data.dataset_names())}.")
+  if options.output_dir:
+    if os.path.exists(options.output_dir) and not os.path.isdir(options.output_dir):
+      raise ValueError(f"--output_dir {options.output_dir} is a file; give a folder.")
+    try:
+      os.makedirs(options.output_dir, exist_ok=True)
+      with tempfile.TemporaryFile(dir=options.output_dir):
+        pass
+    except OSError as error:
+      raise ValueError(f"--output_dir {options.output_dir} is not writable ({error.strerror}); "
+                       "choose another folder.") from None
+
+
+def check_options(options: EvaluationOptions) -> None:
+  """Every check that can be made before any model is touched (see the three above)."""
+  if options.scheduler != "none":
+    from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
+    scheduler.parse_scheduler(options.scheduler)
+    if not options.output_dir:
+      raise ValueError("--scheduler needs --output_dir (the workers share its files).")
+  check_size_bindings(options.gin_bindings)
+  check_analysis_values(options)
+  check_environment(options)

@@ -1,0 +1,230 @@
+"""The zoo analysis, stage by stage: options in, a typed `ZooAnalysis` out.
+
+Per dataset (models of different datasets are never mixed):
+
+1. the fingerprint sample (`sample`);
+2. every model embedded on it, with its channel information and factor NMI / VI
+   (`embedding`, cached per model);
+3. dlib's metrics per model (`metric_runs`, dlib's result layout);
+4. NMI / VI between all channels (`pairwise`, cached per ensemble);
+5. OPTICS structure per group and distance (`structure`);
+6. figures (`figures`), fusion (`fusion_runs`), whole spaces (`whole_spaces`);
+7. table rows (`rows`).
+
+Nothing here parses flags or prints tables: `infofrag.cli.evaluate` does, through
+`infofrag.reports.evaluation_tables`. Every stage reuses its cached result, so a rerun
+after Ctrl-C or a crash redoes only what is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import time
+from typing import Any, Iterator, Optional, Sequence
+
+from infofrag.evaluation import embedding as embedding_lib
+from infofrag.evaluation import figures as figures_lib
+from infofrag.evaluation import fusion_runs
+from infofrag.evaluation import metric_runs
+from infofrag.evaluation import models as models_lib
+from infofrag.evaluation import options as options_lib
+from infofrag.evaluation import pairwise as pairwise_lib
+from infofrag.evaluation import rows as rows_lib
+from infofrag.evaluation import sample as sample_lib
+from infofrag.evaluation import structure as structure_lib
+from infofrag.evaluation import whole_spaces
+from infofrag.zoo import model_info
+
+
+class EvaluationInputError(ValueError):
+  """Input rejected before any model was touched (the command exits with code 2)."""
+
+
+@dataclasses.dataclass
+class DatasetAnalysis:
+  """Everything computed for the models of one dataset.
+
+  Attributes
+  ----------
+  dataset : str
+  models, hotspots, groups, spaces, model_similarity, fusion : list of dict
+      Table rows (see `rows`, `whole_spaces`, `fusion_runs`).
+  details : dict
+      JSON-able extras for results.json: sample path, factor names, cache counts, stage
+      seconds, figures, structures, fusion reports.
+  """
+  dataset: str
+  factor_names: list[str]
+  models: list[dict] = dataclasses.field(default_factory=list)
+  hotspots: list[dict] = dataclasses.field(default_factory=list)
+  groups: list[dict] = dataclasses.field(default_factory=list)
+  spaces: list[dict] = dataclasses.field(default_factory=list)
+  model_similarity: list[dict] = dataclasses.field(default_factory=list)
+  fusion: list[dict] = dataclasses.field(default_factory=list)
+  figures: list[str] = dataclasses.field(default_factory=list)
+  details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class ZooAnalysis:
+  """The analyses of every dataset of a run, and the models that failed."""
+  options: options_lib.EvaluationOptions
+  datasets: dict[str, DatasetAnalysis]
+  failures: list[models_lib.ModelFailure]
+
+  def rows(self, table: str) -> list[dict]:
+    """All datasets' rows of one table ("models", "hotspots", "groups", ...)."""
+    return [row for analysis in self.datasets.values() for row in getattr(analysis, table)]
+
+  @property
+  def factor_names(self) -> list[str]:
+    """Factor names of all datasets, first seen first."""
+    names: dict[str, None] = {}
+    for analysis in self.datasets.values():
+      names.update(dict.fromkeys(analysis.factor_names))
+    return list(names)
+
+
+@contextlib.contextmanager
+def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
+  """Records the seconds spent in the block as ``seconds[stage]``."""
+  start = time.time()
+  try:
+    yield
+  finally:
+    seconds[stage] = time.time() - start
+
+
+def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
+                    options: options_lib.EvaluationOptions, loader: models_lib.ModelLoader,
+                    *, client: Any = None
+                    ) -> tuple[DatasetAnalysis, list[models_lib.ModelFailure]]:
+  """Runs every stage for the models of one dataset.
+
+  Returns the analysis and the models that failed (embedding or metrics); a model whose
+  metrics failed keeps its channel analysis, with the reason in ``metrics_error``. With a
+  Dask `client`, embedding and metrics run as one task per model and the pairwise stage
+  as one task per pair of channel blocks.
+  """
+  output_dir = options.output_dir
+  sample = sample_lib.fingerprint_sample(dataset, size=options.fingerprint_size,
+                                         seed=options.fingerprint_seed, output_dir=output_dir)
+  cache_dir = os.path.join(output_dir, "cache", sample.key)
+  embedded = embedding_lib.embed_models(infos, sample, cache_dir=cache_dir, loader=loader,
+                                        client=client, progress=options.progress)
+  failures = list(embedded.failures)
+  embeddings = embedded.embeddings
+  seconds = dict(embedded.seconds)
+  metric_options = dict(metrics=options.metrics, representation=options.representation,
+                        gin_config_files=options.gin_config_files,
+                        gin_bindings=options.gin_bindings, overwrite=options.overwrite,
+                        output_dir=output_dir, no_recompute=options.no_recompute)
+  with _timed(seconds, "metrics"):
+    if client is not None and options.metrics:
+      metric_rows, metric_failures = metric_runs.evaluate_on_workers(
+          [e.info for e in embeddings], client=client, **metric_options)
+    else:
+      metric_rows, metric_failures = metric_runs.evaluate_standard_metrics(
+          [e.info for e in embeddings], loader=loader, progress=options.progress,
+          **metric_options)
+  failures += [models_lib.ModelFailure(f.model_dir, "metrics: " + f.reason)
+               for f in metric_failures]
+  analysis = DatasetAnalysis(dataset, list(sample.factor_names))
+  analysis.details = {"fingerprint_sample": sample.path, "factor_names": sample.factor_names,
+                      "cached_embeddings": embedded.reused,
+                      "embedded_models": len(embeddings) - embedded.reused,
+                      "stage_seconds": seconds}
+  if not embeddings:
+    return analysis, failures
+
+  with _timed(seconds, "pairwise"):
+    channels = pairwise_lib.selected_channels(embeddings,
+                                              include_inactive=options.include_inactive)
+    matrices = pairwise_lib.ensemble_pairwise(embeddings, cache_dir=cache_dir, channels=channels,
+                                              client=client, progress=options.progress)
+  with _timed(seconds, "optics"):
+    structures = structure_lib.find_structures(
+        embeddings, matrices, min_samples=options.min_samples,
+        per_hyperparameter=options.per_hyperparameter)
+  with _timed(seconds, "figures"):
+    analysis.figures = figures_lib.write_figures(dataset, structures, embeddings, sample, loader,
+                                                 output_dir)
+  primary = structures[structure_lib.HOTSPOT_DISTANCE]["all"]
+  fusion_reports: dict[str, dict] = {}
+  if options.fusion:
+    with _timed(seconds, "fusion"):
+      fusion_reports = fusion_runs.run_fusion(embeddings, primary, sample, dim=options.fusion_dim,
+                                              steps=options.fusion_steps,
+                                              points=options.fusion_points)
+    analysis.fusion = fusion_runs.fusion_rows(dataset, fusion_reports)
+  analysis.models = rows_lib.model_rows(embeddings, metric_rows, primary, sample.factor_names,
+                                        options.metrics,
+                                        {f.model_dir: f.reason for f in metric_failures})
+  if options.spaces or options.model_similarity:
+    with _timed(seconds, "spaces"):
+      spaces = whole_spaces.analyse_spaces(dataset, embeddings, sample, fusion_reports, options,
+                                           loader)
+    analysis.spaces = spaces.pop("spaces", [])
+    analysis.model_similarity = spaces.pop("model_similarity", [])
+    analysis.details.update(spaces)
+  if options.per_hyperparameter:
+    analysis.groups = rows_lib.group_rows(dataset, structures, embeddings, analysis.models,
+                                          sample.factor_names)
+  analysis.hotspots = rows_lib.hotspot_rows(dataset, structures, embeddings, sample.factor_names)
+  analysis.details.update({
+      "pairwise_cached": matrices.cached, "pairwise_channels": int(matrices.channels.size),
+      "figures": analysis.figures,
+      "structures": {distance: {group: s.to_dict() for group, s in by_group.items()}
+                     for distance, by_group in structures.items()}})
+  if fusion_reports:
+    analysis.details["fusion"] = fusion_reports
+  return analysis, failures
+
+
+def analyse_zoo(model_dirs: Sequence[str], options: options_lib.EvaluationOptions,
+                *, loader: Optional[models_lib.ModelLoader] = None) -> ZooAnalysis:
+  """The whole analysis of a run (``options.output_dir`` must be set).
+
+  Raises
+  ------
+  EvaluationInputError
+      When a dataset's fingerprint sample cannot fit (before any model is touched).
+  """
+  if not options.output_dir:
+    raise EvaluationInputError("the ensemble analysis needs --output_dir.")
+  os.makedirs(options.output_dir, exist_ok=True)
+  loader = loader or models_lib.ModelLoader()
+  if options.scheduler != "none":
+    from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
+    with scheduler.connect(options.scheduler) as client:
+      try:
+        scheduler.check_shared_path(client, options.output_dir)
+      except scheduler.SharedPathError as error:
+        raise EvaluationInputError(str(error)) from error
+      return _analyse(model_dirs, options, loader, client)
+  return _analyse(model_dirs, options, loader, None)
+
+
+def _analyse(model_dirs: Sequence[str], options: options_lib.EvaluationOptions,
+             loader: models_lib.ModelLoader, client: Any) -> ZooAnalysis:
+  infos, failures = models_lib.read_models(model_dirs, dataset_override=options.dataset_override)
+  by_dataset = models_lib.by_dataset(infos)
+  try:
+    sample_lib.check_samples_fit(list(by_dataset), options.fingerprint_size)
+  except (ValueError, FileNotFoundError) as error:
+    raise EvaluationInputError(str(error).splitlines()[0]) from error
+  analyses = {}
+  for dataset, dataset_infos in by_dataset.items():
+    try:
+      analysis, dataset_failures = analyse_dataset(dataset, dataset_infos, options, loader,
+                                                   client=client)
+    except (ValueError, FileNotFoundError) as error:
+      failures += [models_lib.ModelFailure(info.model_dir, f"dataset {dataset}: {error}")
+                   for info in dataset_infos]
+      continue
+    failures += dataset_failures
+    if analysis.models:
+      analyses[dataset] = analysis
+  return ZooAnalysis(options, analyses, failures)

@@ -1,0 +1,163 @@
+"""Each stage of the zoo analysis through its typed interface, without the command line."""
+
+import dataclasses
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+from infofrag.evaluation import embedding
+from infofrag.evaluation import models
+from infofrag.evaluation import options as options_lib
+from infofrag.evaluation import outputs
+from infofrag.evaluation import pipeline
+from infofrag.evaluation import rows
+from infofrag.evaluation import sample
+from infofrag.evaluation import structure
+from infofrag.zoo import model_info
+from tests.helpers import tf1_hub
+
+PIXELS = 64 * 64
+
+
+def _ramp(axis):
+  grid = np.indices((64, 64))[axis].astype(np.float32)
+  return ((grid - 32.0) / 32.0 * 0.05).reshape(PIXELS)
+
+
+@pytest.fixture(scope="module", name="zoo")
+def fixture_zoo(tmp_path_factory):
+  """Three linear encoders reading x and y (beta 1, 4, 1) and a model without weights."""
+  root = str(tmp_path_factory.mktemp("zoo"))
+  rng = np.random.RandomState(0)
+  for number in range(3):
+    weights = np.stack([_ramp(1), _ramp(0), rng.normal(0, 0.02, PIXELS)], axis=1)
+    tf1_hub.build_tf1_hub_model(
+        os.path.join(root, str(number)), weights.astype(np.float32), logvar_value=-4.0,
+        bindings={"dataset.name": "'synthetic_dsprites'", "model.model": "@vae()",
+                  "model.name": "'beta_vae'", "vae.beta": f"{[1.0, 4.0][number % 2]}",
+                  "model.random_seed": str(number), "encoder.num_latent": "3"})
+  tf1_hub.write_dlib_train_results(os.path.join(root, "3"), {
+      "dataset.name": "'synthetic_dsprites'", "model.model": "@vae()"})
+  return root
+
+
+def test_options_are_checked_with_the_flag_named(tmp_path):
+  good = options_lib.EvaluationOptions(output_dir=str(tmp_path / "out"))
+  options_lib.check_options(good)
+  assert os.path.isdir(tmp_path / "out")
+  for change, message in [({"fingerprint_size": 1}, "--fingerprint_size must be at least 2"),
+                          ({"min_samples": 1}, "--min_samples must be at least 2"),
+                          ({"gin_bindings": ("mig.num_train = 0",)}, "mig.num_train must be"),
+                          ({"gin_config_files": ("nope.gin",)}, "--gin_config nope.gin"),
+                          ({"gin_bindings": ("dataset.name = 'nope'",)}, "unknown dataset"),
+                          ({"output_dir": None, "spaces": True}, "--spaces")]:
+    with pytest.raises((ValueError, FileNotFoundError), match=message):
+      options_lib.check_options(dataclasses.replace(good, **change))
+
+
+def test_dataset_override_is_the_last_binding_and_auto_is_none():
+  options = options_lib.EvaluationOptions(
+      gin_bindings=("dataset.name = 'circle'", "mig.num_train = 5", "dataset.name='dummy_data'"))
+  assert options.dataset_override == "dummy_data"
+  assert options_lib.EvaluationOptions(gin_bindings=("dataset.name = 'auto'",)).dataset_override is None
+
+
+def test_models_are_read_once_grouped_and_loaded_once(zoo, monkeypatch):
+  dirs = models.find_models(zoo=zoo)
+  infos, failures = models.read_models(dirs, dataset_override="circle")
+  assert [i.name for i in infos] == ["0", "1", "2"] and {i.dataset for i in infos} == {"circle"}
+  assert [f.model_dir for f in failures] == [dirs[3]] and "no saved model" in failures[0].reason
+  assert list(models.by_dataset(infos)) == ["circle"]
+  loads = []
+  real = models.saved_model.load_model
+  monkeypatch.setattr(models.saved_model, "load_model", lambda d: loads.append(d) or real(d))
+  loader = models.ModelLoader()
+  assert loader.loaded(dirs[0]) is None
+  first, again = loader.load(dirs[0]), loader.load(dirs[0])
+  assert first is again and loads == [dirs[0]] and loader.loaded(dirs[0]) is first
+
+
+def test_sample_is_saved_reused_and_a_damaged_file_is_redrawn(tmp_path):
+  drawn = sample.fingerprint_sample("synthetic_dsprites", size=20, seed=3, output_dir=str(tmp_path))
+  assert drawn.observations.shape == (20, 64, 64, 1) and drawn.factors.shape == (20, 5)
+  assert drawn.key == "synthetic_dsprites_n20_seed3" and drawn.size == 20
+  again = sample.fingerprint_sample("synthetic_dsprites", size=20, seed=3, output_dir=str(tmp_path))
+  np.testing.assert_array_equal(again.factors, drawn.factors)
+  with open(drawn.path, "wb") as f:
+    f.write(b"truncated")
+  redrawn = sample.fingerprint_sample("synthetic_dsprites", size=20, seed=3,
+                                      output_dir=str(tmp_path))
+  np.testing.assert_array_equal(redrawn.factors, drawn.factors)
+  assert os.path.exists(drawn.path + ".corrupt")
+  with pytest.raises(ValueError, match="--fingerprint_size 100,000 exceeds the 2 distinct"):
+    sample.check_sample_fits("tiny", type("D", (), {"factors_num_values": [2],
+                                                    "observation_shape": [1],
+                                                    "num_factors": 1})(), 100_000)
+
+
+def test_embedding_is_computed_once_then_read_from_the_cache(zoo, tmp_path):
+  info = model_info.read_model_info(os.path.join(zoo, "0"))
+  drawn = sample.fingerprint_sample("synthetic_dsprites", size=60, seed=0, output_dir=str(tmp_path))
+  loader = models.ModelLoader()
+  stage = embedding.embed_models([info], drawn, cache_dir=str(tmp_path / "cache"), loader=loader,
+                                 progress=False)
+  (first,) = stage.embeddings
+  assert stage.reused == 0 and first.mean.shape == (60, 3) and first.factor_nmi.shape == (3, 5)
+  # The x and y ramps carry information; the noise channel carries less.
+  assert first.channel_information[:2].min() > first.channel_information[2]
+  names = drawn.factor_names
+  assert names[int(np.argmax(first.factor_nmi[0]))] == "pos_x"
+  fresh = models.ModelLoader()
+  cached, was_cached = embedding.embed_model(info, drawn, cache_dir=str(tmp_path / "cache"),
+                                             loader=fresh, factor_fingerprints=None)
+  assert was_cached and fresh.loaded(info.model_dir) is None  # no model load for a cache hit
+  np.testing.assert_array_equal(cached.mean, first.mean)
+
+
+def test_groups_need_two_models_and_follow_numeric_order():
+  def fake(name, beta):
+    info = model_info.ModelInfo(model_dir=name, name=name, method="vae", method_label="beta-VAE",
+                                hyperparameter="vae.beta", hyperparameter_value=beta, seed=0,
+                                dataset="d", num_latent=2, bindings={})
+    return embedding.ModelEmbedding(info, np.zeros((4, 2)), np.zeros((4, 2)), np.zeros(2), 0.0,
+                                    np.zeros((2, 1)), np.zeros((2, 1)))
+  embeddings = [fake("a", 16.0), fake("b", 2.0), fake("c", 16.0), fake("d", 2.0), fake("e", 4.0)]
+  groups = structure.group_members(embeddings, per_hyperparameter=True)
+  assert list(groups) == ["all", "beta-VAE beta=2", "beta-VAE beta=16"]
+  np.testing.assert_array_equal(groups["beta-VAE beta=16"], [0, 1, 4, 5])
+  assert list(structure.group_members(embeddings, per_hyperparameter=False)) == ["all"]
+
+
+def test_pipeline_returns_typed_analysis_and_outputs_write_every_table(zoo, tmp_path):
+  options = options_lib.EvaluationOptions(output_dir=str(tmp_path / "out"), fingerprint_size=150,
+                                          min_samples=2, per_hyperparameter=True, progress=False)
+  with warnings.catch_warnings():
+    warnings.simplefilter("error", RuntimeWarning)  # a normal run prints no numerical noise
+    analysis = pipeline.analyse_zoo(models.find_models(zoo=zoo), options)
+  assert list(analysis.datasets) == ["synthetic_dsprites"]
+  assert [f.model_dir for f in analysis.failures] == [os.path.join(zoo, "3")]
+  result = analysis.datasets["synthetic_dsprites"]
+  assert [row["model"] for row in result.models] == ["0", "1", "2"]
+  assert all(row["active_channels"] >= 2 for row in result.models)
+  nmi_rows = [h for h in result.hotspots if h["distance"] == "nmi" and h["group"] == "all"]
+  assert nmi_rows and all(set(h["factor_nmi"]) == set(result.factor_names) for h in nmi_rows)
+  assert {h["best_factor"] for h in nmi_rows} >= {"pos_x", "pos_y"}
+  # beta = 4 has one model: no group of its own.
+  assert [g["group"] for g in result.groups] == ["beta_vae beta=1"]
+  assert set(result.details["stage_seconds"]) >= {"embedding", "metrics", "pairwise", "optics"}
+  markdown = outputs.write_tables(analysis, {"command": ["test"]})
+  for name in ("models.csv", "models.md", "hotspots.csv", "groups.csv", "results.json"):
+    assert os.path.getsize(tmp_path / "out" / name) > 0
+  assert markdown.spaces is None and "| model |" in markdown.models
+  document = outputs.results_document(analysis, {"command": ["test"]})
+  assert document["run"] == {"command": ["test"]} and len(document["models"]) == 3
+
+
+def test_pipeline_rejects_a_sample_that_cannot_fit_before_any_work(zoo, tmp_path):
+  options = options_lib.EvaluationOptions(output_dir=str(tmp_path / "out"),
+                                          fingerprint_size=10**9, progress=False)
+  with pytest.raises(pipeline.EvaluationInputError, match="--fingerprint_size"):
+    pipeline.analyse_zoo(models.find_models(zoo=zoo), options)
+  assert not os.path.exists(tmp_path / "out" / "cache")
