@@ -14,7 +14,7 @@ output plus a bounded work area; no [N, N, d, d] (or [N, N, d]) arrays appear.
 import numpy as np
 
 from infofrag.fragments import _parallel
-from infofrag.fragments import _validation
+from infofrag.utils import checks
 
 # Distance used for "impossible" pairs of a ground-truth factor: -ln(1e-10) (the paper's label fingerprints).
 FACTOR_MISMATCH_DISTANCE = -np.log(1e-10)
@@ -67,8 +67,8 @@ class LazyFingerprints:
   has_zero_diagonal = True
 
   def __init__(self, mus, logvars, groups=None):
-    mus, logvars = _validation.as_posteriors(mus, logvars)
-    self._groups = _validation.as_groups(groups, mus.shape[1])
+    mus, logvars = checks.as_posteriors(mus, logvars)
+    self._groups = checks.as_groups(groups, mus.shape[1])
     # Per dimension k of the paper's Bhattacharyya formula, with s = exp(logvar / 2):
     #   2 D_k = (m_i - m_j)^2 / h_ij + ln(h_ij / (s_i s_j)),   m = mu / 2,  h_ij = (s_i^2 + s_j^2) / 2,
     # since ln m2 - (logvar_i + logvar_j) / 2 = ln(h_ij / (s_i s_j)). Every
@@ -285,9 +285,9 @@ def bhattacharyya_distances(mus, logvars, max_memory_bytes=DEFAULT_WORK_BYTES):
   [N, N] float64, nats: symmetric, zero diagonal, >= 0. exp(-D) is the
   Bhattacharyya coefficient in (0, 1]. Time O(N^2 d).
   """
-  mus, logvars = _validation.as_posteriors(mus, logvars)
+  mus, logvars = checks.as_posteriors(mus, logvars)
   source = LazyFingerprints(mus, logvars, groups=[np.arange(mus.shape[1])])
-  return _materialise(source, np.float64, _validation.check_memory_budget(max_memory_bytes))[0]
+  return _materialise(source, np.float64, checks.check_memory_budget(max_memory_bytes))[0]
 
 
 def channel_fingerprints(mus, logvars, groups=None, dtype=np.float64,
@@ -310,9 +310,9 @@ def channel_fingerprints(mus, logvars, groups=None, dtype=np.float64,
   -------
   [G, N, N] array of Bhattacharyya distances, nats.
   """
-  dtype = _validation.as_float_dtype(dtype)
+  dtype = checks.as_float_dtype(dtype)
   source = LazyFingerprints(mus, logvars, groups)
-  return _materialise(source, dtype, _validation.check_memory_budget(max_memory_bytes))
+  return _materialise(source, dtype, checks.check_memory_budget(max_memory_bytes))
 
 
 def factor_fingerprints(labels):

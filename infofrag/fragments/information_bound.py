@@ -9,7 +9,7 @@ with j != i underflows (very confident channels). The value lies in
 
 import numpy as np
 
-from infofrag.fragments import _validation
+from infofrag.utils import checks
 
 LN2 = np.log(2.0)
 DEFAULT_WORK_BYTES = 256 * 2**20
@@ -101,7 +101,7 @@ def information(distances, max_memory_bytes=DEFAULT_WORK_BYTES):
   I(U, U'), the information of two independent messages from the same channel,
   and Da + Db for I(U, V).
   """
-  max_memory_bytes = _validation.check_memory_budget(max_memory_bytes)
+  max_memory_bytes = checks.check_memory_budget(max_memory_bytes)
   if hasattr(distances, "rows") and hasattr(distances, "num_points"):
     return _information_of_source(distances, max_memory_bytes)
   distances = np.asarray(distances)

@@ -13,8 +13,8 @@ import collections
 import numpy as np
 
 from infofrag.fragments import _parallel
-from infofrag.fragments import _validation
 from infofrag.fragments import information_bound as information_lib
+from infofrag.utils import checks
 
 DEFAULT_WORK_BYTES = 256 * 2**20
 
@@ -113,13 +113,13 @@ def monte_carlo_information(mus, logvars, num_samples=20000, seed=0,
   (bits, standard_error) : two floats, bits. standard_error = sample std of
   the per-draw terms (ddof=1) / sqrt(num_samples) / ln 2.
   """
-  mus, logvars = _validation.as_posteriors(mus, logvars)
+  mus, logvars = checks.as_posteriors(mus, logvars)
   num_samples = _check_samples(num_samples)
   rng = np.random.default_rng(seed)
   # The [S, d] x [d, J] products are thin; threaded BLAS only spins on them.
   with _parallel.single_threaded_blas():
     terms = _per_sample_terms(mus, logvars, num_samples, rng,
-                              _validation.check_memory_budget(max_memory_bytes))
+                              checks.check_memory_budget(max_memory_bytes))
   bits = float(terms.mean() / information_lib.LN2)
   error = float(terms.std(ddof=1) / np.sqrt(num_samples) / information_lib.LN2)
   return bits, error
@@ -188,8 +188,8 @@ def monte_carlo_nmi_vi(mus_a, logvars_a, mus_b, logvars_b, num_samples=20000, se
   -------
   MonteCarloComparison (NMI, VI in bits, their standard errors, the five informations).
   """
-  mus_a, logvars_a = _validation.as_posteriors(mus_a, logvars_a)
-  mus_b, logvars_b = _validation.as_posteriors(mus_b, logvars_b)
+  mus_a, logvars_a = checks.as_posteriors(mus_a, logvars_a)
+  mus_b, logvars_b = checks.as_posteriors(mus_b, logvars_b)
   if mus_a.shape[0] != mus_b.shape[0]:
     raise ValueError(
         f"Both latent spaces must embed the same data points; got N = {mus_a.shape[0]} and {mus_b.shape[0]}.")

@@ -31,9 +31,9 @@ import collections
 import numpy as np
 
 from infofrag.fragments import _parallel
-from infofrag.fragments import _validation
 from infofrag.fragments import bhattacharyya
 from infofrag.fragments import information_bound as information_lib
+from infofrag.utils import checks
 
 DEFAULT_WORK_BYTES = 1 * 2**30
 # Below this entropy term (bits) a channel carries no information; its NMI is set to 0.
@@ -272,8 +272,8 @@ def pairwise_information_terms(fingerprints_a, fingerprints_b=None, dtype=np.flo
   -------
   InformationTerms (info_a [A], info_aa [A], info_b [B], info_bb [B], info_ab [A, B]).
   """
-  dtype = _validation.as_float_dtype(dtype)
-  max_memory_bytes = _validation.check_memory_budget(max_memory_bytes)
+  dtype = checks.as_float_dtype(dtype)
+  max_memory_bytes = checks.check_memory_budget(max_memory_bytes)
   symmetric = fingerprints_b is None or fingerprints_b is fingerprints_a
   source_a = bhattacharyya.as_fingerprint_source(fingerprints_a)
   source_b = source_a if symmetric else bhattacharyya.as_fingerprint_source(fingerprints_b)

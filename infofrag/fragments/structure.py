@@ -12,6 +12,7 @@ from typing import Any, List
 import numpy as np
 
 from infofrag.fragments import nmi_vi as nmi_vi_lib
+from infofrag.utils import checks
 
 DISTANCES = ("vi", "nmi")
 NMI_FLOOR = 1e-4
@@ -116,8 +117,7 @@ def optics_distances(nmi, vi, distance):
   zeroed on the diagonal because OPTICS expects a proper distance matrix; rounding can
   break both).
   """
-  if distance not in DISTANCES:
-    raise ValueError(f"distance must be one of {DISTANCES}; got {distance!r}.")
+  checks.check_choice(distance, name="distance", choices=DISTANCES)
   if distance == "vi":
     matrix = np.maximum(np.asarray(vi, dtype=np.float64), 0.0)
   else:
@@ -206,10 +206,8 @@ def structure_from_matrices(nmi, vi, information_bits, channel_ids=None, distanc
   """
   from sklearn import cluster  # pylint: disable=g-import-not-at-top
   nmi, vi, information_bits, channel_ids = _check_matrices(nmi, vi, information_bits, channel_ids)
-  if distance not in DISTANCES:
-    raise ValueError(f"distance must be one of {DISTANCES}; got {distance!r}.")
-  if int(min_samples) != min_samples or min_samples < 2:
-    raise ValueError(f"min_samples must be an integer >= 2; got {min_samples!r}.")
+  checks.check_choice(distance, name="distance", choices=DISTANCES)
+  min_samples = checks.check_int_range(min_samples, name="min_samples", minimum=2)
   kept = np.nonzero(information_bits > info_threshold_bits)[0]
   dropped = [channel_ids[i] for i in np.nonzero(information_bits <= info_threshold_bits)[0]]
   used_min_samples = int(min(min_samples, max(kept.size, 2)))

@@ -12,7 +12,7 @@ the open chain (np.diag(D, k=1)), available with closed=False. Pure numpy.
 
 import numpy as np
 
-from infofrag.fusion import _validation
+from infofrag.utils import checks
 
 
 def adjacent_distances(mus, logvars, closed=True):
@@ -27,7 +27,7 @@ def adjacent_distances(mus, logvars, closed=True):
   -------
   [N] (closed) or [N - 1] float64, nats.
   """
-  mus, logvars = _validation.as_posteriors(mus, logvars)
+  mus, logvars = checks.as_posteriors(mus, logvars)
   if mus.shape[0] < 2:
     raise ValueError(f"continuity needs at least 2 points in curve order; got {mus.shape[0]}.")
   following = np.arange(1, mus.shape[0] + 1) % mus.shape[0]

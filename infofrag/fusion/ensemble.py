@@ -8,8 +8,8 @@ All reported information is in bits and computed in float64 by
 import numpy as np
 
 from infofrag import fragments
-from infofrag.fusion import _validation
 from infofrag.fusion import optimize
+from infofrag.utils import checks
 
 
 def _names(names, count, prefix, argument):
@@ -75,7 +75,7 @@ def fuse_ensemble(fingerprints, factor_labels=None, dim=2, member_names=None, fa
     factors {name: {fused_nmi, best_member, best_member_nmi}} (only with factor_labels),
     history {steps, values} (mean similarity during the optimisation).
   """
-  members = _validation.as_member_fingerprints(fingerprints)
+  members = checks.as_member_fingerprints(fingerprints)
   member_names = _names(member_names, members.shape[0], "member", "member_names")
   if channels is not None:
     channels = [int(c) for c in channels]

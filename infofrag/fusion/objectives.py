@@ -27,9 +27,11 @@ Pure numpy: no TensorFlow.
 import numpy as np
 
 from infofrag import fragments
-from infofrag.fusion import _validation
+from infofrag.utils import checks
 
 LN2 = np.log(2.0)
+# The fusion objectives: information, variation of information, NMI with the members.
+OBJECTIVES = ("info", "vi", "nmi")
 
 
 def similarities_from_terms(terms, objective):
@@ -44,7 +46,7 @@ def similarities_from_terms(terms, objective):
   -------
   [M] float64: bits for "info", dimensionless for "vi" and "nmi".
   """
-  objective = _validation.check_objective(objective)
+  objective = checks.check_choice(objective, name="objective", choices=OBJECTIVES)
   nmi, vi = fragments.nmi_vi_from_terms(terms)
   if objective == "info":
     return (terms.info_a[0] + terms.info_b - terms.info_ab[0]).astype(np.float64)
@@ -55,7 +57,7 @@ def similarities_from_terms(terms, objective):
 
 def fused_fingerprint(mus, logvars):
   """[N, N] float64 Bhattacharyya distances (nats) of the fused space, all dimensions together."""
-  mus, logvars = _validation.as_posteriors(mus, logvars)
+  mus, logvars = checks.as_posteriors(mus, logvars)
   return fragments.bhattacharyya_distances(mus, logvars)
 
 
@@ -72,7 +74,7 @@ def member_similarities(mus, logvars, fingerprints, objective="info"):
   -------
   [M] float64 similarities; their mean is what `fuse` maximises.
   """
-  members = _validation.as_member_fingerprints(fingerprints)
+  members = checks.as_member_fingerprints(fingerprints)
   fused = fused_fingerprint(mus, logvars)
   if fused.shape[0] != members.shape[1]:
     raise ValueError(

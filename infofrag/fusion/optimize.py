@@ -27,10 +27,11 @@ import dataclasses
 import numpy as np
 
 from infofrag import fragments
-from infofrag.fusion import _validation
 from infofrag.fusion import objectives
+from infofrag.utils import checks
 
 INIT_MU_STDDEV = 0.05
+OPTIMIZERS = ("sgd", "adam")
 # Entropy terms (nats) below this count as "no information": NMI is 0 there.
 _MIN_ENTROPY_NATS = 1e-12 * np.log(2.0)
 
@@ -231,21 +232,21 @@ def fuse(fingerprints, dim=2, objective="info", steps=20000, learning_rate=3.0, 
   """
   import time  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  members = _validation.as_member_fingerprints(fingerprints)
-  dim = _validation.check_dim(dim)
-  objective = _validation.check_objective(objective)
-  optimizer = _validation.check_optimizer(optimizer)
-  steps = _validation.check_positive_int("steps", steps, minimum=0)
-  learning_rate = _validation.check_positive_float("learning_rate", learning_rate)
+  members = checks.as_member_fingerprints(fingerprints)
+  dim = checks.check_int_range(dim, name="dim", minimum=1)
+  objective = checks.check_choice(objective, name="objective", choices=objectives.OBJECTIVES)
+  optimizer = checks.check_choice(optimizer, name="optimizer", choices=OPTIMIZERS)
+  steps = checks.check_int_range(steps, name="steps", minimum=0)
+  learning_rate = checks.check_positive_float(learning_rate, name="learning_rate")
   if dtype not in ("float32", "float64"):
     raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.")
-  record_every = max(1, steps // 100) if record_every is None else _validation.check_positive_int(
-      "record_every", record_every)
+  record_every = max(1, steps // 100) if record_every is None else checks.check_positive_int(
+      record_every, name="record_every")
   num_points = members.shape[1]
   if initial is None:
     init_mus, init_logvars = initial_posteriors(num_points, dim, seed)
   else:
-    init_mus, init_logvars = _validation.as_posteriors(*initial)
+    init_mus, init_logvars = checks.as_posteriors(*initial)
     if init_mus.shape != (num_points, dim):
       raise ValueError(f"initial posteriors must be [{num_points}, {dim}]; got {init_mus.shape}.")
 

@@ -14,8 +14,8 @@ import gin
 import numpy as np
 from sklearn import linear_model
 
-from infofrag.metrics import _validation
 from infofrag.metrics import utils
+from infofrag.utils import checks
 
 
 def _training_sample(ground_truth_data, representation_function, batch_size, random_state):
@@ -34,7 +34,7 @@ def _training_sample(ground_truth_data, representation_function, batch_size, ran
 def generate_training_batch(ground_truth_data, representation_function, batch_size,
                             num_points, random_state):
   """num_points BetaVAE samples: (features [num_points, num_codes], labels [num_points])."""
-  num_points = _validation.check_positive_int(num_points, "num_points")
+  num_points = checks.check_positive_int(num_points, name="num_points")
   labels = np.zeros(num_points, dtype=np.int64)
   features = None
   for point in range(num_points):  # Sequential: each sample continues the random stream.
@@ -60,7 +60,7 @@ def evaluate_beta_vae(ground_truth_data, representation_function, random_state,
                       num_eval=gin.REQUIRED):
   """dlib's `beta_vae_sklearn`: {"train_accuracy", "eval_accuracy"}."""
   del artifact_dir
-  batch_size = _validation.check_positive_int(batch_size, "beta_vae_sklearn.batch_size")
+  batch_size = checks.check_positive_int(batch_size, name="beta_vae_sklearn.batch_size")
   train_points, train_labels = generate_training_batch(
       ground_truth_data, representation_function, batch_size, num_train, random_state)
   model = fit_classifier(train_points, train_labels, random_state)

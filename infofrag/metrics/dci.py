@@ -19,8 +19,8 @@ import numpy as np
 import scipy.stats
 from sklearn import ensemble
 
-from infofrag.metrics import _validation
 from infofrag.metrics import utils
+from infofrag.utils import checks
 
 
 def _fit_factor(codes_train, factor_train, codes_test, factor_test, seed):
@@ -101,7 +101,7 @@ def compute_dci(mus_train, ys_train, mus_test, ys_test, random_state=0, n_jobs=1
   Returns:
     dict: disentanglement, completeness, informativeness_train, informativeness_test.
   """
-  mus_train, ys_train, mus_test, ys_test = _validation.train_test_arrays(
+  mus_train, ys_train, mus_test, ys_test = checks.train_test_arrays(
       mus_train, ys_train, mus_test, ys_test, factor_dtype=None)
   importance, train_accuracy, test_accuracy = importance_matrix_gbt(
       mus_train, ys_train, mus_test, ys_test, random_state, n_jobs)

@@ -12,8 +12,8 @@ codes (dlib stores the mask's length). The true count is `num_active_codes`.
 import gin
 import numpy as np
 
-from infofrag.metrics import _validation
 from infofrag.metrics import utils
+from infofrag.utils import checks
 
 
 @gin.configurable("prune_dims", denylist=["variances"])
@@ -66,10 +66,10 @@ def evaluate_factor_vae(ground_truth_data, representation_function, random_state
                         num_eval=gin.REQUIRED, num_variance_estimate=gin.REQUIRED):
   """dlib's `factor_vae_score`: train/eval accuracy of the majority-vote classifier."""
   del artifact_dir
-  batch_size = _validation.check_positive_int(batch_size, "factor_vae_score.batch_size")
+  batch_size = checks.check_positive_int(batch_size, name="factor_vae_score.batch_size")
   for value, name in ((num_train, "num_train"), (num_eval, "num_eval"),
                       (num_variance_estimate, "num_variance_estimate")):
-    _validation.check_positive_int(value, f"factor_vae_score.{name}")
+    checks.check_positive_int(value, name=f"factor_vae_score.{name}")
   if batch_size < 2 or num_variance_estimate < 2:
     raise ValueError("factor_vae_score.batch_size and num_variance_estimate must be >= 2 "
                      "(variances need two points).")

@@ -13,8 +13,8 @@ parity); `num_active_codes` is the count of non-constant codes.
 import gin
 import numpy as np
 
-from infofrag.metrics import _validation
 from infofrag.metrics import utils
+from infofrag.utils import checks
 
 
 def active_code_mask(codes):
@@ -73,9 +73,9 @@ def compute_irs(mus, ys, diff_quantile=0.99, num_bins=20):
   Returns:
     dict: IRS, num_active_dims (dlib's value), num_active_codes.
   """
-  mus = _validation.as_point_matrix(mus, "mus")
-  ys = _validation.as_point_matrix(ys, "ys", dtype=None)
-  _validation.check_same_points(mus, "mus", ys, "ys")
+  mus = checks.as_point_matrix(mus, name="mus")
+  ys = checks.as_point_matrix(ys, name="ys", dtype=None)
+  checks.check_same_points(mus, "mus", ys, "ys")
   if not 0.0 < diff_quantile <= 1.0:
     raise ValueError(f"diff_quantile must be in (0, 1], got {diff_quantile}.")
   return irs_from_samples(mus, utils.histogram_discretize(ys, num_bins), diff_quantile)

@@ -8,8 +8,8 @@ with the histogram discretizer (20 bins in dlib's configs).
 import gin
 import numpy as np
 
-from infofrag.metrics import _validation
 from infofrag.metrics import utils
+from infofrag.utils import checks
 
 
 def mig_from_discrete_codes(discrete_codes, factors):
@@ -49,10 +49,10 @@ def compute_mig(mus_train, ys_train, num_bins=20):
   Returns:
     dict with `discrete_mig` and `discrete_mig_per_factor`.
   """
-  mus_train = _validation.as_point_matrix(mus_train, "mus_train", dtype=None)
-  ys_train = _validation.as_point_matrix(ys_train, "ys_train", dtype=None)
-  _validation.check_same_points(mus_train, "mus_train", ys_train, "ys_train")
-  _validation.check_min_columns(mus_train, "mus_train", 2, "MIG")
+  mus_train = checks.as_point_matrix(mus_train, name="mus_train", dtype=None)
+  ys_train = checks.as_point_matrix(ys_train, name="ys_train", dtype=None)
+  checks.check_same_points(mus_train, "mus_train", ys_train, "ys_train")
+  checks.check_min_columns(mus_train, name="mus_train", minimum=2, metric="MIG")
   return mig_from_discrete_codes(utils.histogram_discretize(mus_train, num_bins), ys_train)
 
 
@@ -68,5 +68,5 @@ def evaluate_mig(ground_truth_data, representation_function, random_state, artif
   del artifact_dir
   mus_train, ys_train = utils.generate_batch_factor_code(
       ground_truth_data, representation_function, num_train, random_state, batch_size)
-  _validation.check_min_columns(mus_train, "the representation", 2, "MIG")
+  checks.check_min_columns(mus_train, name="the representation", minimum=2, metric="MIG")
   return mig_from_discrete_codes(utils.make_discretizer(mus_train), ys_train)

@@ -11,8 +11,8 @@ import numpy as np
 from sklearn import linear_model
 from sklearn import metrics
 
-from infofrag.metrics import _validation
 from infofrag.metrics import utils
+from infofrag.utils import checks
 
 
 def modularity(mutual_information):
@@ -75,7 +75,7 @@ def compute_modularity_explicitness(mus_train, ys_train, mus_test, ys_test, num_
   Returns:
     dict: modularity_score, explicitness_score_train, explicitness_score_test.
   """
-  mus_train, ys_train, mus_test, ys_test = _validation.train_test_arrays(
+  mus_train, ys_train, mus_test, ys_test = checks.train_test_arrays(
       mus_train, ys_train, mus_test, ys_test, factor_dtype=None)
   if ys_train.shape[1] < 2:
     raise ValueError("Modularity needs at least 2 factors.")

@@ -22,8 +22,8 @@ import numpy as np
 from sklearn import exceptions
 from sklearn import svm
 
-from infofrag.metrics import _validation
 from infofrag.metrics import utils
+from infofrag.utils import checks
 
 SVM_C = 0.01
 _LIBLINEAR_SEED_HIGH = np.iinfo("i").max  # liblinear draws randint(this) once per fit
@@ -98,9 +98,9 @@ def compute_sap(mus_train, ys_train, mus_test, ys_test, continuous_factors=False
   Returns:
     {"SAP_score": float}.
   """
-  mus_train, ys_train, mus_test, ys_test = _validation.train_test_arrays(
+  mus_train, ys_train, mus_test, ys_test = checks.train_test_arrays(
       mus_train, ys_train, mus_test, ys_test, factor_dtype=None)
-  _validation.check_min_columns(mus_train, "mus_train", 2, "SAP")
+  checks.check_min_columns(mus_train, name="mus_train", minimum=2, metric="SAP")
   if continuous_factors:
     scores = continuous_score_matrix(mus_train, ys_train.astype(np.float64))
   else:

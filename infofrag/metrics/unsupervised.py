@@ -12,8 +12,8 @@ import gin
 import numpy as np
 import scipy.linalg
 
-from infofrag.metrics import _validation
 from infofrag.metrics import utils
+from infofrag.utils import checks
 
 
 def gaussian_total_correlation(cov):
@@ -52,8 +52,8 @@ def compute_unsupervised(mus, num_bins=20):
     dict: gaussian_total_correlation, gaussian_wasserstein_correlation,
     gaussian_wasserstein_correlation_norm, mutual_info_score.
   """
-  mus = _validation.as_point_matrix(mus, "mus", dtype=None)
-  _validation.check_min_columns(mus, "mus", 2, "The unsupervised scores")
+  mus = checks.as_point_matrix(mus, name="mus", dtype=None)
+  checks.check_min_columns(mus, name="mus", minimum=2, metric="The unsupervised scores")
   if mus.shape[0] < 2:
     raise ValueError("The unsupervised scores need at least 2 points for a covariance.")
   return scores_from_samples(mus.astype(np.float64), utils.histogram_discretize(mus, num_bins))
@@ -68,5 +68,6 @@ def evaluate_unsupervised(ground_truth_data, representation_function, random_sta
   del artifact_dir
   mus, _ = utils.generate_batch_factor_code(
       ground_truth_data, representation_function, num_train, random_state, batch_size)
-  _validation.check_min_columns(mus, "the representation", 2, "The unsupervised scores")
+  checks.check_min_columns(mus, name="the representation", minimum=2,
+                           metric="The unsupervised scores")
   return scores_from_samples(mus.astype(np.float64), utils.make_discretizer(mus))

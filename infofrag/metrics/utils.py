@@ -7,7 +7,7 @@ Layout: one row per data point everywhere ([num_points, num_codes] codes,
 import gin
 import numpy as np
 
-from infofrag.metrics import _validation
+from infofrag.utils import checks
 
 _ONE_HOT_CHUNK = 8192  # rows per block when counting joint label occurrences
 
@@ -27,8 +27,8 @@ def generate_batch_factor_code(ground_truth_data, representation_function, num_p
     (codes [num_points, num_codes] in the representation's dtype (kept as dlib does,
     since the histogram edges depend on it), factors [num_points, num_factors] int64).
   """
-  num_points = _validation.check_positive_int(num_points, "num_points")
-  batch_size = _validation.check_positive_int(batch_size, "batch_size")
+  num_points = checks.check_positive_int(num_points, name="num_points")
+  batch_size = checks.check_positive_int(batch_size, name="batch_size")
   codes, factors = [], []
   for start in range(0, num_points, batch_size):
     batch = min(batch_size, num_points - start)
@@ -52,7 +52,7 @@ def represent(representation_function, observations):
 
 def obtain_representation(observations, representation_function, batch_size):
   """Codes [num_points, num_codes] of `observations`, encoded `batch_size` at a time."""
-  batch_size = _validation.check_positive_int(batch_size, "batch_size")
+  batch_size = checks.check_positive_int(batch_size, name="batch_size")
   return np.concatenate(
       [represent(representation_function, observations[start:start + batch_size])
        for start in range(0, len(observations), batch_size)], axis=0)
@@ -73,7 +73,7 @@ def histogram_discretize(target, num_bins=gin.REQUIRED):
   Returns:
     [num_points, num_columns] array of bin labels, same dtype as `target`.
   """
-  num_bins = _validation.check_positive_int(num_bins, "num_bins")
+  num_bins = checks.check_positive_int(num_bins, name="num_bins")
   target = np.asarray(target)
   discretized = np.zeros_like(target)
   for column in range(target.shape[1]):  # One histogram per code: edges differ per column.

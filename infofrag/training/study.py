@@ -22,6 +22,7 @@ import json
 import os
 import sys
 
+from infofrag.utils import checks
 from infofrag.utils import paths
 
 STUDY_NAME = "unsupervised_study_v1"
@@ -126,17 +127,6 @@ def list_models(dataset=None, seeds=None, methods=None, study=None):
   return selected
 
 
-def _parse_seeds(text):
-  seeds = []
-  for part in text.split(","):
-    if "-" in part:
-      low, high = part.split("-", 1)
-      seeds.extend(range(int(low), int(high) + 1))
-    elif part.strip():
-      seeds.append(int(part))
-  return seeds
-
-
 def main(argv=None):
   parser = argparse.ArgumentParser(
       prog="python -m infofrag.training.study",
@@ -155,7 +145,7 @@ def main(argv=None):
       return 0
     if not args.list:
       parser.error("give --list or --model_num N")
-    seeds = _parse_seeds(args.seeds) if args.seeds else None
+    seeds = checks.parse_int_ranges(args.seeds, flag="--seeds") if args.seeds else None
     models = list_models(args.dataset, seeds, args.method)
   except ValueError as error:
     print(f"study: error: {error}", file=sys.stderr)

@@ -7,12 +7,13 @@ written by dlib and infofrag alike) or, failing that, the operative gin config
 any gin configurable. Pure Python: no TensorFlow import.
 """
 
-import ast
 import dataclasses
 import glob
-import json
 import os
 import re
+
+from infofrag.utils import gin_text
+from infofrag.utils.gin_text import parse_value
 
 # The hyperparameter the study sweeps for each method (dlib's unsupervised_study_v1).
 SWEPT_HYPERPARAMETER = {
@@ -61,73 +62,20 @@ def tfhub_path(model_dir):
   return os.path.join(model_dir, "model", "tfhub")
 
 
-def parse_gin_text(text):
-  """Parses operative gin config text into {binding: value string}.
-
-  Handles comments, blank lines and values continued over several lines
-  (open brackets). Keeps scopes ("vae/AdamOptimizer.beta1").
-  """
-  bindings = {}
-  key, pieces, depth = None, [], 0
-  for raw_line in text.splitlines():
-    line = raw_line.rstrip()  # operative configs only have whole-line comments
-    if key is None:
-      stripped = line.strip()
-      if not stripped or stripped.startswith("#") or stripped.startswith("import ") \
-          or stripped.startswith("include "):
-        continue
-      match = re.match(r"^([\w./]+)\s*=\s*(.*)$", stripped)
-      if not match:
-        continue
-      key, value = match.group(1), match.group(2)
-      pieces, depth = [value], _bracket_depth(value)
-    else:
-      pieces.append(line.strip())
-      depth += _bracket_depth(line)
-    if depth <= 0:
-      bindings[key] = " ".join(pieces).strip()
-      key = None
-  return bindings
-
-
-def _bracket_depth(text):
-  return sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
-
-
-def parse_value(value):
-  """Gin value string -> Python value; references (@name, %macro) stay strings."""
-  value = value.strip()
-  if value.startswith("@") or value.startswith("%"):
-    return value
-  try:
-    return ast.literal_eval(value)
-  except (ValueError, SyntaxError):
-    return value
-
-
 def read_bindings(model_dir):
   """{binding: parsed value} from train_config.json, else gin/train.gin.
 
   Raises:
     ModelDirError: if neither file exists or they cannot be parsed.
   """
-  results = os.path.join(model_dir, "model", "results")
-  json_path = os.path.join(results, "json", "train_config.json")
-  gin_path = os.path.join(results, "gin", "train.gin")
-  if os.path.exists(json_path):
-    try:
-      with open(json_path) as f:
-        raw = json.load(f)
-    except (OSError, json.JSONDecodeError) as error:
-      raise ModelDirError(f"{model_dir}: cannot read {json_path}: {error}") from error
-  elif os.path.exists(gin_path):
-    with open(gin_path) as f:
-      raw = parse_gin_text(f.read())
-  else:
-    raise ModelDirError(
-        f"{model_dir}: no training config found (looked for {json_path} and {gin_path}); "
-        "is this a disentanglement_lib/infofrag model directory?")
-  return {key: parse_value(str(value)) for key, value in raw.items()}
+  try:
+    raw = gin_text.read_train_config(model_dir)
+  except FileNotFoundError as error:
+    raise ModelDirError(f"{model_dir}: {error}; is this a disentanglement_lib/infofrag model "
+                        "directory?") from None
+  except ValueError as error:
+    raise ModelDirError(f"{model_dir}: {error}") from error
+  return {key: parse_value(value) for key, value in raw.items()}
 
 
 def _lookup(bindings, name):
