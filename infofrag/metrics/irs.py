@@ -10,19 +10,29 @@ As in dlib the *factors* are passed through the discretizer (20 histogram bins),
 parity); `num_active_codes` is the count of non-constant codes.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import gin
 import numpy as np
+import numpy.typing as npt
 
 from infofrag.metrics import utils
 from infofrag.utils import checks
 
+if TYPE_CHECKING:
+  from infofrag.data.ground_truth.ground_truth_data import GroundTruthData
+  from infofrag.metrics.utils import RepresentationFunction
 
-def active_code_mask(codes):
+
+def active_code_mask(codes: np.ndarray) -> np.ndarray:
   """Non-constant codes: [num_points, num_codes] -> [num_codes] bool."""
   return codes.var(axis=0) > 0.0
 
 
-def irs_matrix(factors, codes, diff_quantile=0.99):
+def irs_matrix(factors: np.ndarray, codes: np.ndarray,
+               diff_quantile: float = 0.99) -> tuple[np.ndarray, np.ndarray]:
   """IRS terms (dlib's `scalable_disentanglement_score`).
 
   Args:
@@ -45,7 +55,8 @@ def irs_matrix(factors, codes, diff_quantile=0.99):
   return 1.0 - cum_deviations / max_deviations[:, None], max_deviations
 
 
-def irs_from_samples(codes, discrete_factors, diff_quantile):
+def irs_from_samples(codes: np.ndarray, discrete_factors: np.ndarray,
+                     diff_quantile: float) -> dict[str, Any]:
   active = active_code_mask(codes)
   active_codes = codes[:, active]
   if not active_codes.any():
@@ -61,7 +72,8 @@ def irs_from_samples(codes, discrete_factors, diff_quantile):
           "num_active_codes": int(np.sum(active))}
 
 
-def compute_irs(mus, ys, diff_quantile=0.99, num_bins=20):
+def compute_irs(mus: npt.ArrayLike, ys: npt.ArrayLike, diff_quantile: float = 0.99,
+                num_bins: int = 20) -> dict[str, Any]:
   """IRS of a representation (row per point).
 
   Args:
@@ -83,8 +95,11 @@ def compute_irs(mus, ys, diff_quantile=0.99, num_bins=20):
 
 @gin.configurable("irs", denylist=["ground_truth_data", "representation_function",
                                    "random_state", "artifact_dir"])
-def evaluate_irs(ground_truth_data, representation_function, random_state, artifact_dir=None,
-                 diff_quantile=0.99, num_train=gin.REQUIRED, batch_size=gin.REQUIRED):
+def evaluate_irs(ground_truth_data: GroundTruthData,
+                 representation_function: RepresentationFunction,
+                 random_state: np.random.RandomState, artifact_dir: str | None = None,
+                 diff_quantile: float = 0.99, num_train: int = gin.REQUIRED,
+                 batch_size: int = gin.REQUIRED) -> dict[str, Any]:
   """dlib's `irs` on a dataset (factors discretised with the gin `discretizer`)."""
   del artifact_dir
   mus, ys = utils.generate_batch_factor_code(

@@ -5,14 +5,23 @@ divided by H(y_j); `discrete_mig` is the mean over factors. MI in nats, codes bi
 with the histogram discretizer (20 bins in dlib's configs).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import gin
 import numpy as np
+import numpy.typing as npt
 
 from infofrag.metrics import utils
 from infofrag.utils import checks
 
+if TYPE_CHECKING:
+  from infofrag.data.ground_truth.ground_truth_data import GroundTruthData
+  from infofrag.metrics.utils import RepresentationFunction
 
-def mig_from_discrete_codes(discrete_codes, factors):
+
+def mig_from_discrete_codes(discrete_codes: np.ndarray, factors: np.ndarray) -> dict[str, Any]:
   """MIG of already discretised codes.
 
   Args:
@@ -38,7 +47,8 @@ def mig_from_discrete_codes(discrete_codes, factors):
           "discrete_mig_per_factor": [float(gap) for gap in gaps]}
 
 
-def compute_mig(mus_train, ys_train, num_bins=20):
+def compute_mig(mus_train: npt.ArrayLike, ys_train: npt.ArrayLike,
+                num_bins: int = 20) -> dict[str, Any]:
   """MIG of a representation on given points (dlib's `_compute_mig`, row per point).
 
   Args:
@@ -58,8 +68,10 @@ def compute_mig(mus_train, ys_train, num_bins=20):
 
 @gin.configurable("mig", denylist=["ground_truth_data", "representation_function",
                                    "random_state", "artifact_dir"])
-def evaluate_mig(ground_truth_data, representation_function, random_state, artifact_dir=None,
-                 num_train=gin.REQUIRED, batch_size=16):
+def evaluate_mig(ground_truth_data: GroundTruthData,
+                 representation_function: RepresentationFunction,
+                 random_state: np.random.RandomState, artifact_dir: str | None = None,
+                 num_train: int = gin.REQUIRED, batch_size: int = 16) -> dict[str, Any]:
   """dlib's `mig` on a dataset: samples num_train points, discretises with `discretizer`.
 
   Returns:

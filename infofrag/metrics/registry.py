@@ -4,6 +4,10 @@
 random_state) -> dict` with its parameters bound through gin (gin_configs/evaluate/<name>.gin).
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 from infofrag.metrics import beta_vae
 from infofrag.metrics import dci
 from infofrag.metrics import factor_vae
@@ -37,7 +41,7 @@ ALIASES = {
 }
 
 
-def resolve_metric_names(names):
+def resolve_metric_names(names: str | Sequence[str] | None) -> list[str]:
   """Canonical dlib names for a comma-separated list (or "all"), in the given order.
 
   Args:

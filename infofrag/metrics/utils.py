@@ -4,16 +4,29 @@ Layout: one row per data point everywhere ([num_points, num_codes] codes,
 [num_points, num_factors] factors); dlib uses the transpose internally.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import gin
 import numpy as np
 
 from infofrag.utils import checks
 
+if TYPE_CHECKING:
+  from infofrag.data.ground_truth.ground_truth_data import GroundTruthData
+
+# dlib's representation function: a batch of observations -> codes of shape (B, num_codes).
+RepresentationFunction = Callable[[np.ndarray], np.ndarray]
+
 _ONE_HOT_CHUNK = 8192  # rows per block when counting joint label occurrences
 
 
-def generate_batch_factor_code(ground_truth_data, representation_function, num_points,
-                               random_state, batch_size=16):
+def generate_batch_factor_code(ground_truth_data: GroundTruthData,
+                               representation_function: RepresentationFunction, num_points: int,
+                               random_state: np.random.RandomState,
+                               batch_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
   """Samples factors and codes exactly as dlib does (same random draws, same batches).
 
   Args:
@@ -38,7 +51,8 @@ def generate_batch_factor_code(ground_truth_data, representation_function, num_p
   return np.concatenate(codes, axis=0), np.concatenate(factors, axis=0)
 
 
-def represent(representation_function, observations):
+def represent(representation_function: RepresentationFunction,
+              observations: np.ndarray) -> np.ndarray:
   """Calls `representation_function` and checks it returned finite [B, num_codes]."""
   codes = np.asarray(representation_function(observations))
   num = len(observations)
@@ -50,7 +64,9 @@ def represent(representation_function, observations):
   return codes
 
 
-def obtain_representation(observations, representation_function, batch_size):
+def obtain_representation(observations: np.ndarray,
+                          representation_function: RepresentationFunction,
+                          batch_size: int) -> np.ndarray:
   """Codes [num_points, num_codes] of `observations`, encoded `batch_size` at a time."""
   batch_size = checks.check_positive_int(batch_size, name="batch_size")
   return np.concatenate(
@@ -59,7 +75,7 @@ def obtain_representation(observations, representation_function, batch_size):
 
 
 @gin.configurable("histogram_discretizer", denylist=["target"])
-def histogram_discretize(target, num_bins=gin.REQUIRED):
+def histogram_discretize(target: np.ndarray, num_bins: int = gin.REQUIRED) -> np.ndarray:
   """dlib's histogram discretizer, applied to each column separately.
 
   Each column gets `num_bins` equal-width bins over its own [min, max]
@@ -84,7 +100,8 @@ def histogram_discretize(target, num_bins=gin.REQUIRED):
 
 
 @gin.configurable("discretizer", denylist=["target"])
-def make_discretizer(target, num_bins=gin.REQUIRED, discretizer_fn=gin.REQUIRED):
+def make_discretizer(target: np.ndarray, num_bins: int = gin.REQUIRED,
+                     discretizer_fn: Callable[..., np.ndarray] = gin.REQUIRED) -> np.ndarray:
   """dlib's gin wrapper: `discretizer_fn(target, num_bins)` on [num_points, num_columns]."""
   return discretizer_fn(target, num_bins)
 
@@ -123,7 +140,7 @@ def _one_hot(indices, width):
   return out
 
 
-def discrete_mutual_info(codes, factors):
+def discrete_mutual_info(codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
   """Mutual information (nats) between every code column and every factor column.
 
   Same estimator as dlib (`sklearn.metrics.mutual_info_score` of each pair, natural
@@ -156,7 +173,7 @@ def discrete_mutual_info(codes, factors):
   return np.clip(block_sums, 0.0, None)
 
 
-def discrete_entropy(factors):
+def discrete_entropy(factors: np.ndarray) -> np.ndarray:
   """Empirical entropy (nats) of each column: [num_points, F] -> [F] float64.
 
   Equals dlib's `mutual_info_score(y, y)`.
@@ -171,7 +188,8 @@ def discrete_entropy(factors):
   return entropies
 
 
-def normalize_data(data, mean=None, stddev=None):
+def normalize_data(data: np.ndarray, mean: np.ndarray | None = None,
+                   stddev: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   """Standardises each column of [num_points, C] data (dlib: ddof=0 std).
 
   A constant column has std 0; it is only centred (std taken as 1), where dlib would
@@ -188,7 +206,7 @@ def normalize_data(data, mean=None, stddev=None):
   return (data - mean[None, :]) / stddev[None, :], mean, stddev
 
 
-def split_seeds(random_state, num):
+def split_seeds(random_state: np.random.RandomState, num: int) -> np.ndarray:
   """`num` int seeds drawn from `random_state` (int, RandomState or None -> 0)."""
   if random_state is None:
     random_state = 0

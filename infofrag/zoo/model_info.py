@@ -7,6 +7,11 @@ written by dlib and infofrag alike) or, failing that, the operative gin config
 any gin configurable. Pure Python: no TensorFlow import.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import dataclasses
 import glob
 import os
@@ -57,12 +62,12 @@ class ModelInfo:
   bindings: dict
 
 
-def tfhub_path(model_dir):
+def tfhub_path(model_dir: str) -> str:
   """DIR/model/tfhub."""
   return os.path.join(model_dir, "model", "tfhub")
 
 
-def read_bindings(model_dir):
+def read_bindings(model_dir: str) -> dict[str, Any]:
   """{binding: parsed value} from train_config.json, else gin/train.gin.
 
   Raises:
@@ -102,7 +107,7 @@ def _as_int(value):
     return None
 
 
-def read_model_info(model_dir):
+def read_model_info(model_dir: str) -> ModelInfo:
   """ModelInfo of a model directory (see class docstring)."""
   bindings = read_bindings(model_dir)
   model_ref = str(_lookup(bindings, "model.model") or "")
@@ -134,7 +139,7 @@ def _natural_key(path):
   return (0, int(name), path) if name.isdigit() else (1, 0, path)
 
 
-def find_model_dirs(zoo=None, patterns=()):
+def find_model_dirs(zoo: str | None = None, patterns: Sequence[str] = ()) -> list[str]:
   """Model directories under a zoo root (ROOT/<n>/model/tfhub) and/or glob patterns.
 
   Args:
