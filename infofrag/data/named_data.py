@@ -50,12 +50,17 @@ def dataset_names() -> list[str]:
 def get_named_ground_truth_data(name: str | None = None) -> GroundTruthData:
   """Returns the GroundTruthData object named `name` (gin: `dataset.name`).
 
-  Args:
-    name: a dataset name; None takes the gin binding `dataset.name`.
+  Parameters
+  ----------
+  name : str | None
+    a dataset name; None takes the gin binding `dataset.name`.
 
-  Raises:
-    ValueError: for an unknown name (the message lists the valid ones).
-    DatasetFileNotFoundError: when a real dataset's files are missing.
+  Raises
+  ------
+  ValueError
+    for an unknown name (the message lists the valid ones).
+  DatasetFileNotFoundError
+    when a real dataset's files are missing.
   """
   if name is None:
     raise ValueError(

@@ -43,17 +43,24 @@ def _fit_factor(codes_train, factor_train, codes_test, factor_test, seed):
 
 def importance_matrix_gbt(mus_train: npt.ArrayLike, ys_train: npt.ArrayLike,
                           mus_test: npt.ArrayLike, ys_test: npt.ArrayLike,
-                          random_state: int = 0,
+                          random_state: int | np.random.RandomState = 0,
                           n_jobs: int | None = 1) -> tuple[np.ndarray, float, float]:
   """Importance matrix and accuracies of the per-factor gradient-boosted trees.
 
-  Args:
-    mus_train, mus_test: [num_points, num_codes] float64.
-    ys_train, ys_test: [num_points, num_factors] class labels.
-    random_state: int or RandomState; one seed per factor is drawn from it.
-    n_jobs: joblib workers (-1: all cores). Same numbers for any value.
+  Parameters
+  ----------
+  mus_train, mus_test : array_like of shape (num_points, num_codes)
+    Float64.
+  ys_train, ys_test : array_like of shape (num_points, num_factors)
+    Class labels.
+  random_state : int | np.random.RandomState
+    int or RandomState; one seed per factor is drawn from it.
+  n_jobs : int | None
+    joblib workers (-1: all cores). Same numbers for any value.
 
-  Returns:
+  Returns
+  -------
+  tuple[np.ndarray, float, float]
     (importance [num_codes, num_factors] float64, mean train accuracy, mean test accuracy).
   """
   num_factors = ys_train.shape[1]
@@ -102,17 +109,24 @@ def completeness(importance: np.ndarray) -> float:
 
 
 def compute_dci(mus_train: npt.ArrayLike, ys_train: npt.ArrayLike, mus_test: npt.ArrayLike,
-                ys_test: npt.ArrayLike, random_state: int = 0,
+                ys_test: npt.ArrayLike, random_state: int | np.random.RandomState = 0,
                 n_jobs: int | None = 1) -> dict[str, float]:
   """DCI scores of a representation (dlib's `_compute_dci`, row per point).
 
-  Args:
-    mus_train, mus_test: [num_points, num_codes] codes.
-    ys_train, ys_test: [num_points, num_factors] discrete factors.
-    random_state: int or RandomState for the per-factor tree seeds.
-    n_jobs: parallel per-factor fits (joblib; -1 = all cores); identical results.
+  Parameters
+  ----------
+  mus_train, mus_test : array_like of shape (num_points, num_codes)
+    Codes.
+  ys_train, ys_test : array_like of shape (num_points, num_factors)
+    Discrete factors.
+  random_state : int | np.random.RandomState
+    int or RandomState for the per-factor tree seeds.
+  n_jobs : int | None
+    parallel per-factor fits (joblib; -1 = all cores); identical results.
 
-  Returns:
+  Returns
+  -------
+  dict[str, float]
     dict: disentanglement, completeness, informativeness_train, informativeness_test.
   """
   mus_train, ys_train, mus_test, ys_test = checks.train_test_arrays(

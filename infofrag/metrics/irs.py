@@ -35,12 +35,18 @@ def irs_matrix(factors: np.ndarray, codes: np.ndarray,
                diff_quantile: float = 0.99) -> tuple[np.ndarray, np.ndarray]:
   """IRS terms (dlib's `scalable_disentanglement_score`).
 
-  Args:
-    factors: [num_points, num_factors] discrete labels.
-    codes: [num_points, num_codes] active codes.
-    diff_quantile: quantile of the within-group deviations (1.0: the paper's max).
+  Parameters
+  ----------
+  factors : ndarray of shape (num_points, num_factors)
+    Discrete labels.
+  codes : ndarray of shape (num_points, num_codes)
+    Active codes.
+  diff_quantile : float
+    quantile of the within-group deviations (1.0: the paper's max).
 
-  Returns:
+  Returns
+  -------
+  tuple[np.ndarray, np.ndarray]
     (irs [num_codes, num_factors], max_deviations [num_codes]).
   """
   max_deviations = np.max(np.abs(codes - codes.mean(axis=0)), axis=0)
@@ -76,13 +82,20 @@ def compute_irs(mus: npt.ArrayLike, ys: npt.ArrayLike, diff_quantile: float = 0.
                 num_bins: int = 20) -> dict[str, Any]:
   """IRS of a representation (row per point).
 
-  Args:
-    mus: [num_points, num_codes] codes.
-    ys: [num_points, num_factors] factors (binned into num_bins as in dlib).
-    diff_quantile: in (0, 1].
-    num_bins: histogram bins applied to each factor.
+  Parameters
+  ----------
+  mus : array_like of shape (num_points, num_codes)
+    Codes.
+  ys : array_like of shape (num_points, num_factors)
+    Factors (binned into num_bins as in dlib).
+  diff_quantile : float
+    in (0, 1].
+  num_bins : int
+    histogram bins applied to each factor.
 
-  Returns:
+  Returns
+  -------
+  dict[str, Any]
     dict: IRS, num_active_dims (dlib's value), num_active_codes.
   """
   mus = checks.as_point_matrix(mus, name="mus")

@@ -24,16 +24,23 @@ if TYPE_CHECKING:
 def mig_from_discrete_codes(discrete_codes: np.ndarray, factors: np.ndarray) -> dict[str, Any]:
   """MIG of already discretised codes.
 
-  Args:
-    discrete_codes: [num_points, num_codes] bin labels (num_codes >= 2).
-    factors: [num_points, num_factors] discrete factor labels.
+  Parameters
+  ----------
+  discrete_codes : ndarray of shape (num_points, num_codes)
+    Bin labels (num_codes >= 2).
+  factors : ndarray of shape (num_points, num_factors)
+    Discrete factor labels.
 
-  Returns:
+  Returns
+  -------
+  dict[str, Any]
     dict: `discrete_mig` (float, in [0, 1]) and `discrete_mig_per_factor`
     (list of num_factors floats: each factor's normalised gap).
 
-  Raises:
-    ValueError: a factor is constant on the sample (its entropy is 0, the gap undefined).
+  Raises
+  ------
+  ValueError
+    a factor is constant on the sample (its entropy is 0, the gap undefined).
   """
   mutual_info = utils.discrete_mutual_info(discrete_codes, factors)  # [codes, factors], nats
   entropy = utils.discrete_entropy(factors)  # [factors], nats
@@ -51,12 +58,18 @@ def compute_mig(mus_train: npt.ArrayLike, ys_train: npt.ArrayLike,
                 num_bins: int = 20) -> dict[str, Any]:
   """MIG of a representation on given points (dlib's `_compute_mig`, row per point).
 
-  Args:
-    mus_train: [num_points, num_codes] codes (num_codes >= 2).
-    ys_train: [num_points, num_factors] discrete factors.
-    num_bins: histogram bins per code.
+  Parameters
+  ----------
+  mus_train : array_like of shape (num_points, num_codes)
+    Codes (num_codes >= 2).
+  ys_train : array_like of shape (num_points, num_factors)
+    Discrete factors.
+  num_bins : int
+    histogram bins per code.
 
-  Returns:
+  Returns
+  -------
+  dict[str, Any]
     dict with `discrete_mig` and `discrete_mig_per_factor`.
   """
   mus_train = checks.as_point_matrix(mus_train, name="mus_train", dtype=None)
@@ -74,7 +87,9 @@ def evaluate_mig(ground_truth_data: GroundTruthData,
                  num_train: int = gin.REQUIRED, batch_size: int = 16) -> dict[str, Any]:
   """dlib's `mig` on a dataset: samples num_train points, discretises with `discretizer`.
 
-  Returns:
+  Returns
+  -------
+  dict[str, Any]
     dict with `discrete_mig` and `discrete_mig_per_factor`.
   """
   del artifact_dir

@@ -42,9 +42,12 @@ def explicitness_per_factor(mus_train: npt.ArrayLike, y_train: np.ndarray, mus_t
                             y_test: np.ndarray) -> tuple[float, float]:
   """(train ROC-AUC, test ROC-AUC) of LogisticRegression predicting one factor.
 
-  Args:
-    mus_train, mus_test: [num_points, num_codes] standardised codes.
-    y_train, y_test: [num_points] factor labels.
+  Parameters
+  ----------
+  mus_train, mus_test : array_like of shape (num_points, num_codes)
+    Standardised codes.
+  y_train, y_test : ndarray of shape (num_points,)
+    Factor labels.
   """
   classifier = linear_model.LogisticRegression().fit(mus_train, y_train)
   test_classes = np.unique(y_test)
@@ -81,12 +84,18 @@ def compute_modularity_explicitness(mus_train: npt.ArrayLike, ys_train: npt.Arra
                                     num_bins: int = 20) -> dict[str, float]:
   """Modularity and explicitness of a representation (row per point).
 
-  Args:
-    mus_train, mus_test: [num_points, num_codes] codes.
-    ys_train, ys_test: [num_points, num_factors] discrete factors.
-    num_bins: histogram bins per code for the MI.
+  Parameters
+  ----------
+  mus_train, mus_test : array_like of shape (num_points, num_codes)
+    Codes.
+  ys_train, ys_test : array_like of shape (num_points, num_factors)
+    Discrete factors.
+  num_bins : int
+    histogram bins per code for the MI.
 
-  Returns:
+  Returns
+  -------
+  dict[str, float]
     dict: modularity_score, explicitness_score_train, explicitness_score_test.
   """
   mus_train, ys_train, mus_test, ys_test = checks.train_test_arrays(

@@ -44,15 +44,21 @@ ALIASES = {
 def resolve_metric_names(names: str | Sequence[str] | None) -> list[str]:
   """Canonical dlib names for a comma-separated list (or "all"), in the given order.
 
-  Args:
-    names: e.g. "mig,sap,dci", "all", or a list of names. Case-insensitive; duplicates
-      are dropped.
+  Parameters
+  ----------
+  names : str | Sequence[str] | None
+    e.g. "mig,sap,dci", "all", or a list of names. Case-insensitive; duplicates
+    are dropped.
 
-  Returns:
+  Returns
+  -------
+  list[str]
     list of keys of METRICS.
 
-  Raises:
-    ValueError: unknown or empty names; the message lists the valid ones.
+  Raises
+  ------
+  ValueError
+    unknown or empty names; the message lists the valid ones.
   """
   if isinstance(names, str):
     names = names.split(",")

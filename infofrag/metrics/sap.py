@@ -101,15 +101,23 @@ def compute_sap(mus_train: npt.ArrayLike, ys_train: npt.ArrayLike, mus_test: npt
                 n_jobs: int | None = 1) -> dict[str, float]:
   """SAP score of a representation (dlib's `_compute_sap`, row per point).
 
-  Args:
-    mus_train, mus_test: [num_points, num_codes] codes (num_codes >= 2).
-    ys_train, ys_test: [num_points, num_factors] factors (class labels when discrete).
-    continuous_factors: treat factors as continuous (correlation) instead of classes.
-    random_state: int, RandomState or None (numpy's global state, as dlib); seeds the
-      liblinear solver of the discrete SVMs.
-    n_jobs: parallel SVM fits (joblib); results equal the serial run's.
+  Parameters
+  ----------
+  mus_train, mus_test : array_like of shape (num_points, num_codes)
+    Codes (num_codes >= 2).
+  ys_train, ys_test : array_like of shape (num_points, num_factors)
+    Factors (class labels when discrete).
+  continuous_factors : bool
+    treat factors as continuous (correlation) instead of classes.
+  random_state : int | np.random.RandomState | None
+    int, RandomState or None (numpy's global state, as dlib); seeds the
+    liblinear solver of the discrete SVMs.
+  n_jobs : int | None
+    parallel SVM fits (joblib); results equal the serial run's.
 
-  Returns:
+  Returns
+  -------
+  dict[str, float]
     {"SAP_score": float}.
   """
   mus_train, ys_train, mus_test, ys_test = checks.train_test_arrays(

@@ -57,7 +57,9 @@ def scores_from_samples(mus: npt.ArrayLike, discrete_mus: np.ndarray) -> dict[st
 def compute_unsupervised(mus: npt.ArrayLike, num_bins: int = 20) -> dict[str, float]:
   """Unsupervised scores of codes mus [num_points, num_codes] (num_codes >= 2, points >= 2).
 
-  Returns:
+  Returns
+  -------
+  dict[str, float]
     dict: gaussian_total_correlation, gaussian_wasserstein_correlation,
     gaussian_wasserstein_correlation_norm, mutual_info_score.
   """

@@ -29,14 +29,22 @@ def generate_batch_factor_code(ground_truth_data: GroundTruthData,
                                batch_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
   """Samples factors and codes exactly as dlib does (same random draws, same batches).
 
-  Args:
-    ground_truth_data: a GroundTruthData.
-    representation_function: observations [B, ...] -> codes [B, num_codes].
-    num_points: number of points to sample (> 0).
-    random_state: np.random.RandomState consumed by `ground_truth_data.sample`.
-    batch_size: points per `sample` call (dlib: 16); it changes the random stream.
+  Parameters
+  ----------
+  ground_truth_data : GroundTruthData
+    a GroundTruthData.
+  representation_function : RepresentationFunction
+    observations [B, ...] -> codes [B, num_codes].
+  num_points : int
+    number of points to sample (> 0).
+  random_state : np.random.RandomState
+    np.random.RandomState consumed by `ground_truth_data.sample`.
+  batch_size : int
+    points per `sample` call (dlib: 16); it changes the random stream.
 
-  Returns:
+  Returns
+  -------
+  tuple[np.ndarray, np.ndarray]
     (codes [num_points, num_codes] in the representation's dtype (kept as dlib does,
     since the histogram edges depend on it), factors [num_points, num_factors] int64).
   """
@@ -82,12 +90,17 @@ def histogram_discretize(target: np.ndarray, num_bins: int = gin.REQUIRED) -> np
   (`np.histogram`'s edges, in the column's dtype as in dlib) and values are labelled
   1..num_bins with `np.digitize`.
 
-  Args:
-    target: [num_points, num_columns] array.
-    num_bins: number of bins (> 0).
+  Parameters
+  ----------
+  target : ndarray of shape (num_points, num_columns)
+    Array.
+  num_bins : int
+    number of bins (> 0).
 
-  Returns:
-    [num_points, num_columns] array of bin labels, same dtype as `target`.
+  Returns
+  -------
+  ndarray of shape (num_points, num_columns)
+    Array of bin labels, same dtype as `target`.
   """
   num_bins = checks.check_positive_int(num_bins, name="num_bins")
   target = np.asarray(target)
@@ -147,12 +160,17 @@ def discrete_mutual_info(codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
   log, empirical distributions), computed for all pairs at once from one joint count
   matrix.
 
-  Args:
-    codes: [num_points, num_codes] discrete labels (any values).
-    factors: [num_points, num_factors] discrete labels.
+  Parameters
+  ----------
+  codes : ndarray of shape (num_points, num_codes)
+    Discrete labels (any values).
+  factors : ndarray of shape (num_points, num_factors)
+    Discrete labels.
 
-  Returns:
-    [num_codes, num_factors] float64, nats.
+  Returns
+  -------
+  ndarray of shape (num_codes, num_factors)
+    Float64, nats.
   """
   dense_a, sizes_a = _dense_labels(np.asarray(codes))
   dense_b, sizes_b = _dense_labels(np.asarray(factors))
@@ -195,7 +213,9 @@ def normalize_data(data: np.ndarray, mean: np.ndarray | None = None,
   A constant column has std 0; it is only centred (std taken as 1), where dlib would
   divide by zero and fail in the classifier.
 
-  Returns:
+  Returns
+  -------
+  tuple[np.ndarray, np.ndarray, np.ndarray]
     (normalised [num_points, C], mean [C], stddev [C]).
   """
   if mean is None:

@@ -38,17 +38,28 @@ class ModelDirError(ValueError):
 class ModelInfo:
   """Facts read from one model directory's training config.
 
-  Attributes:
-    model_dir: the directory holding `model/`.
-    name: a short identifier (the folder name, e.g. the zoo's model number).
-    method: configurable of the model (vae, annealed_vae, factor_vae, dip_vae, beta_tc_vae).
-    method_label: dlib's `model.name` when present (beta_vae, dip_vae_i, ...), else method.
-    hyperparameter: the swept binding, e.g. "vae.beta" (None when unknown).
-    hyperparameter_value: its value (float or None).
-    seed: model.random_seed (int or None).
-    dataset: dataset.name (str or None).
-    num_latent: encoder.num_latent (int or None).
-    bindings: every binding -> parsed Python value (references like "@vae()" stay strings).
+  Attributes
+  ----------
+  model_dir : str
+    the directory holding `model/`.
+  name : str
+    a short identifier (the folder name, e.g. the zoo's model number).
+  method : str
+    configurable of the model (vae, annealed_vae, factor_vae, dip_vae, beta_tc_vae).
+  method_label : str
+    dlib's `model.name` when present (beta_vae, dip_vae_i, ...), else method.
+  hyperparameter : str
+    the swept binding, e.g. "vae.beta" (None when unknown).
+  hyperparameter_value : float
+    its value (float or None).
+  seed : int
+    model.random_seed (int or None).
+  dataset : str
+    dataset.name (str or None).
+  num_latent : int
+    encoder.num_latent (int or None).
+  bindings : dict
+    every binding -> parsed Python value (references like "@vae()" stay strings).
   """
   model_dir: str
   name: str
@@ -70,8 +81,10 @@ def tfhub_path(model_dir: str) -> str:
 def read_bindings(model_dir: str) -> dict[str, Any]:
   """{binding: parsed value} from train_config.json, else gin/train.gin.
 
-  Raises:
-    ModelDirError: if neither file exists or they cannot be parsed.
+  Raises
+  ------
+  ModelDirError
+    if neither file exists or they cannot be parsed.
   """
   try:
     raw = gin_text.read_train_config(model_dir)
@@ -142,11 +155,16 @@ def _natural_key(path):
 def find_model_dirs(zoo: str | None = None, patterns: Sequence[str] = ()) -> list[str]:
   """Model directories under a zoo root (ROOT/<n>/model/tfhub) and/or glob patterns.
 
-  Args:
-    zoo: a folder whose children are model directories (dlib's zoo layout), or None.
-    patterns: model directories or glob patterns matching them.
+  Parameters
+  ----------
+  zoo : str | None
+    a folder whose children are model directories (dlib's zoo layout), or None.
+  patterns : Sequence[str]
+    model directories or glob patterns matching them.
 
-  Returns:
+  Returns
+  -------
+  list[str]
     Sorted unique absolute paths (numeric folder names in numeric order). A pattern that
     names an existing folder is kept even without model/tfhub, so that the evaluator can
     report it as broken instead of silently dropping it.

@@ -22,14 +22,20 @@ class ModelLoadError(RuntimeError):
 class LoadedModel:
   """A Gaussian encoder (and decoder) read from `DIR/model/tfhub`.
 
-  Attributes:
-    model_dir: the model directory.
-    format: "tf1_hub" (dlib's TF1 Hub module, `tfhub_module.pb` present) or "tf2".
-    input_shape: observation shape the encoder accepts, e.g. [64, 64, 1] (None dims allowed).
-    num_latent: number of latent channels.
-    decoder_output: what the decoder returns: "logits" (Bernoulli, dlib's images),
-      "tanh" (pre-tanh values) or "linear" (raw values), as recorded at export; dlib's
-      TF1 modules are "logits".
+  Attributes
+  ----------
+  model_dir : str
+    the model directory.
+  format : str
+    "tf1_hub" (dlib's TF1 Hub module, `tfhub_module.pb` present) or "tf2".
+  input_shape : list of int or None
+    observation shape the encoder accepts, e.g. [64, 64, 1] (None dims allowed).
+  num_latent : int
+    number of latent channels.
+  decoder_output : str
+    what the decoder returns: "logits" (Bernoulli, dlib's images),
+    "tanh" (pre-tanh values) or "linear" (raw values), as recorded at export; dlib's
+    TF1 modules are "logits".
   """
 
   def __init__(self, model_dir: str) -> None:
@@ -85,7 +91,9 @@ class LoadedModel:
              batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """Posterior parameters of observations [N, *input_shape].
 
-    Returns:
+    Returns
+    -------
+    tuple[np.ndarray, np.ndarray]
       (mean, logvar): [N, num_latent] float32 each. Raises ModelLoadError if the
       encoder outputs NaN or inf.
     """

@@ -48,11 +48,15 @@ _ROWS_PER_CHUNK = 16384  # images decompressed at a time while loading (64 MB)
 def load_packed_images(path: str) -> tuple[np.ndarray, tuple[int, ...]]:
   """Streams `imgs` from the dSprites file and bit-packs it.
 
-  Returns:
+  Returns
+  -------
+  tuple[np.ndarray, tuple[int, ...]]
     ([num, height, ceil(width / 8)] uint8 packed bits, (height, width)).
 
-  Raises:
-    ValueError: if an image has values other than 0 and 1.
+  Raises
+  ------
+  ValueError
+    if an image has values other than 0 and 1.
   """
   blocks = []
   shape = None
@@ -82,9 +86,11 @@ def factor_sizes_from_classes(latents_classes: np.ndarray, path: str) -> list[in
 class DSprites(ground_truth_data.StateSpaceData):
   """dSprites; observations [64, 64, 1] float32 in {0, 1}.
 
-  Args:
-    latent_factor_indices: which of the six factors (colour, shape, scale,
-      orientation, x, y) are ground-truth factors; None means all six (dlib's default).
+  Parameters
+  ----------
+  latent_factor_indices
+    which of the six factors (colour, shape, scale,
+    orientation, x, y) are ground-truth factors; None means all six (dlib's default).
   """
 
   all_factor_names = ALL_FACTOR_NAMES

@@ -90,11 +90,16 @@ def load_npz_array(path: str, key: str) -> np.ndarray:
   `np.savez` members are memory-mapped read-only (nothing is read until indexed);
   `np.savez_compressed` members are decompressed into memory, as `np.load` would.
 
-  Args:
-    path: the `.npz` file.
-    key: the array name inside it.
+  Parameters
+  ----------
+  path : str
+    the `.npz` file.
+  key : str
+    the array name inside it.
 
-  Returns:
+  Returns
+  -------
+  np.ndarray
     np.ndarray or read-only np.memmap with the stored shape and dtype.
   """
   with zipfile.ZipFile(path) as zip_file:
@@ -119,12 +124,18 @@ def iter_npz_array_chunks(path: str, key: str,
                           rows_per_chunk: int) -> Iterator[tuple[tuple[int, ...], np.ndarray]]:
   """Streams a C-ordered `.npz` array as consecutive blocks of rows (bounded memory).
 
-  Args:
-    path: the `.npz` file (compressed or not).
-    key: the array name inside it.
-    rows_per_chunk: rows (first-axis entries) per yielded block.
+  Parameters
+  ----------
+  path : str
+    the `.npz` file (compressed or not).
+  key : str
+    the array name inside it.
+  rows_per_chunk : int
+    rows (first-axis entries) per yielded block.
 
-  Yields:
+  Yields
+  ------
+  object
     (shape, block): the full array shape and a [<= rows_per_chunk, *shape[1:]] array.
   """
   with zipfile.ZipFile(path) as zip_file:
@@ -153,8 +164,10 @@ def mixed_radix_bases(factor_sizes: Sequence[int]) -> np.ndarray:
 class MPI3D(ground_truth_data.StateSpaceData):
   """MPI3D images with dlib's factor order; `mode` picks the variant.
 
-  Args:
-    mode: "mpi3d_toy", "mpi3d_realistic" or "mpi3d_real".
+  Parameters
+  ----------
+  mode
+    "mpi3d_toy", "mpi3d_realistic" or "mpi3d_real".
   """
 
   all_factor_names = FACTOR_NAMES

@@ -53,7 +53,9 @@ def read_binary_matrix(path: str) -> np.ndarray:
   Format: int32 magic (type code), int32 number of dimensions n, max(3, n) int32
   dimension sizes, then the data in C order.
 
-  Returns:
+  Returns
+  -------
+  np.ndarray
     read-only np.memmap with the stored shape.
   """
   header = np.fromfile(path, dtype="<i4", count=2)
@@ -69,8 +71,10 @@ def read_binary_matrix(path: str) -> np.ndarray:
 def resize_like_dlib(images: np.ndarray) -> np.ndarray:
   """Resizes [num, H, W] int8 NORB images to [num, 64, 64] as dlib does.
 
-  Returns:
-    [num, 64, 64] int16 pixel values on the 0..255 scale (may over/undershoot a
+  Returns
+  -------
+  ndarray of shape (num, 64, 64)
+    Int16 pixel values on the 0..255 scale (may over/undershoot a
     little, see module docstring); dlib's images are these values / 255.
   """
   from PIL import Image  # lazy: only SmallNORB needs Pillow

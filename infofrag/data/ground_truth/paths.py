@@ -19,10 +19,14 @@ def data_root() -> str:
 def dataset_path(*relative_parts: str, dataset: str, how_to_obtain: str) -> str:
   """Absolute path of a dataset file or folder; raises a helpful error if missing.
 
-  Args:
-    *relative_parts: path below $DISENTANGLEMENT_LIB_DATA, exactly as dlib uses it.
-    dataset: the dataset name, for the message.
-    how_to_obtain: one sentence telling the user how to get the file.
+  Parameters
+  ----------
+  *relative_parts : str
+    path below $DISENTANGLEMENT_LIB_DATA, exactly as dlib uses it.
+  dataset : str
+    the dataset name, for the message.
+  how_to_obtain : str
+    one sentence telling the user how to get the file.
   """
   root = data_root()
   path = os.path.join(root, *relative_parts)

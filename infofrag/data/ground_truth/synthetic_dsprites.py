@@ -61,11 +61,15 @@ def render(shape: npt.ArrayLike, scale: npt.ArrayLike, orientation: npt.ArrayLik
            pos_x: npt.ArrayLike, pos_y: npt.ArrayLike) -> np.ndarray:
   """Renders dSprites-like images from factor *indices*.
 
-  Args:
-    shape, scale, orientation, pos_x, pos_y: int arrays [num] of factor indices.
+  Parameters
+  ----------
+  shape, scale, orientation, pos_x, pos_y : npt.ArrayLike
+    int arrays [num] of factor indices.
 
-  Returns:
-    [num, 64, 64, 1] float32 in {0, 1}.
+  Returns
+  -------
+  ndarray of shape (num, 64, 64, 1)
+    Float32 in {0, 1}.
   """
   shape = np.asarray(shape, dtype=np.int64)
   num = shape.shape[0]

@@ -15,9 +15,12 @@ import numpy as np
 class SplitDiscreteStateSpace:
   """Factors split into latent factors (exposed) and observation-only factors.
 
-  Args:
-    factor_sizes: number of values of every factor of the underlying data.
-    latent_factor_indices: which of those factors are exposed as ground truth.
+  Parameters
+  ----------
+  factor_sizes
+    number of values of every factor of the underlying data.
+  latent_factor_indices
+    which of those factors are exposed as ground truth.
   """
 
   def __init__(self, factor_sizes: Sequence[int],
@@ -55,10 +58,13 @@ class SplitDiscreteStateSpace:
 class StateSpaceAtomIndex:
   """Maps factor tuples to row indices of a dataset stored in arbitrary order.
 
-  Args:
-    factor_sizes: number of values of every factor.
-    features: [num_atoms, num_factors] int, the factor tuple of every stored row; it
-      must cover the whole state space exactly once.
+  Parameters
+  ----------
+  factor_sizes
+    number of values of every factor.
+  features
+    [num_atoms, num_factors] int, the factor tuple of every stored row; it
+    must cover the whole state space exactly once.
   """
 
   def __init__(self, factor_sizes: Sequence[int], features: np.ndarray) -> None:
