@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 
+from infofrag.utils import gin_text
 from infofrag.zoo import model_info
 from infofrag.zoo import saved_model
 from tests.helpers import tf1_hub
@@ -50,12 +51,12 @@ def _write_gin_only_model(root, name, text):
 
 
 def test_parse_gin_text_reads_dlib_operative_config():
-  bindings = model_info.parse_gin_text(DLIB_TRAIN_GIN)
+  bindings = gin_text.parse_gin_text(DLIB_TRAIN_GIN)
   assert bindings["vae/AdamOptimizer.name"] == "'Adam'"
   assert bindings["model.model"] == "@dip_vae()"
   assert bindings["mlp.hidden"] == "(256, 256)"
-  assert model_info.parse_value(bindings["mlp.hidden"]) == (256, 256)
-  assert model_info.parse_value("4.") == 4.0
+  assert gin_text.parse_value(bindings["mlp.hidden"]) == (256, 256)
+  assert gin_text.parse_value("4.") == 4.0
 
 
 def test_model_info_from_gin_only_dlib_model(tmp_path):

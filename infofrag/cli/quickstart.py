@@ -74,7 +74,7 @@ def add_ensemble_arguments(parser, *, betas, seeds):
 
 def check_ensemble_arguments(args):
   """(config paths, betas, seeds) of valid ensemble flags; ValueError names the bad flag."""
-  from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import checks  # pylint: disable=g-import-not-at-top
   from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
   try:
     betas = [float(b) for b in args.betas.split(",") if b.strip()]
@@ -82,7 +82,7 @@ def check_ensemble_arguments(args):
     raise ValueError(f"--betas must be comma-separated numbers, got {args.betas!r}.") from None
   if not betas:
     raise ValueError("--betas names no value.")
-  seeds = sweep.parse_seeds(args.seeds)
+  seeds = checks.parse_int_ranges(args.seeds, flag="--seeds")
   for flag in ("processes", "training_steps", "fingerprint_size", "num_train"):
     value = getattr(args, flag)
     if value is not None and value < 1:

@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
   from infofrag.training import study  # pylint: disable=g-import-not-at-top
-  from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import checks  # pylint: disable=g-import-not-at-top
   parser = build_parser()
   args = parser.parse_args(argv)
   if args.model_num is None and not args.list:
@@ -41,7 +41,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
       print(f"# gin config: {model.config_file}")
       print("\n".join(model.bindings))
       return 0
-    seeds = sweep.parse_seeds(args.seeds, flag="--seeds") if args.seeds else None
+    seeds = checks.parse_int_ranges(args.seeds, flag="--seeds") if args.seeds else None
     models = study.list_models(args.dataset, seeds, args.method)
   except ValueError as error:
     print(f"{PROGRAM}: error: {error}", file=sys.stderr)

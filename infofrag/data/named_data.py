@@ -4,6 +4,10 @@ The module path and function name mirror disentanglement_lib's
 `data/ground_truth/named_data.py`, so gin files written for dlib work unchanged.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import importlib
 
 import gin
@@ -11,6 +15,9 @@ import gin
 # Registers the gin configurable `circle` now: gin refuses new configurables once a
 # config has been parsed (locked), and datasets are otherwise imported on demand.
 from infofrag.data.ground_truth import circle  # pylint: disable=unused-import
+
+if TYPE_CHECKING:
+  from infofrag.data.ground_truth.ground_truth_data import GroundTruthData
 
 # name -> (module under infofrag.data.ground_truth, class name, constructor kwargs)
 _DATASETS = {
@@ -34,21 +41,26 @@ _DATASETS = {
 EMBEDDED_DATASETS = ("synthetic_dsprites", "synthetic_dsprites_32", "circle", "dummy_data")
 
 
-def dataset_names():
+def dataset_names() -> list[str]:
   """All names accepted by `get_named_ground_truth_data`, sorted."""
   return sorted(_DATASETS)
 
 
 @gin.configurable("dataset", denylist=[])
-def get_named_ground_truth_data(name=None):
+def get_named_ground_truth_data(name: str | None = None) -> GroundTruthData:
   """Returns the GroundTruthData object named `name` (gin: `dataset.name`).
 
-  Args:
-    name: a dataset name; None takes the gin binding `dataset.name`.
+  Parameters
+  ----------
+  name : str | None
+    a dataset name; None takes the gin binding `dataset.name`.
 
-  Raises:
-    ValueError: for an unknown name (the message lists the valid ones).
-    DatasetFileNotFoundError: when a real dataset's files are missing.
+  Raises
+  ------
+  ValueError
+    for an unknown name (the message lists the valid ones).
+  DatasetFileNotFoundError
+    when a real dataset's files are missing.
   """
   if name is None:
     raise ValueError(

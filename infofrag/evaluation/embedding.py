@@ -66,9 +66,8 @@ class ModelEmbedding:
 
 def model_key(model_dir: str) -> str:
   """Cache key of a model: folder name + digest of its resolved path and saved weights."""
-  from infofrag.utils import result_keys  # pylint: disable=g-import-not-at-top
   digest = hashlib.sha1(os.path.realpath(model_dir).encode())
-  digest.update(result_keys.weights_digest(model_dir).encode())
+  digest.update(model_info.weights_digest(model_dir).encode())
   return f"{os.path.basename(os.path.normpath(model_dir))}-{digest.hexdigest()[:12]}"
 
 

@@ -200,7 +200,7 @@ def evaluate_model(model_dir, metric, representation="mean", gin_config_files=()
     requested_gin = gin.config_str()
     key = result_keys.make_key(metric=metric, representation=representation,
                                dataset=dataset_name, gin=requested_gin,
-                               weights=result_keys.weights_digest(model_dir))
+                               weights=model_info.weights_digest(model_dir))
     existing = read_metric_results(results_dir)
     if existing is not None:
       has_key = os.path.exists(os.path.join(results_dir, "json", KEY_FILE))

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import tempfile
 from typing import Optional, Sequence
+
+from infofrag.utils import gin_text
 
 # Metric-size bindings are checked before any work: they must be positive and at most this.
 MAX_POINTS = 1_000_000
 # Smallest value of each numeric analysis option.
 MINIMUMS = {"fingerprint_size": 2, "min_samples": 2, "fusion_dim": 1, "fusion_steps": 0,
             "fusion_points": 2, "mc_samples": 2, "spaces_points": 0}
-_SIZE_BINDING = re.compile(
-    r"\s*([\w./]+\.(num_train|num_test|num_eval|num_variance_estimate))\s*=\s*(.+)")
-_STRING_BINDING = re.compile(r"\s*([\w./]+)\s*=\s*['\"]([^'\"]*)['\"]\s*$")
+_SIZE_PARAMETERS = ("num_train", "num_test", "num_eval", "num_variance_estimate")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,9 +103,12 @@ def bound_string(gin_bindings: Sequence[str], name: str) -> Optional[str]:
   """The string bound to `name` by the last ``name = '...'`` binding, or None."""
   value = None
   for binding in gin_bindings:
-    match = _STRING_BINDING.match(binding)
-    if match and match.group(1) == name:
-      value = match.group(2)
+    if "=" not in binding:
+      continue
+    bound, text = gin_text.split_binding(binding)
+    parsed = gin_text.parse_value(text)
+    if bound == name and isinstance(parsed, str):
+      value = parsed
   return value
 
 
@@ -119,15 +121,17 @@ def check_size_bindings(gin_bindings: Sequence[str]) -> None:
       Naming the binding and the allowed range.
   """
   for binding in gin_bindings:
-    match = _SIZE_BINDING.match(binding)
-    if not match:
+    if "=" not in binding:
+      continue
+    name, text = gin_text.split_binding(binding)
+    if name.rsplit(".", 1)[-1] not in _SIZE_PARAMETERS:
       continue
     try:
-      value = int(float(match.group(3)))
+      value = int(float(text))
     except ValueError:
-      raise ValueError(f"--gin_bindings {binding!r}: {match.group(1)} must be an integer.") from None
+      raise ValueError(f"--gin_bindings {binding!r}: {name} must be an integer.") from None
     if value < 1 or value > MAX_POINTS:
-      raise ValueError(f"--gin_bindings {binding!r}: {match.group(1)} must be between 1 and "
+      raise ValueError(f"--gin_bindings {binding!r}: {name} must be between 1 and "
                        f"{MAX_POINTS:,} (got {value:,}).")
 
 

@@ -10,14 +10,14 @@ import concurrent.futures
 import contextlib
 import os
 
+from infofrag.utils import checks
+
 
 def resolve_num_threads(num_threads):
   """None -> the number of CPUs (at most 8); otherwise a positive int."""
   if num_threads is None:
     return max(1, min(8, os.cpu_count() or 1))
-  if int(num_threads) != num_threads or num_threads < 1:
-    raise ValueError(f"num_threads must be a positive integer or None; got {num_threads!r}.")
-  return int(num_threads)
+  return checks.check_positive_int(num_threads, name="num_threads")
 
 
 @contextlib.contextmanager

@@ -11,10 +11,15 @@ Everything is computed row block by row block, so memory is O(N^2) for the
 output plus a bounded work area; no [N, N, d, d] (or [N, N, d]) arrays appear.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import numpy as np
+import numpy.typing as npt
 
 from infofrag.fragments import _parallel
-from infofrag.fragments import _validation
+from infofrag.utils import checks
 
 # Distance used for "impossible" pairs of a ground-truth factor: -ln(1e-10) (the paper's label fingerprints).
 FACTOR_MISMATCH_DISTANCE = -np.log(1e-10)
@@ -52,23 +57,27 @@ class LazyFingerprints:
 
   Parameters
   ----------
-  mus, logvars : [N, d] float arrays
+  mus, logvars : array_like of shape (N, d)
     Posterior means and log-variances (natural log) of N points in d channels.
-  groups : None or list of lists of int
+  groups : list of lists of int, or None
     Channel groups (subspaces). None: one group per channel, i.e. G = d.
 
   Attributes
   ----------
-  num_fingerprints : int, G.
-  num_points : int, N.
-  has_zero_diagonal : True: D_ii == 0 exactly, by construction.
+  num_fingerprints : int
+    G, the number of fingerprints.
+  num_points : int
+    N, the number of points.
+  has_zero_diagonal : bool
+    True: D_ii == 0 exactly, by construction.
   """
 
   has_zero_diagonal = True
 
-  def __init__(self, mus, logvars, groups=None):
-    mus, logvars = _validation.as_posteriors(mus, logvars)
-    self._groups = _validation.as_groups(groups, mus.shape[1])
+  def __init__(self, mus: npt.ArrayLike, logvars: npt.ArrayLike,
+               groups: Sequence[Sequence[int]] | None = None) -> None:
+    mus, logvars = checks.as_posteriors(mus, logvars)
+    self._groups = checks.as_groups(groups, mus.shape[1])
     # Per dimension k of the paper's Bhattacharyya formula, with s = exp(logvar / 2):
     #   2 D_k = (m_i - m_j)^2 / h_ij + ln(h_ij / (s_i s_j)),   m = mu / 2,  h_ij = (s_i^2 + s_j^2) / 2,
     # since ln m2 - (logvar_i + logvar_j) / 2 = ln(h_ij / (s_i s_j)). Every
@@ -100,11 +109,11 @@ class LazyFingerprints:
     self.num_points = mus.shape[0]
 
   @property
-  def groups(self):
+  def groups(self) -> list[np.ndarray]:
     """List of int64 index arrays, one per fingerprint."""
     return [group.copy() for group in self._groups]
 
-  def bytes_per_row(self):
+  def bytes_per_row(self) -> int:
     """Work-area bytes needed per row of a block besides the output (scratch is fixed-size)."""
     return 0
 
@@ -131,7 +140,8 @@ class LazyFingerprints:
       out += self._twice_dimension_distance(k, rows, columns, extra[:out.shape[0]], scratch)
     return out
 
-  def fill_twice_rows(self, group_index, start, stop, first_column, out, scratch=None):
+  def fill_twice_rows(self, group_index: int, start: int, stop: int, first_column: int,
+                      out: np.ndarray, scratch: _Scratch | None = None) -> np.ndarray:
     """Twice the distances of one fingerprint (see `fill_rows`); the caller halves them.
 
     Leaving the factor 1/2 to the caller lets it fold into the next pass
@@ -149,37 +159,58 @@ class LazyFingerprints:
                                  out[chunk - start:chunk_stop - start], scratch, extra)
     return out
 
-  def fill_rows(self, group_index, start, stop, first_column, out, scratch=None):
+  def fill_rows(self, group_index: int, start: int, stop: int, first_column: int,
+                out: np.ndarray, scratch: _Scratch | None = None) -> np.ndarray:
     """Distances of one fingerprint, rows start..stop-1 x columns first_column..N-1, into out.
 
-    out : [stop - start, N - first_column] float array (any strides); filled in
-      chunks of rows small enough for the cache. Returns out.
+    Parameters
+    ----------
+    group_index : int
+      Which fingerprint.
+    start, stop, first_column : int
+      Row range and first column.
+    out : ndarray of shape (stop - start, N - first_column)
+      Float array (any strides); filled in chunks of rows small enough for the cache.
+    scratch : optional
+      Per-thread scratch buffers (`new_scratch`).
+
+    Returns
+    -------
+    ndarray of shape (stop - start, N - first_column)
+      `out`, distances in nats.
     """
     self.fill_twice_rows(group_index, start, stop, first_column, out, scratch)
     out *= 0.5
     return out
 
-  def new_scratch(self):
+  def new_scratch(self) -> _Scratch:
     """Scratch buffers for one thread's calls of `channel_rows` / `fill_rows`."""
     return _Scratch()
 
-  def channel_rows(self, group_index, start, stop, out, scratch):
+  def channel_rows(self, group_index: int, start: int, stop: int, out: np.ndarray,
+                   scratch: _Scratch | None) -> np.ndarray:
     """[stop - start, N] distances of one fingerprint, computed into out (returned)."""
     return self.fill_rows(group_index, start, stop, 0, out, scratch)
 
-  def rows(self, start, stop, out=None, first_column=0, scratch=None):
+  def rows(self, start: int, stop: int, out: np.ndarray | None = None, first_column: int = 0,
+           scratch: _Scratch | None = None) -> np.ndarray:
     """Distances from points start..stop-1 to points first_column..N-1.
 
     Parameters
     ----------
-    start, stop : int, row range.
-    out : optional [G, stop - start, N - first_column] float64 array to write into.
-    first_column : int, skip the columns before it (used to build only one triangle).
-    scratch : optional per-thread scratch buffers reused between calls.
+    start, stop : int
+      Row range.
+    out : ndarray of shape (G, stop - start, N - first_column), optional
+      float64 array to write into.
+    first_column : int, optional
+      Skip the columns before it (used to build only one triangle).
+    scratch : optional
+      Per-thread scratch buffers reused between calls (`new_scratch`).
 
     Returns
     -------
-    [G, stop - start, N - first_column] float64 array, nats (D >= 0, D_ii = 0).
+    ndarray of shape (G, stop - start, N - first_column)
+      float64 distances, nats (D >= 0, D_ii = 0).
     """
     stop = min(stop, self.num_points)
     shape = (self.num_fingerprints, stop - start, self.num_points - first_column)
@@ -194,7 +225,7 @@ class LazyFingerprints:
 class ArrayFingerprints:
   """Adapter giving a materialised [G, N, N] fingerprint array the `rows` interface."""
 
-  def __init__(self, distances):
+  def __init__(self, distances: npt.ArrayLike) -> None:
     distances = np.asarray(distances)
     if distances.ndim == 2:
       distances = distances[None]
@@ -207,26 +238,42 @@ class ArrayFingerprints:
     self.num_fingerprints = distances.shape[0]
     self.num_points = distances.shape[1]
 
-  def bytes_per_row(self):
+  def bytes_per_row(self) -> int:
     """Work-area bytes per row (slicing makes no copy)."""
     return 0
 
-  def new_scratch(self):
+  def new_scratch(self) -> None:
     """Nothing to reuse: rows are views."""
     return None
 
-  def channel_rows(self, group_index, start, stop, out=None, scratch=None):
+  def channel_rows(self, group_index: int, start: int, stop: int, out: np.ndarray | None = None,
+                   scratch: None = None) -> np.ndarray:
     """[stop - start, N] view of one fingerprint's rows (out and scratch are unused), nats."""
     del out, scratch
     return self._distances[group_index, start:stop]
 
-  def rows(self, start, stop):
+  def rows(self, start: int, stop: int) -> np.ndarray:
     """[G, stop - start, N] view of the distances, nats."""
     return self._distances[:, start:stop, :]
 
 
-def as_fingerprint_source(fingerprints):
-  """Wraps an array as ArrayFingerprints; passes LazyFingerprints-like objects through."""
+# What the fingerprint functions accept: a (G, N, N) or (N, N) array, or a fingerprint source.
+Fingerprints = npt.ArrayLike | LazyFingerprints | ArrayFingerprints
+
+
+def as_fingerprint_source(fingerprints: Fingerprints) -> LazyFingerprints | ArrayFingerprints:
+  """Wraps an array as ArrayFingerprints; passes LazyFingerprints-like objects through.
+
+  Parameters
+  ----------
+  fingerprints : array_like of shape (G, N, N) or (N, N), or LazyFingerprints
+    Bhattacharyya distances, nats.
+
+  Returns
+  -------
+  LazyFingerprints or ArrayFingerprints
+    An object with the `rows` / `channel_rows` interface.
+  """
   if hasattr(fingerprints, "rows") and hasattr(fingerprints, "num_points"):
     return fingerprints
   return ArrayFingerprints(fingerprints)
@@ -270,63 +317,69 @@ def _materialise(source, dtype, max_memory_bytes, num_threads=None, rows_per_blo
   return result
 
 
-def bhattacharyya_distances(mus, logvars, max_memory_bytes=DEFAULT_WORK_BYTES):
+def bhattacharyya_distances(mus: npt.ArrayLike, logvars: npt.ArrayLike,
+                            max_memory_bytes: int = DEFAULT_WORK_BYTES) -> np.ndarray:
   """Bhattacharyya distances between N diagonal Gaussians in d dimensions.
 
   Parameters
   ----------
-  mus, logvars : [N, d] float arrays
+  mus, logvars : array_like of shape (N, d)
     Means and log-variances (natural log) of the Gaussians.
-  max_memory_bytes : int
-    Work-area budget besides the [N, N] output.
+  max_memory_bytes : int, optional
+    Work-area budget (bytes) besides the (N, N) output.
 
   Returns
   -------
-  [N, N] float64, nats: symmetric, zero diagonal, >= 0. exp(-D) is the
-  Bhattacharyya coefficient in (0, 1]. Time O(N^2 d).
+  ndarray of shape (N, N)
+    float64 distances, nats: symmetric, zero diagonal, >= 0. exp(-D) is the
+    Bhattacharyya coefficient in (0, 1]. Time O(N^2 d).
   """
-  mus, logvars = _validation.as_posteriors(mus, logvars)
+  mus, logvars = checks.as_posteriors(mus, logvars)
   source = LazyFingerprints(mus, logvars, groups=[np.arange(mus.shape[1])])
-  return _materialise(source, np.float64, _validation.check_memory_budget(max_memory_bytes))[0]
+  return _materialise(source, np.float64, checks.check_memory_budget(max_memory_bytes))[0]
 
 
-def channel_fingerprints(mus, logvars, groups=None, dtype=np.float64,
-                         max_memory_bytes=DEFAULT_WORK_BYTES):
+def channel_fingerprints(mus: npt.ArrayLike, logvars: npt.ArrayLike,
+                         groups: Sequence[Sequence[int]] | None = None,
+                         dtype: npt.DTypeLike = np.float64,
+                         max_memory_bytes: int = DEFAULT_WORK_BYTES) -> np.ndarray:
   """One fingerprint per latent channel (or per channel group) of encoder outputs.
 
   Parameters
   ----------
-  mus, logvars : [N, C] float arrays
-    Encoder means and log-variances of N fingerprint points, C channels.
-  groups : None or list of lists of int
+  mus, logvars : array_like of shape (N, C)
+    Encoder means and log-variances (natural log) of N fingerprint points, C channels.
+  groups : list of lists of int, or None, optional
     None: one fingerprint per channel (G = C). Otherwise one fingerprint per
     group, treating the group's channels as one subspace (e.g. [[0, 1], [2]]).
-  dtype : float64 (default) or float32
+  dtype : {float64, float32}, optional
     Storage type of the result (computed in float64 either way).
-  max_memory_bytes : int
-    Work-area budget besides the output.
+  max_memory_bytes : int, optional
+    Work-area budget (bytes) besides the output.
 
   Returns
   -------
-  [G, N, N] array of Bhattacharyya distances, nats.
+  ndarray of shape (G, N, N)
+    Bhattacharyya distances, nats.
   """
-  dtype = _validation.as_float_dtype(dtype)
+  dtype = checks.as_float_dtype(dtype)
   source = LazyFingerprints(mus, logvars, groups)
-  return _materialise(source, dtype, _validation.check_memory_budget(max_memory_bytes))
+  return _materialise(source, dtype, checks.check_memory_budget(max_memory_bytes))
 
 
-def factor_fingerprints(labels):
+def factor_fingerprints(labels: npt.ArrayLike) -> np.ndarray:
   """Ground-truth factors as channels: D = 0 for equal labels, -ln(1e-10) otherwise.
 
   Parameters
   ----------
-  labels : [N, F] (or [N]) integer array
-    Factor values of the N fingerprint points.
+  labels : array_like of shape (N, F) or (N,)
+    Integer factor values of the N fingerprint points.
 
   Returns
   -------
-  [F, N, N] float64, nats; the same format as `channel_fingerprints`, so
-  `pairwise_nmi_vi(channels, factors)` tells which factor each channel carries.
+  ndarray of shape (F, N, N)
+    float64 distances, nats; the same format as `channel_fingerprints`, so
+    `pairwise_nmi_vi(channels, factors)` tells which factor each channel carries.
   """
   labels = np.asarray(labels)
   if labels.ndim == 1:

@@ -7,24 +7,34 @@ with j != i underflows (very confident channels). The value lies in
 [0, log2 N] when D_ii = 0.
 """
 
-import numpy as np
+from __future__ import annotations
 
-from infofrag.fragments import _validation
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from infofrag.utils import checks
+
+if TYPE_CHECKING:
+  from infofrag.fragments.bhattacharyya import Fingerprints
 
 LN2 = np.log(2.0)
 DEFAULT_WORK_BYTES = 256 * 2**20
 
 
-def row_log_sum_exp(neg_distances):
+def row_log_sum_exp(neg_distances: npt.ArrayLike) -> np.ndarray:
   """log sum_j exp(x_ij) along the last axis, stable for any finite x.
 
   Parameters
   ----------
-  neg_distances : [..., N] float array (x = -D), nats.
+  neg_distances : array_like of shape (..., N)
+    x = -D, nats.
 
   Returns
   -------
-  [...] float64, nats.
+  ndarray of shape (...)
+    float64, nats.
   """
   neg_distances = np.asarray(neg_distances, dtype=np.float64)
   row_max = np.max(neg_distances, axis=-1, keepdims=True)
@@ -34,8 +44,21 @@ def row_log_sum_exp(neg_distances):
     return np.log(summed) + row_max[..., 0]
 
 
-def bits_from_row_lse(row_lse_mean, num_points):
-  """Turns mean_i logsumexp_j(-D_ij) (nats) into I = -mean_i log2 mean_j exp(-D_ij) (bits)."""
+def bits_from_row_lse(row_lse_mean: npt.ArrayLike, num_points: int) -> np.ndarray:
+  """Turns mean_i logsumexp_j(-D_ij) (nats) into I = -mean_i log2 mean_j exp(-D_ij) (bits).
+
+  Parameters
+  ----------
+  row_lse_mean : array_like
+    Mean over rows i of logsumexp_j(-D_ij), nats.
+  num_points : int
+    N, the number of points.
+
+  Returns
+  -------
+  ndarray
+    Information, bits (same shape as `row_lse_mean`).
+  """
   return (np.log(num_points) - row_lse_mean) / LN2
 
 
@@ -85,23 +108,24 @@ def _information_of_source(source, max_memory_bytes):
   return bits_from_row_lse(lse_sum / num_points, num_points)
 
 
-def information(distances, max_memory_bytes=DEFAULT_WORK_BYTES):
+def information(distances: Fingerprints, max_memory_bytes: int = DEFAULT_WORK_BYTES) -> np.ndarray:
   """Information about the fingerprint set carried by each fingerprint, in bits.
 
   Parameters
   ----------
-  distances : [..., N, N] float array of Bhattacharyya distances (nats), or a
-    `LazyFingerprints` (then the result is [G]).
-  max_memory_bytes : int
-    Work-area budget; the input is processed in chunks that fit it.
+  distances : array_like of shape (..., N, N), or LazyFingerprints
+    Bhattacharyya distances, nats (with `LazyFingerprints` the result has shape (G,)).
+  max_memory_bytes : int, optional
+    Work-area budget (bytes); the input is processed in chunks that fit it.
 
   Returns
   -------
-  [...] float64, bits (a 0-d array for a single [N, N] input). Pass 2 * D for
-  I(U, U'), the information of two independent messages from the same channel,
-  and Da + Db for I(U, V).
+  ndarray of shape (...)
+    float64, bits (a 0-d array for a single (N, N) input). Pass 2 * D for
+    I(U, U'), the information of two independent messages from the same channel,
+    and Da + Db for I(U, V).
   """
-  max_memory_bytes = _validation.check_memory_budget(max_memory_bytes)
+  max_memory_bytes = checks.check_memory_budget(max_memory_bytes)
   if hasattr(distances, "rows") and hasattr(distances, "num_points"):
     return _information_of_source(distances, max_memory_bytes)
   distances = np.asarray(distances)

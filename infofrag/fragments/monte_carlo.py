@@ -8,13 +8,18 @@ chunks, keeping a running log-sum-exp, so memory is bounded by
 `max_memory_bytes`. The estimate is at most log2 N.
 """
 
+from __future__ import annotations
+
 import collections
 
+from collections.abc import Mapping
+
 import numpy as np
+import numpy.typing as npt
 
 from infofrag.fragments import _parallel
-from infofrag.fragments import _validation
 from infofrag.fragments import information_bound as information_lib
+from infofrag.utils import checks
 
 DEFAULT_WORK_BYTES = 256 * 2**20
 
@@ -93,39 +98,44 @@ def _check_samples(num_samples):
   return int(num_samples)
 
 
-def monte_carlo_information(mus, logvars, num_samples=20000, seed=0,
-                            max_memory_bytes=DEFAULT_WORK_BYTES):
+def monte_carlo_information(mus: npt.ArrayLike, logvars: npt.ArrayLike, num_samples: int = 20000,
+                            seed: int | np.random.SeedSequence | np.random.Generator = 0,
+                            max_memory_bytes: int = DEFAULT_WORK_BYTES) -> tuple[float, float]:
   """Monte Carlo estimate of I(U; X) for a full latent space, with its standard error.
 
   Parameters
   ----------
-  mus, logvars : [N, d] float arrays
-    Posterior means and log-variances of the whole dataset (N may be tens of thousands).
-  num_samples : int
+  mus, logvars : array_like of shape (N, d)
+    Posterior means and log-variances (natural log) of the whole dataset (N may be tens
+    of thousands).
+  num_samples : int, optional
     Number of draws (i, u). The standard error shrinks as 1/sqrt(num_samples).
-  seed : int or numpy SeedSequence / Generator
+  seed : int, numpy.random.SeedSequence or numpy.random.Generator, optional
     Random stream for the draws.
-  max_memory_bytes : int
-    Work-area budget; the data points are visited in chunks that fit it.
+  max_memory_bytes : int, optional
+    Work-area budget (bytes); the data points are visited in chunks that fit it.
 
   Returns
   -------
-  (bits, standard_error) : two floats, bits. standard_error = sample std of
-  the per-draw terms (ddof=1) / sqrt(num_samples) / ln 2.
+  bits : float
+    The estimate of I(U; X), bits.
+  standard_error : float
+    Sample std of the per-draw terms (ddof=1) / sqrt(num_samples) / ln 2, bits.
   """
-  mus, logvars = _validation.as_posteriors(mus, logvars)
+  mus, logvars = checks.as_posteriors(mus, logvars)
   num_samples = _check_samples(num_samples)
   rng = np.random.default_rng(seed)
   # The [S, d] x [d, J] products are thin; threaded BLAS only spins on them.
   with _parallel.single_threaded_blas():
     terms = _per_sample_terms(mus, logvars, num_samples, rng,
-                              _validation.check_memory_budget(max_memory_bytes))
+                              checks.check_memory_budget(max_memory_bytes))
   bits = float(terms.mean() / information_lib.LN2)
   error = float(terms.std(ddof=1) / np.sqrt(num_samples) / information_lib.LN2)
   return bits, error
 
 
-def propagate_nmi_vi(info_a, info_aa, info_b, info_bb, info_ab, errors):
+def propagate_nmi_vi(info_a: float, info_aa: float, info_b: float, info_bb: float, info_ab: float,
+                     errors: Mapping[str, float]) -> tuple[float, float, float, float]:
   """NMI and VI with first-order propagation of independent standard errors.
 
   With mutual = I_a + I_b - I_ab, H_a = 2 I_a - I_aa, H_b = 2 I_b - I_bb and
@@ -139,12 +149,17 @@ def propagate_nmi_vi(info_a, info_aa, info_b, info_bb, info_ab, errors):
 
   Parameters
   ----------
-  info_* : float, bits.
-  errors : dict with keys "info_a", "info_aa", "info_b", "info_bb", "info_ab" (bits).
+  info_a, info_aa, info_b, info_bb, info_ab : float
+    The five informations, bits.
+  errors : mapping of str to float
+    Standard error of each, keys "info_a", "info_aa", "info_b", "info_bb", "info_ab", bits.
 
   Returns
   -------
-  (nmi, nmi_error, vi, vi_error) : floats.
+  nmi, nmi_error : float
+    NMI and its standard error, dimensionless.
+  vi, vi_error : float
+    VI and its standard error, bits.
   """
   entropy_a = 2.0 * info_a - info_aa
   entropy_b = 2.0 * info_b - info_bb
@@ -167,8 +182,9 @@ def propagate_nmi_vi(info_a, info_aa, info_b, info_bb, info_ab, errors):
   return float(nmi), float(nmi_error), float(vi), float(vi_error)
 
 
-def monte_carlo_nmi_vi(mus_a, logvars_a, mus_b, logvars_b, num_samples=20000, seed=0,
-                       max_memory_bytes=DEFAULT_WORK_BYTES):
+def monte_carlo_nmi_vi(mus_a: npt.ArrayLike, logvars_a: npt.ArrayLike, mus_b: npt.ArrayLike,
+                       logvars_b: npt.ArrayLike, num_samples: int = 20000, seed: int = 0,
+                       max_memory_bytes: int = DEFAULT_WORK_BYTES) -> MonteCarloComparison:
   """NMI and VI of two full latent spaces of the same dataset, by Monte Carlo.
 
   I(U, U') uses the space tiled with itself ([N, 2d]: two independent messages
@@ -178,18 +194,24 @@ def monte_carlo_nmi_vi(mus_a, logvars_a, mus_b, logvars_b, num_samples=20000, se
 
   Parameters
   ----------
-  mus_a, logvars_a : [N, d_a] float arrays.
-  mus_b, logvars_b : [N, d_b] float arrays (same N data points, same order).
-  num_samples : int, draws per information estimate.
-  seed : int, root of the five random streams.
-  max_memory_bytes : int, work-area budget.
+  mus_a, logvars_a : array_like of shape (N, d_a)
+    Means and log-variances (natural log) of the first space.
+  mus_b, logvars_b : array_like of shape (N, d_b)
+    The second space, on the same N data points in the same order.
+  num_samples : int, optional
+    Draws per information estimate.
+  seed : int, optional
+    Root of the five random streams.
+  max_memory_bytes : int, optional
+    Work-area budget, bytes.
 
   Returns
   -------
-  MonteCarloComparison (NMI, VI in bits, their standard errors, the five informations).
+  MonteCarloComparison
+    NMI, VI (bits), their standard errors and the five informations (bits).
   """
-  mus_a, logvars_a = _validation.as_posteriors(mus_a, logvars_a)
-  mus_b, logvars_b = _validation.as_posteriors(mus_b, logvars_b)
+  mus_a, logvars_a = checks.as_posteriors(mus_a, logvars_a)
+  mus_b, logvars_b = checks.as_posteriors(mus_b, logvars_b)
   if mus_a.shape[0] != mus_b.shape[0]:
     raise ValueError(
         f"Both latent spaces must embed the same data points; got N = {mus_a.shape[0]} and {mus_b.shape[0]}.")

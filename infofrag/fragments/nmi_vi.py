@@ -26,14 +26,23 @@ log-sum-exp. Rows are processed in blocks sized to `max_memory_bytes`, split
 over threads.
 """
 
+from __future__ import annotations
+
 import collections
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
+import numpy.typing as npt
 
 from infofrag.fragments import _parallel
-from infofrag.fragments import _validation
 from infofrag.fragments import bhattacharyya
 from infofrag.fragments import information_bound as information_lib
+from infofrag.utils import checks
+
+if TYPE_CHECKING:
+  from infofrag.fragments.bhattacharyya import Fingerprints
 
 DEFAULT_WORK_BYTES = 1 * 2**30
 # Below this entropy term (bits) a channel carries no information; its NMI is set to 0.
@@ -247,16 +256,19 @@ def _accumulate_rows(source_a, source_b, dtype, first, last, step, threshold, di
   return totals
 
 
-def pairwise_information_terms(fingerprints_a, fingerprints_b=None, dtype=np.float64,
-                               max_memory_bytes=DEFAULT_WORK_BYTES, num_threads=None, progress=None):
+def pairwise_information_terms(fingerprints_a: Fingerprints, fingerprints_b: Fingerprints | None = None,
+                               dtype: npt.DTypeLike = np.float64,
+                               max_memory_bytes: int = DEFAULT_WORK_BYTES, num_threads: int | None = None,
+                               progress: Callable[[int], object] | None = None) -> InformationTerms:
   """I(Da), I(2 Da), I(Db), I(2 Db) and I(Da + Db) for all pairs, in bits.
 
   Parameters
   ----------
-  fingerprints_a : [A, N, N] float array (nats) or `LazyFingerprints`.
-  fingerprints_b : [B, N, N] float array, `LazyFingerprints`, or None
+  fingerprints_a : array_like of shape (A, N, N), or LazyFingerprints
+    Bhattacharyya distances, nats.
+  fingerprints_b : array_like of shape (B, N, N), LazyFingerprints, or None, optional
     None compares set a with itself (a symmetric rank-k update per row, half the work).
-  dtype : float64 (default) or float32
+  dtype : {float64, float32}, optional
     Type of the matrix products; float32 is faster and accurate to ~1e-7
     bits. Logs and sums over rows are always float64.
   max_memory_bytes : int
@@ -270,10 +282,12 @@ def pairwise_information_terms(fingerprints_a, fingerprints_b=None, dtype=np.flo
 
   Returns
   -------
-  InformationTerms (info_a [A], info_aa [A], info_b [B], info_bb [B], info_ab [A, B]).
+  InformationTerms
+    info_a, info_aa of shape (A,), info_b, info_bb of shape (B,), info_ab of shape (A, B),
+    bits.
   """
-  dtype = _validation.as_float_dtype(dtype)
-  max_memory_bytes = _validation.check_memory_budget(max_memory_bytes)
+  dtype = checks.as_float_dtype(dtype)
+  max_memory_bytes = checks.check_memory_budget(max_memory_bytes)
   symmetric = fingerprints_b is None or fingerprints_b is fingerprints_a
   source_a = bhattacharyya.as_fingerprint_source(fingerprints_a)
   source_b = source_a if symmetric else bhattacharyya.as_fingerprint_source(fingerprints_b)
@@ -321,18 +335,21 @@ def pairwise_information_terms(fingerprints_a, fingerprints_b=None, dtype=np.flo
       info_ab=to_bits(total_ab))
 
 
-def nmi_vi_from_terms(terms):
+def nmi_vi_from_terms(terms: InformationTerms) -> tuple[np.ndarray, np.ndarray]:
   """NMI and VI from information terms (any shapes that broadcast as [A, 1] vs [1, B]).
 
   Parameters
   ----------
-  terms : InformationTerms, bits.
+  terms : InformationTerms
+    Information terms, bits.
 
   Returns
   -------
-  nmi : [A, B] float64, dimensionless; 0 where either channel carries no
-    information (entropy term 2 I - I(2D) <= 1e-12 bits), where NMI is undefined.
-  vi : [A, B] float64, bits; >= 0 up to rounding (Cauchy-Schwarz on the row sums).
+  nmi : ndarray of shape (A, B)
+    float64, dimensionless; 0 where either channel carries no information (entropy
+    term 2 I - I(2D) <= 1e-12 bits), where NMI is undefined.
+  vi : ndarray of shape (A, B)
+    float64, bits; >= 0 up to rounding (Cauchy-Schwarz on the row sums).
   """
   info_a = np.asarray(terms.info_a, dtype=np.float64)[:, None]
   info_b = np.asarray(terms.info_b, dtype=np.float64)[None, :]
@@ -349,24 +366,30 @@ def nmi_vi_from_terms(terms):
   return nmi, vi
 
 
-def pairwise_nmi_vi(fingerprints_a, fingerprints_b=None, dtype=np.float64,
-                    max_memory_bytes=DEFAULT_WORK_BYTES, num_threads=None):
+def pairwise_nmi_vi(fingerprints_a: Fingerprints, fingerprints_b: Fingerprints | None = None,
+                    dtype: npt.DTypeLike = np.float64, max_memory_bytes: int = DEFAULT_WORK_BYTES,
+                    num_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
   """NMI and VI between every fingerprint of set a and every one of set b.
 
   Parameters
   ----------
-  fingerprints_a : [A, N, N] float array (nats) or `LazyFingerprints`.
-  fingerprints_b : [B, N, N], `LazyFingerprints`, or None (compare a with itself).
-  dtype : float64 (default) or float32 for the batched product.
-  max_memory_bytes : int
-    Work-area budget; rows are processed in blocks that fit it.
-  num_threads : int or None
+  fingerprints_a : array_like of shape (A, N, N), or LazyFingerprints
+    Bhattacharyya distances, nats.
+  fingerprints_b : array_like of shape (B, N, N), LazyFingerprints, or None, optional
+    None compares set a with itself.
+  dtype : {float64, float32}, optional
+    Type of the batched product.
+  max_memory_bytes : int, optional
+    Work-area budget (bytes); rows are processed in blocks that fit it.
+  num_threads : int or None, optional
     Threads over row ranges (None: number of CPUs, at most 8).
 
   Returns
   -------
-  nmi : [A, B] float64 (1 for identical channels, ~0 for independent ones).
-  vi : [A, B] float64, bits (0 for identical channels).
+  nmi : ndarray of shape (A, B)
+    float64, dimensionless (1 for identical channels, ~0 for independent ones).
+  vi : ndarray of shape (A, B)
+    float64, bits (0 for identical channels).
   """
   terms = pairwise_information_terms(fingerprints_a, fingerprints_b, dtype=dtype,
                                      max_memory_bytes=max_memory_bytes, num_threads=num_threads)

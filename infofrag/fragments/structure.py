@@ -6,12 +6,20 @@ precomputed distances clip(VI, 0) or -ln(clip(NMI, 1e-4)), and each OPTICS
 cluster is a "hotspot": a piece of information found again and again.
 """
 
+from __future__ import annotations
+
 import dataclasses
-from typing import Any, List
+from collections.abc import Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from infofrag.fragments import nmi_vi as nmi_vi_lib
+from infofrag.utils import checks
+
+if TYPE_CHECKING:
+  from infofrag.fragments.bhattacharyya import Fingerprints
 
 DISTANCES = ("vi", "nmi")
 NMI_FLOOR = 1e-4
@@ -31,13 +39,13 @@ class Hotspot:
   information_bits : float, mean information of the members, bits.
   """
   label: int
-  members: List[Any]
+  members: list[Any]
   indices: np.ndarray
   mean_nmi: float
   information_bits: float
 
   @property
-  def size(self):
+  def size(self) -> int:
     return len(self.members)
 
 
@@ -61,27 +69,27 @@ class EnsembleStructure:
   min_samples : int, the OPTICS min_samples actually used (at most K).
   info_threshold_bits : float.
   """
-  channel_ids: List[Any]
+  channel_ids: list[Any]
   information_bits: np.ndarray
   nmi: np.ndarray
   vi: np.ndarray
   distance: str
   kept: np.ndarray
-  dropped: List[Any]
+  dropped: list[Any]
   ordering: np.ndarray
   reachability: np.ndarray
   labels: np.ndarray
-  hotspots: List[Hotspot]
+  hotspots: list[Hotspot]
   min_samples: int
   info_threshold_bits: float
 
-  def hotspot_labels(self):
-    """[M] int: hotspot label of every channel; -1 for none, -2 for dropped (low information)."""
+  def hotspot_labels(self) -> np.ndarray:
+    """ndarray of shape (M,), int64: hotspot label of every channel; -1 for none, -2 for dropped (low information)."""
     result = np.full(len(self.channel_ids), -2, dtype=np.int64)
     result[self.ordering] = self.labels
     return result
 
-  def to_dict(self):
+  def to_dict(self) -> dict[str, Any]:
     """JSON-friendly summary (ids as given, tuples as lists; no [M, M] matrices)."""
     clean = lambda values: [list(v) if isinstance(v, tuple) else v for v in values]
     finite = lambda values: [float(v) if np.isfinite(v) else None for v in values]
@@ -102,22 +110,24 @@ class EnsembleStructure:
     }
 
 
-def optics_distances(nmi, vi, distance):
+def optics_distances(nmi: npt.ArrayLike, vi: npt.ArrayLike, distance: str) -> np.ndarray:
   """The precomputed OPTICS distance matrix of the paper.
 
   Parameters
   ----------
-  nmi, vi : [K, K] float arrays (VI in bits).
-  distance : "vi" -> clip(VI, 0); "nmi" -> -ln(clip(NMI, 1e-4, 1)).
+  nmi, vi : array_like of shape (K, K)
+    Pairwise NMI (dimensionless) and VI (bits).
+  distance : {"vi", "nmi"}
+    "vi" -> clip(VI, 0); "nmi" -> -ln(clip(NMI, 1e-4, 1)).
 
   Returns
   -------
-  [K, K] float64, symmetric, zero diagonal, off-diagonal >= 1e-12 (symmetrised and
-  zeroed on the diagonal because OPTICS expects a proper distance matrix; rounding can
-  break both).
+  ndarray of shape (K, K)
+    float64, symmetric, zero diagonal, off-diagonal >= 1e-12 (symmetrised and zeroed
+    on the diagonal because OPTICS expects a proper distance matrix; rounding can
+    break both).
   """
-  if distance not in DISTANCES:
-    raise ValueError(f"distance must be one of {DISTANCES}; got {distance!r}.")
+  checks.check_choice(distance, name="distance", choices=DISTANCES)
   if distance == "vi":
     matrix = np.maximum(np.asarray(vi, dtype=np.float64), 0.0)
   else:
@@ -161,7 +171,7 @@ def _hotspots(ordering, labels, nmi, information_bits, channel_ids):
   return result
 
 
-def hotspot_factor_nmi(structure, factor_nmi):
+def hotspot_factor_nmi(structure: EnsembleStructure, factor_nmi: npt.ArrayLike) -> np.ndarray:
   """Mean NMI of each hotspot's members with each ground-truth factor.
 
   The hotspot's best factor is the argmax of its row: the definition used by
@@ -169,13 +179,15 @@ def hotspot_factor_nmi(structure, factor_nmi):
 
   Parameters
   ----------
-  structure : EnsembleStructure.
-  factor_nmi : [K, F] float array, NMI of every channel of `structure.channel_ids`
-    (in that order) with every factor.
+  structure : EnsembleStructure
+    The structure whose hotspots are scored.
+  factor_nmi : array_like of shape (K, F)
+    NMI of every channel of `structure.channel_ids` (in that order) with every factor.
 
   Returns
   -------
-  [H, F] float64, one row per hotspot in `structure.hotspots` order.
+  ndarray of shape (H, F)
+    float64, one row per hotspot in `structure.hotspots` order.
   """
   factor_nmi = np.asarray(factor_nmi, dtype=np.float64)
   if factor_nmi.ndim != 2 or factor_nmi.shape[0] != len(structure.channel_ids):
@@ -185,31 +197,39 @@ def hotspot_factor_nmi(structure, factor_nmi):
   return np.array(rows).reshape(len(rows), factor_nmi.shape[1])
 
 
-def structure_from_matrices(nmi, vi, information_bits, channel_ids=None, distance="vi",
-                            min_samples=20, info_threshold_bits=0.01, optics_options=None):
+def structure_from_matrices(nmi: npt.ArrayLike, vi: npt.ArrayLike, information_bits: npt.ArrayLike,
+                            channel_ids: Sequence[Hashable] | None = None, distance: str = "vi",
+                            min_samples: int = 20, info_threshold_bits: float = 0.01,
+                            optics_options: Mapping[str, Any] | None = None) -> EnsembleStructure:
   """Ensemble structure from precomputed pairwise NMI / VI and channel information.
 
   Parameters
   ----------
-  nmi, vi : [M, M] float arrays (VI in bits), e.g. from `pairwise_nmi_vi`.
-  information_bits : [M] float array, I of each channel, bits.
-  channel_ids : sequence of M labels (e.g. (model, channel) tuples); default 0..M-1.
-  distance : "vi" (default) or "nmi", see `optics_distances`.
-  min_samples : int >= 2, OPTICS min_samples (paper: 20); clipped to the number
-    of kept channels, since OPTICS needs at least that many points.
-  info_threshold_bits : float, channels with I <= this are dropped (paper: 0.01).
-  optics_options : dict, extra keyword arguments for sklearn.cluster.OPTICS.
+  nmi, vi : array_like of shape (M, M)
+    Pairwise NMI and VI (bits), e.g. from `pairwise_nmi_vi`.
+  information_bits : array_like of shape (M,)
+    I of each channel, bits.
+  channel_ids : sequence of M labels, optional
+    E.g. (model, channel) tuples; default 0..M-1.
+  distance : {"vi", "nmi"}, optional
+    See `optics_distances`.
+  min_samples : int, optional
+    OPTICS min_samples, >= 2 (paper: 20); clipped to the number of kept channels,
+    since OPTICS needs at least that many points.
+  info_threshold_bits : float, optional
+    Channels with I <= this (bits) are dropped (paper: 0.01).
+  optics_options : mapping, optional
+    Extra keyword arguments for sklearn.cluster.OPTICS.
 
   Returns
   -------
-  EnsembleStructure.
+  EnsembleStructure
+    Ordering, reachability, hotspots and dropped channels.
   """
   from sklearn import cluster  # pylint: disable=g-import-not-at-top
   nmi, vi, information_bits, channel_ids = _check_matrices(nmi, vi, information_bits, channel_ids)
-  if distance not in DISTANCES:
-    raise ValueError(f"distance must be one of {DISTANCES}; got {distance!r}.")
-  if int(min_samples) != min_samples or min_samples < 2:
-    raise ValueError(f"min_samples must be an integer >= 2; got {min_samples!r}.")
+  checks.check_choice(distance, name="distance", choices=DISTANCES)
+  min_samples = checks.check_int_range(min_samples, name="min_samples", minimum=2)
   kept = np.nonzero(information_bits > info_threshold_bits)[0]
   dropped = [channel_ids[i] for i in np.nonzero(information_bits <= info_threshold_bits)[0]]
   used_min_samples = int(min(min_samples, max(kept.size, 2)))
@@ -235,10 +255,14 @@ def structure_from_matrices(nmi, vi, information_bits, channel_ids=None, distanc
       min_samples=used_min_samples, info_threshold_bits=float(info_threshold_bits))
 
 
-def ensemble_structure(fingerprints=None, channel_ids=None, distance="vi", min_samples=20,
-                       info_threshold_bits=0.01, nmi=None, vi=None, information_bits=None,
-                       dtype=np.float64, max_memory_bytes=nmi_vi_lib.DEFAULT_WORK_BYTES,
-                       optics_options=None):
+def ensemble_structure(fingerprints: Fingerprints | None = None,
+                       channel_ids: Sequence[Hashable] | None = None, distance: str = "vi",
+                       min_samples: int = 20, info_threshold_bits: float = 0.01,
+                       nmi: npt.ArrayLike | None = None, vi: npt.ArrayLike | None = None,
+                       information_bits: npt.ArrayLike | None = None,
+                       dtype: npt.DTypeLike = np.float64,
+                       max_memory_bytes: int = nmi_vi_lib.DEFAULT_WORK_BYTES,
+                       optics_options: Mapping[str, Any] | None = None) -> EnsembleStructure:
   """Hotspots of an ensemble of channels (the paper's structure analysis).
 
   Parameters

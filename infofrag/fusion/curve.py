@@ -10,24 +10,30 @@ curve is closed (the pair last -> first counts); the paper's notebook only used
 the open chain (np.diag(D, k=1)), available with closed=False. Pure numpy.
 """
 
+from __future__ import annotations
+
 import numpy as np
+import numpy.typing as npt
 
-from infofrag.fusion import _validation
+from infofrag.utils import checks
 
 
-def adjacent_distances(mus, logvars, closed=True):
+def adjacent_distances(mus: npt.ArrayLike, logvars: npt.ArrayLike, closed: bool = True) -> np.ndarray:
   """Bhattacharyya distances between consecutive points, nats.
 
   Parameters
   ----------
-  mus, logvars : [N, d] float arrays, posteriors of points in curve order.
-  closed : bool, include the pair (N-1, 0).
+  mus, logvars : array_like of shape (N, d)
+    Posteriors (log-variances natural log) of points in curve order.
+  closed : bool, optional
+    Include the pair (N-1, 0).
 
   Returns
   -------
-  [N] (closed) or [N - 1] float64, nats.
+  ndarray of shape (N,) (closed) or (N - 1,)
+    float64 distances, nats.
   """
-  mus, logvars = _validation.as_posteriors(mus, logvars)
+  mus, logvars = checks.as_posteriors(mus, logvars)
   if mus.shape[0] < 2:
     raise ValueError(f"continuity needs at least 2 points in curve order; got {mus.shape[0]}.")
   following = np.arange(1, mus.shape[0] + 1) % mus.shape[0]
@@ -43,18 +49,23 @@ def adjacent_distances(mus, logvars, closed=True):
   return terms.sum(axis=-1)
 
 
-def continuity(mus, logvars, percentile=90, closed=True):
+def continuity(mus: npt.ArrayLike, logvars: npt.ArrayLike, percentile: float = 90,
+               closed: bool = True) -> float:
   """Max adjacent Bhattacharyya distance over its `percentile`-th percentile.
 
   Parameters
   ----------
-  mus, logvars : [N, d] float arrays, posteriors of N points ordered along a curve.
-  percentile : float in (0, 100], the paper's 90.
-  closed : bool, the curve is closed (adjacent pairs include last -> first).
+  mus, logvars : array_like of shape (N, d)
+    Posteriors of N points ordered along a curve.
+  percentile : float, optional
+    In (0, 100]; the paper's 90.
+  closed : bool, optional
+    The curve is closed (adjacent pairs include last -> first).
 
   Returns
   -------
-  float >= 1 (dimensionless); inf when the percentile distance is 0 but the maximum is not.
+  float
+    >= 1, dimensionless; inf when the percentile distance is 0 but the maximum is not.
   """
   if not 0 < float(percentile) <= 100:
     raise ValueError(f"percentile must be in (0, 100]; got {percentile!r}.")

@@ -5,11 +5,17 @@ All reported information is in bits and computed in float64 by
 `infofrag.fragments` from the fused posteriors.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from infofrag import fragments
-from infofrag.fusion import _validation
 from infofrag.fusion import optimize
+from infofrag.utils import checks
 
 
 def _names(names, count, prefix, argument):
@@ -49,24 +55,33 @@ def _factor_report(fused, members, labels, member_names, factor_names):
       for f, name in enumerate(factor_names)}
 
 
-def fuse_ensemble(fingerprints, factor_labels=None, dim=2, member_names=None, factor_names=None,
-                  objective="info", steps=20000, learning_rate=3.0, optimizer="sgd", seed=0,
-                  channels=None):
+def fuse_ensemble(fingerprints: npt.ArrayLike, factor_labels: npt.ArrayLike | None = None, dim: int = 2,
+                  member_names: Sequence[str] | None = None,
+                  factor_names: Sequence[str] | None = None, objective: str = "info",
+                  steps: int = 20000, learning_rate: float = 3.0, optimizer: str = "sgd",
+                  seed: int = 0, channels: Sequence[int] | None = None) -> dict[str, Any]:
   """Fuses M member fingerprints into a `dim`-dimensional space and reports on it.
 
   Parameters
   ----------
-  fingerprints : [M, N, N] float array, Bhattacharyya distances (nats) of the members
-    (whole models, channel groups, or single channels) on the same N points.
-  factor_labels : [N, F] integer array or None, ground-truth factors of the N points.
-  dim : int >= 1, dimension of the fused space.
-  member_names, factor_names : optional lists of M and F names (default member<k>, factor<f>).
-  objective, steps, learning_rate, optimizer, seed : passed to `fuse`.
-  channels : optional list of member indices to fuse (e.g. one hotspot's channels); default all.
+  fingerprints : array_like of shape (M, N, N)
+    Bhattacharyya distances (nats) of the members (whole models, channel groups, or
+    single channels) on the same N points.
+  factor_labels : array_like of shape (N, F), optional
+    Integer ground-truth factors of the N points.
+  dim : int, optional
+    Dimension of the fused space, >= 1.
+  member_names, factor_names : sequence of str, optional
+    M and F names (default member<k>, factor<f>).
+  objective, steps, learning_rate, optimizer, seed : optional
+    Passed to `fuse`.
+  channels : sequence of int, optional
+    Member indices to fuse (e.g. one hotspot's channels); default all.
 
   Returns
   -------
-  dict (JSON-serialisable):
+  dict
+    JSON-serialisable report:
     objective, dim, steps, num_members, num_points, seconds,
     fused_information_bits, members_information_bits {mean, max, best_member, per_member},
     gain_over_best_member_bits (fused minus the best member),
@@ -75,7 +90,7 @@ def fuse_ensemble(fingerprints, factor_labels=None, dim=2, member_names=None, fa
     factors {name: {fused_nmi, best_member, best_member_nmi}} (only with factor_labels),
     history {steps, values} (mean similarity during the optimisation).
   """
-  members = _validation.as_member_fingerprints(fingerprints)
+  members = checks.as_member_fingerprints(fingerprints)
   member_names = _names(member_names, members.shape[0], "member", "member_names")
   if channels is not None:
     channels = [int(c) for c in channels]

@@ -24,15 +24,20 @@ the information.
 Pure numpy: no TensorFlow.
 """
 
+from __future__ import annotations
+
 import numpy as np
+import numpy.typing as npt
 
 from infofrag import fragments
-from infofrag.fusion import _validation
+from infofrag.utils import checks
 
 LN2 = np.log(2.0)
+# The fusion objectives: information, variation of information, NMI with the members.
+OBJECTIVES = ("info", "vi", "nmi")
 
 
-def similarities_from_terms(terms, objective):
+def similarities_from_terms(terms: fragments.InformationTerms, objective: str) -> np.ndarray:
   """Per-member similarity from fragments' information terms.
 
   Parameters
@@ -44,7 +49,7 @@ def similarities_from_terms(terms, objective):
   -------
   [M] float64: bits for "info", dimensionless for "vi" and "nmi".
   """
-  objective = _validation.check_objective(objective)
+  objective = checks.check_choice(objective, name="objective", choices=OBJECTIVES)
   nmi, vi = fragments.nmi_vi_from_terms(terms)
   if objective == "info":
     return (terms.info_a[0] + terms.info_b - terms.info_ab[0]).astype(np.float64)
@@ -53,26 +58,42 @@ def similarities_from_terms(terms, objective):
   return nmi[0]
 
 
-def fused_fingerprint(mus, logvars):
-  """[N, N] float64 Bhattacharyya distances (nats) of the fused space, all dimensions together."""
-  mus, logvars = _validation.as_posteriors(mus, logvars)
+def fused_fingerprint(mus: npt.ArrayLike, logvars: npt.ArrayLike) -> np.ndarray:
+  """Bhattacharyya distances of the fused space, all dimensions together.
+
+  Parameters
+  ----------
+  mus, logvars : array_like of shape (N, d)
+    The fused posteriors (natural-log variances).
+
+  Returns
+  -------
+  ndarray of shape (N, N)
+    float64 distances, nats.
+  """
+  mus, logvars = checks.as_posteriors(mus, logvars)
   return fragments.bhattacharyya_distances(mus, logvars)
 
 
-def member_similarities(mus, logvars, fingerprints, objective="info"):
+def member_similarities(mus: npt.ArrayLike, logvars: npt.ArrayLike, fingerprints: npt.ArrayLike,
+                        objective: str = "info") -> np.ndarray:
   """Similarity of a fused space ([N, d] posteriors) to each of M member fingerprints.
 
   Parameters
   ----------
-  mus, logvars : [N, d] float arrays, the fused posteriors (natural-log variances).
-  fingerprints : [M, N, N] float array, members' Bhattacharyya distances, nats.
-  objective : "info" (bits), "vi" (exp(-VI[nats])) or "nmi".
+  mus, logvars : array_like of shape (N, d)
+    The fused posteriors (natural-log variances).
+  fingerprints : array_like of shape (M, N, N)
+    Members' Bhattacharyya distances, nats.
+  objective : {"info", "vi", "nmi"}, optional
+    "info" (bits), "vi" (exp(-VI[nats])) or "nmi".
 
   Returns
   -------
-  [M] float64 similarities; their mean is what `fuse` maximises.
+  ndarray of shape (M,)
+    float64 similarities; their mean is what `fuse` maximises.
   """
-  members = _validation.as_member_fingerprints(fingerprints)
+  members = checks.as_member_fingerprints(fingerprints)
   fused = fused_fingerprint(mus, logvars)
   if fused.shape[0] != members.shape[1]:
     raise ValueError(

@@ -22,15 +22,24 @@ so Python overhead is paid once per recorded history point, not per step.
 TensorFlow is imported lazily.
 """
 
+from __future__ import annotations
+
 import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from infofrag import fragments
-from infofrag.fusion import _validation
 from infofrag.fusion import objectives
+from infofrag.utils import checks
+
+if TYPE_CHECKING:
+  import tensorflow as tf
 
 INIT_MU_STDDEV = 0.05
+OPTIMIZERS = ("sgd", "adam")
 # Entropy terms (nats) below this count as "no information": NMI is 0 there.
 _MIN_ENTROPY_NATS = 1e-12 * np.log(2.0)
 
@@ -59,13 +68,29 @@ class FusionResult:
   seconds: float
 
   @property
-  def similarity(self):
+  def similarity(self) -> float:
     """Mean final similarity over members (float64 evaluation)."""
     return float(np.mean(self.member_similarity))
 
 
-def initial_posteriors(num_points, dim, seed):
-  """The paper's initialisation: mu ~ N(0, 0.05^2), logvar = 0; [N, dim] float64 each."""
+def initial_posteriors(num_points: int, dim: int,
+                       seed: int | np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
+  """The paper's initialisation: mu ~ N(0, 0.05^2), logvar = 0.
+
+  Parameters
+  ----------
+  num_points : int
+    N, the number of points.
+  dim : int
+    Dimension of the fused space.
+  seed : int, numpy.random.Generator or None
+    Random stream of the means.
+
+  Returns
+  -------
+  mus, logvars : ndarray of shape (N, dim)
+    float64 means and log-variances (natural log).
+  """
   rng = np.random.default_rng(seed)
   return rng.normal(0.0, INIT_MU_STDDEV, size=(num_points, dim)), np.zeros((num_points, dim))
 
@@ -97,12 +122,22 @@ def _member_constants(members, dtype=np.float64):
   return coefficients, one_minus_mean, info_b, info_bb
 
 
-def bhattacharyya_tf(mus, logvars):
-  """Bhattacharyya distances [N, N] (nats) of [N, d] diagonal Gaussians, differentiable.
+def bhattacharyya_tf(mus: tf.Tensor, logvars: tf.Tensor) -> tf.Tensor:
+  """Bhattacharyya distances (nats) of diagonal Gaussians, differentiable.
 
   Per dimension 1/8 dmu^2 / mean(s2) + 1/2 log cosh(dlogvar / 2), where the second
   term is the Bhattacharyya formula's ln m2 - (logvar_i + logvar_j)/2 written so it is exactly 0 on the
   diagonal and smooth (log cosh x = x + softplus(-2x) - ln 2).
+
+  Parameters
+  ----------
+  mus, logvars : tf.Tensor of shape (N, d)
+    Means and log-variances (natural log).
+
+  Returns
+  -------
+  tf.Tensor of shape (N, N)
+    Distances, nats.
   """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   diff_mu = mus[:, None, :] - mus[None, :, :]
@@ -119,7 +154,8 @@ def _mean_neg_log1p_neg(values, axis):
   return -tf.reduce_mean(tf.math.log1p(-values), axis=axis)
 
 
-def make_similarity_fn(members, objective, dtype):
+def make_similarity_fn(members: np.ndarray, objective: str,
+                       dtype: tf.DType) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
   """Builds similarity(mus, logvars) -> [M] similarities (compiled objective, TF).
 
   Parameters
@@ -199,8 +235,10 @@ def _make_runner(similarity, mus, logvars, learning_rate, optimizer, jit_compile
   return run
 
 
-def fuse(fingerprints, dim=2, objective="info", steps=20000, learning_rate=3.0, optimizer="sgd",
-         seed=0, record_every=None, dtype="float32", jit_compile=True, initial=None):
+def fuse(fingerprints: npt.ArrayLike, dim: int = 2, objective: str = "info", steps: int = 20000,
+         learning_rate: float = 3.0, optimizer: str = "sgd", seed: int = 0,
+         record_every: int | None = None, dtype: str = "float32", jit_compile: bool = True,
+         initial: tuple[npt.ArrayLike, npt.ArrayLike] | None = None) -> FusionResult:
   """Fuses M member fingerprints into one `dim`-dimensional posterior space.
 
   Parameters
@@ -231,21 +269,21 @@ def fuse(fingerprints, dim=2, objective="info", steps=20000, learning_rate=3.0, 
   """
   import time  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  members = _validation.as_member_fingerprints(fingerprints)
-  dim = _validation.check_dim(dim)
-  objective = _validation.check_objective(objective)
-  optimizer = _validation.check_optimizer(optimizer)
-  steps = _validation.check_positive_int("steps", steps, minimum=0)
-  learning_rate = _validation.check_positive_float("learning_rate", learning_rate)
+  members = checks.as_member_fingerprints(fingerprints)
+  dim = checks.check_int_range(dim, name="dim", minimum=1)
+  objective = checks.check_choice(objective, name="objective", choices=objectives.OBJECTIVES)
+  optimizer = checks.check_choice(optimizer, name="optimizer", choices=OPTIMIZERS)
+  steps = checks.check_int_range(steps, name="steps", minimum=0)
+  learning_rate = checks.check_positive_float(learning_rate, name="learning_rate")
   if dtype not in ("float32", "float64"):
     raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.")
-  record_every = max(1, steps // 100) if record_every is None else _validation.check_positive_int(
-      "record_every", record_every)
+  record_every = max(1, steps // 100) if record_every is None else checks.check_positive_int(
+      record_every, name="record_every")
   num_points = members.shape[1]
   if initial is None:
     init_mus, init_logvars = initial_posteriors(num_points, dim, seed)
   else:
-    init_mus, init_logvars = _validation.as_posteriors(*initial)
+    init_mus, init_logvars = checks.as_posteriors(*initial)
     if init_mus.shape != (num_points, dim):
       raise ValueError(f"initial posteriors must be [{num_points}, {dim}]; got {init_mus.shape}.")
 

@@ -6,3 +6,5 @@ and factors [num_points, num_factors]. Dataset-level functions have dlib's signa
 gin-configurable under dlib's names (`mig`, `sap_score`, `dci`, ...). `registry.METRICS`
 maps dlib's metric folder names to them. No TensorFlow imports here.
 """
+
+from __future__ import annotations

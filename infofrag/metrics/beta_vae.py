@@ -10,12 +10,20 @@ random state; scikit-learn < 0.22 defaulted to liblinear one-vs-rest, which did,
 zoo numbers computed then can differ.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import gin
 import numpy as np
 from sklearn import linear_model
 
-from infofrag.metrics import _validation
 from infofrag.metrics import utils
+from infofrag.utils import checks
+
+if TYPE_CHECKING:
+  from infofrag.data.ground_truth.ground_truth_data import GroundTruthData
+  from infofrag.metrics.utils import RepresentationFunction
 
 
 def _training_sample(ground_truth_data, representation_function, batch_size, random_state):
@@ -31,10 +39,12 @@ def _training_sample(ground_truth_data, representation_function, batch_size, ran
   return index, np.mean(np.abs(codes1 - codes2), axis=0)
 
 
-def generate_training_batch(ground_truth_data, representation_function, batch_size,
-                            num_points, random_state):
+def generate_training_batch(ground_truth_data: GroundTruthData,
+                            representation_function: RepresentationFunction, batch_size: int,
+                            num_points: int,
+                            random_state: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
   """num_points BetaVAE samples: (features [num_points, num_codes], labels [num_points])."""
-  num_points = _validation.check_positive_int(num_points, "num_points")
+  num_points = checks.check_positive_int(num_points, name="num_points")
   labels = np.zeros(num_points, dtype=np.int64)
   features = None
   for point in range(num_points):  # Sequential: each sample continues the random stream.
@@ -46,7 +56,8 @@ def generate_training_batch(ground_truth_data, representation_function, batch_si
   return features, labels
 
 
-def fit_classifier(train_points, train_labels, random_state=None):
+def fit_classifier(train_points: np.ndarray, train_labels: np.ndarray,
+                   random_state: int | np.random.RandomState | None = None) -> Any:
   """dlib's classifier: LogisticRegression at scikit-learn defaults."""
   model = linear_model.LogisticRegression(random_state=random_state)
   model.fit(train_points, train_labels)
@@ -55,12 +66,14 @@ def fit_classifier(train_points, train_labels, random_state=None):
 
 @gin.configurable("beta_vae_sklearn", denylist=["ground_truth_data", "representation_function",
                                                 "random_state", "artifact_dir"])
-def evaluate_beta_vae(ground_truth_data, representation_function, random_state,
-                      artifact_dir=None, batch_size=gin.REQUIRED, num_train=gin.REQUIRED,
-                      num_eval=gin.REQUIRED):
+def evaluate_beta_vae(ground_truth_data: GroundTruthData,
+                      representation_function: RepresentationFunction,
+                      random_state: np.random.RandomState, artifact_dir: str | None = None,
+                      batch_size: int = gin.REQUIRED, num_train: int = gin.REQUIRED,
+                      num_eval: int = gin.REQUIRED) -> dict[str, Any]:
   """dlib's `beta_vae_sklearn`: {"train_accuracy", "eval_accuracy"}."""
   del artifact_dir
-  batch_size = _validation.check_positive_int(batch_size, "beta_vae_sklearn.batch_size")
+  batch_size = checks.check_positive_int(batch_size, name="beta_vae_sklearn.batch_size")
   train_points, train_labels = generate_training_batch(
       ground_truth_data, representation_function, batch_size, num_train, random_state)
   model = fit_classifier(train_points, train_labels, random_state)

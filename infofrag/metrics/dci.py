@@ -13,14 +13,23 @@ the serial run. The seed only breaks exact ties between features in tree splits;
 continuous codes the numbers equal dlib's.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import gin
 import joblib
 import numpy as np
+import numpy.typing as npt
 import scipy.stats
 from sklearn import ensemble
 
-from infofrag.metrics import _validation
 from infofrag.metrics import utils
+from infofrag.utils import checks
+
+if TYPE_CHECKING:
+  from infofrag.data.ground_truth.ground_truth_data import GroundTruthData
+  from infofrag.metrics.utils import RepresentationFunction
 
 
 def _fit_factor(codes_train, factor_train, codes_test, factor_test, seed):
@@ -32,16 +41,26 @@ def _fit_factor(codes_train, factor_train, codes_test, factor_test, seed):
   return np.abs(model.feature_importances_), train_accuracy, test_accuracy
 
 
-def importance_matrix_gbt(mus_train, ys_train, mus_test, ys_test, random_state=0, n_jobs=1):
+def importance_matrix_gbt(mus_train: npt.ArrayLike, ys_train: npt.ArrayLike,
+                          mus_test: npt.ArrayLike, ys_test: npt.ArrayLike,
+                          random_state: int | np.random.RandomState = 0,
+                          n_jobs: int | None = 1) -> tuple[np.ndarray, float, float]:
   """Importance matrix and accuracies of the per-factor gradient-boosted trees.
 
-  Args:
-    mus_train, mus_test: [num_points, num_codes] float64.
-    ys_train, ys_test: [num_points, num_factors] class labels.
-    random_state: int or RandomState; one seed per factor is drawn from it.
-    n_jobs: joblib workers (-1: all cores). Same numbers for any value.
+  Parameters
+  ----------
+  mus_train, mus_test : array_like of shape (num_points, num_codes)
+    Float64.
+  ys_train, ys_test : array_like of shape (num_points, num_factors)
+    Class labels.
+  random_state : int | np.random.RandomState
+    int or RandomState; one seed per factor is drawn from it.
+  n_jobs : int | None
+    joblib workers (-1: all cores). Same numbers for any value.
 
-  Returns:
+  Returns
+  -------
+  tuple[np.ndarray, float, float]
     (importance [num_codes, num_factors] float64, mean train accuracy, mean test accuracy).
   """
   num_factors = ys_train.shape[1]
@@ -60,7 +79,7 @@ def importance_matrix_gbt(mus_train, ys_train, mus_test, ys_test, random_state=0
   return importance.astype(np.float64), float(train_accuracy), float(test_accuracy)
 
 
-def disentanglement_per_code(importance):
+def disentanglement_per_code(importance: np.ndarray) -> np.ndarray:
   """1 - entropy (base #factors) of each code's importances: [codes, factors] -> [codes]."""
   return 1.0 - scipy.stats.entropy(importance.T + 1e-11, base=importance.shape[1])
 
@@ -74,34 +93,43 @@ def _importance_weighted_mean(scores, importance, axis):
   return float(np.sum(scores * weight))
 
 
-def disentanglement(importance):
+def disentanglement(importance: np.ndarray) -> float:
   """Importance-weighted mean of the per-code disentanglement (float)."""
   return _importance_weighted_mean(disentanglement_per_code(importance), importance, axis=1)
 
 
-def completeness_per_factor(importance):
+def completeness_per_factor(importance: np.ndarray) -> np.ndarray:
   """1 - entropy (base #codes) of each factor's importances: [codes, factors] -> [factors]."""
   return 1.0 - scipy.stats.entropy(importance + 1e-11, base=importance.shape[0])
 
 
-def completeness(importance):
+def completeness(importance: np.ndarray) -> float:
   """Importance-weighted mean of the per-factor completeness (float)."""
   return _importance_weighted_mean(completeness_per_factor(importance), importance, axis=0)
 
 
-def compute_dci(mus_train, ys_train, mus_test, ys_test, random_state=0, n_jobs=1):
+def compute_dci(mus_train: npt.ArrayLike, ys_train: npt.ArrayLike, mus_test: npt.ArrayLike,
+                ys_test: npt.ArrayLike, random_state: int | np.random.RandomState = 0,
+                n_jobs: int | None = 1) -> dict[str, float]:
   """DCI scores of a representation (dlib's `_compute_dci`, row per point).
 
-  Args:
-    mus_train, mus_test: [num_points, num_codes] codes.
-    ys_train, ys_test: [num_points, num_factors] discrete factors.
-    random_state: int or RandomState for the per-factor tree seeds.
-    n_jobs: parallel per-factor fits (joblib; -1 = all cores); identical results.
+  Parameters
+  ----------
+  mus_train, mus_test : array_like of shape (num_points, num_codes)
+    Codes.
+  ys_train, ys_test : array_like of shape (num_points, num_factors)
+    Discrete factors.
+  random_state : int | np.random.RandomState
+    int or RandomState for the per-factor tree seeds.
+  n_jobs : int | None
+    parallel per-factor fits (joblib; -1 = all cores); identical results.
 
-  Returns:
+  Returns
+  -------
+  dict[str, float]
     dict: disentanglement, completeness, informativeness_train, informativeness_test.
   """
-  mus_train, ys_train, mus_test, ys_test = _validation.train_test_arrays(
+  mus_train, ys_train, mus_test, ys_test = checks.train_test_arrays(
       mus_train, ys_train, mus_test, ys_test, factor_dtype=None)
   importance, train_accuracy, test_accuracy = importance_matrix_gbt(
       mus_train, ys_train, mus_test, ys_test, random_state, n_jobs)
@@ -113,8 +141,11 @@ def compute_dci(mus_train, ys_train, mus_test, ys_test, random_state=0, n_jobs=1
 
 @gin.configurable("dci", denylist=["ground_truth_data", "representation_function",
                                    "random_state", "artifact_dir"])
-def evaluate_dci(ground_truth_data, representation_function, random_state, artifact_dir=None,
-                 num_train=gin.REQUIRED, num_test=gin.REQUIRED, batch_size=16, n_jobs=-1):
+def evaluate_dci(ground_truth_data: GroundTruthData,
+                 representation_function: RepresentationFunction,
+                 random_state: np.random.RandomState, artifact_dir: str | None = None,
+                 num_train: int = gin.REQUIRED, num_test: int = gin.REQUIRED, batch_size: int = 16,
+                 n_jobs: int | None = -1) -> dict[str, Any]:
   """dlib's `dci` on a dataset; the tree seeds continue `random_state` after sampling."""
   del artifact_dir
   mus_train, ys_train = utils.generate_batch_factor_code(

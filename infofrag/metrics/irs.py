@@ -10,27 +10,43 @@ As in dlib the *factors* are passed through the discretizer (20 histogram bins),
 parity); `num_active_codes` is the count of non-constant codes.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import gin
 import numpy as np
+import numpy.typing as npt
 
-from infofrag.metrics import _validation
 from infofrag.metrics import utils
+from infofrag.utils import checks
+
+if TYPE_CHECKING:
+  from infofrag.data.ground_truth.ground_truth_data import GroundTruthData
+  from infofrag.metrics.utils import RepresentationFunction
 
 
-def active_code_mask(codes):
+def active_code_mask(codes: np.ndarray) -> np.ndarray:
   """Non-constant codes: [num_points, num_codes] -> [num_codes] bool."""
   return codes.var(axis=0) > 0.0
 
 
-def irs_matrix(factors, codes, diff_quantile=0.99):
+def irs_matrix(factors: np.ndarray, codes: np.ndarray,
+               diff_quantile: float = 0.99) -> tuple[np.ndarray, np.ndarray]:
   """IRS terms (dlib's `scalable_disentanglement_score`).
 
-  Args:
-    factors: [num_points, num_factors] discrete labels.
-    codes: [num_points, num_codes] active codes.
-    diff_quantile: quantile of the within-group deviations (1.0: the paper's max).
+  Parameters
+  ----------
+  factors : ndarray of shape (num_points, num_factors)
+    Discrete labels.
+  codes : ndarray of shape (num_points, num_codes)
+    Active codes.
+  diff_quantile : float
+    quantile of the within-group deviations (1.0: the paper's max).
 
-  Returns:
+  Returns
+  -------
+  tuple[np.ndarray, np.ndarray]
     (irs [num_codes, num_factors], max_deviations [num_codes]).
   """
   max_deviations = np.max(np.abs(codes - codes.mean(axis=0)), axis=0)
@@ -45,7 +61,8 @@ def irs_matrix(factors, codes, diff_quantile=0.99):
   return 1.0 - cum_deviations / max_deviations[:, None], max_deviations
 
 
-def irs_from_samples(codes, discrete_factors, diff_quantile):
+def irs_from_samples(codes: np.ndarray, discrete_factors: np.ndarray,
+                     diff_quantile: float) -> dict[str, Any]:
   active = active_code_mask(codes)
   active_codes = codes[:, active]
   if not active_codes.any():
@@ -61,21 +78,29 @@ def irs_from_samples(codes, discrete_factors, diff_quantile):
           "num_active_codes": int(np.sum(active))}
 
 
-def compute_irs(mus, ys, diff_quantile=0.99, num_bins=20):
+def compute_irs(mus: npt.ArrayLike, ys: npt.ArrayLike, diff_quantile: float = 0.99,
+                num_bins: int = 20) -> dict[str, Any]:
   """IRS of a representation (row per point).
 
-  Args:
-    mus: [num_points, num_codes] codes.
-    ys: [num_points, num_factors] factors (binned into num_bins as in dlib).
-    diff_quantile: in (0, 1].
-    num_bins: histogram bins applied to each factor.
+  Parameters
+  ----------
+  mus : array_like of shape (num_points, num_codes)
+    Codes.
+  ys : array_like of shape (num_points, num_factors)
+    Factors (binned into num_bins as in dlib).
+  diff_quantile : float
+    in (0, 1].
+  num_bins : int
+    histogram bins applied to each factor.
 
-  Returns:
+  Returns
+  -------
+  dict[str, Any]
     dict: IRS, num_active_dims (dlib's value), num_active_codes.
   """
-  mus = _validation.as_point_matrix(mus, "mus")
-  ys = _validation.as_point_matrix(ys, "ys", dtype=None)
-  _validation.check_same_points(mus, "mus", ys, "ys")
+  mus = checks.as_point_matrix(mus, name="mus")
+  ys = checks.as_point_matrix(ys, name="ys", dtype=None)
+  checks.check_same_points(mus, "mus", ys, "ys")
   if not 0.0 < diff_quantile <= 1.0:
     raise ValueError(f"diff_quantile must be in (0, 1], got {diff_quantile}.")
   return irs_from_samples(mus, utils.histogram_discretize(ys, num_bins), diff_quantile)
@@ -83,8 +108,11 @@ def compute_irs(mus, ys, diff_quantile=0.99, num_bins=20):
 
 @gin.configurable("irs", denylist=["ground_truth_data", "representation_function",
                                    "random_state", "artifact_dir"])
-def evaluate_irs(ground_truth_data, representation_function, random_state, artifact_dir=None,
-                 diff_quantile=0.99, num_train=gin.REQUIRED, batch_size=gin.REQUIRED):
+def evaluate_irs(ground_truth_data: GroundTruthData,
+                 representation_function: RepresentationFunction,
+                 random_state: np.random.RandomState, artifact_dir: str | None = None,
+                 diff_quantile: float = 0.99, num_train: int = gin.REQUIRED,
+                 batch_size: int = gin.REQUIRED) -> dict[str, Any]:
   """dlib's `irs` on a dataset (factors discretised with the gin `discretizer`)."""
   del artifact_dir
   mus, ys = utils.generate_batch_factor_code(

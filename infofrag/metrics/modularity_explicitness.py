@@ -6,16 +6,25 @@ codes, nats. Explicitness: per factor, macro ROC-AUC of a one-vs-rest reading of
 logistic regression on all standardised codes; averaged over factors.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import gin
 import numpy as np
+import numpy.typing as npt
 from sklearn import linear_model
 from sklearn import metrics
 
-from infofrag.metrics import _validation
 from infofrag.metrics import utils
+from infofrag.utils import checks
+
+if TYPE_CHECKING:
+  from infofrag.data.ground_truth.ground_truth_data import GroundTruthData
+  from infofrag.metrics.utils import RepresentationFunction
 
 
-def modularity(mutual_information):
+def modularity(mutual_information: np.ndarray) -> float:
   """Modularity score from MI [num_codes, num_factors] (float)."""
   squared = np.square(mutual_information)
   max_squared = np.max(squared, axis=1)
@@ -29,12 +38,16 @@ def _indicator(labels, classes):
   return (labels[:, None] == classes[None, :]).astype(np.int64)
 
 
-def explicitness_per_factor(mus_train, y_train, mus_test, y_test):
+def explicitness_per_factor(mus_train: npt.ArrayLike, y_train: np.ndarray, mus_test: npt.ArrayLike,
+                            y_test: np.ndarray) -> tuple[float, float]:
   """(train ROC-AUC, test ROC-AUC) of LogisticRegression predicting one factor.
 
-  Args:
-    mus_train, mus_test: [num_points, num_codes] standardised codes.
-    y_train, y_test: [num_points] factor labels.
+  Parameters
+  ----------
+  mus_train, mus_test : array_like of shape (num_points, num_codes)
+    Standardised codes.
+  y_train, y_test : ndarray of shape (num_points,)
+    Factor labels.
   """
   classifier = linear_model.LogisticRegression().fit(mus_train, y_train)
   test_classes = np.unique(y_test)
@@ -51,7 +64,9 @@ def explicitness_per_factor(mus_train, y_train, mus_test, y_test):
   return float(roc_train), float(roc_test)
 
 
-def scores_from_samples(discrete_mus_train, mus_train, ys_train, mus_test, ys_test):
+def scores_from_samples(discrete_mus_train: np.ndarray, mus_train: npt.ArrayLike,
+                        ys_train: npt.ArrayLike, mus_test: npt.ArrayLike,
+                        ys_test: npt.ArrayLike) -> dict[str, float]:
   """Modularity and explicitness from sampled codes (and their discretisation)."""
   mutual_information = utils.discrete_mutual_info(discrete_mus_train, ys_train)
   mus_train_norm, mean, stddev = utils.normalize_data(mus_train)
@@ -64,18 +79,26 @@ def scores_from_samples(discrete_mus_train, mus_train, ys_train, mus_test, ys_te
           "explicitness_score_test": float(np.mean(aucs[:, 1]))}
 
 
-def compute_modularity_explicitness(mus_train, ys_train, mus_test, ys_test, num_bins=20):
+def compute_modularity_explicitness(mus_train: npt.ArrayLike, ys_train: npt.ArrayLike,
+                                    mus_test: npt.ArrayLike, ys_test: npt.ArrayLike,
+                                    num_bins: int = 20) -> dict[str, float]:
   """Modularity and explicitness of a representation (row per point).
 
-  Args:
-    mus_train, mus_test: [num_points, num_codes] codes.
-    ys_train, ys_test: [num_points, num_factors] discrete factors.
-    num_bins: histogram bins per code for the MI.
+  Parameters
+  ----------
+  mus_train, mus_test : array_like of shape (num_points, num_codes)
+    Codes.
+  ys_train, ys_test : array_like of shape (num_points, num_factors)
+    Discrete factors.
+  num_bins : int
+    histogram bins per code for the MI.
 
-  Returns:
+  Returns
+  -------
+  dict[str, float]
     dict: modularity_score, explicitness_score_train, explicitness_score_test.
   """
-  mus_train, ys_train, mus_test, ys_test = _validation.train_test_arrays(
+  mus_train, ys_train, mus_test, ys_test = checks.train_test_arrays(
       mus_train, ys_train, mus_test, ys_test, factor_dtype=None)
   if ys_train.shape[1] < 2:
     raise ValueError("Modularity needs at least 2 factors.")
@@ -86,9 +109,12 @@ def compute_modularity_explicitness(mus_train, ys_train, mus_test, ys_test, num_
 @gin.configurable("modularity_explicitness",
                   denylist=["ground_truth_data", "representation_function", "random_state",
                             "artifact_dir"])
-def evaluate_modularity_explicitness(ground_truth_data, representation_function, random_state,
-                                     artifact_dir=None, num_train=gin.REQUIRED,
-                                     num_test=gin.REQUIRED, batch_size=16):
+def evaluate_modularity_explicitness(ground_truth_data: GroundTruthData,
+                                     representation_function: RepresentationFunction,
+                                     random_state: np.random.RandomState,
+                                     artifact_dir: str | None = None,
+                                     num_train: int = gin.REQUIRED, num_test: int = gin.REQUIRED,
+                                     batch_size: int = 16) -> dict[str, Any]:
   """dlib's `modularity_explicitness` on a dataset (discretizer from gin)."""
   del artifact_dir
   mus_train, ys_train = utils.generate_batch_factor_code(

@@ -4,6 +4,10 @@
 random_state) -> dict` with its parameters bound through gin (gin_configs/evaluate/<name>.gin).
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 from infofrag.metrics import beta_vae
 from infofrag.metrics import dci
 from infofrag.metrics import factor_vae
@@ -37,18 +41,24 @@ ALIASES = {
 }
 
 
-def resolve_metric_names(names):
+def resolve_metric_names(names: str | Sequence[str] | None) -> list[str]:
   """Canonical dlib names for a comma-separated list (or "all"), in the given order.
 
-  Args:
-    names: e.g. "mig,sap,dci", "all", or a list of names. Case-insensitive; duplicates
-      are dropped.
+  Parameters
+  ----------
+  names : str | Sequence[str] | None
+    e.g. "mig,sap,dci", "all", or a list of names. Case-insensitive; duplicates
+    are dropped.
 
-  Returns:
+  Returns
+  -------
+  list[str]
     list of keys of METRICS.
 
-  Raises:
-    ValueError: unknown or empty names; the message lists the valid ones.
+  Raises
+  ------
+  ValueError
+    unknown or empty names; the message lists the valid ones.
   """
   if isinstance(names, str):
     names = names.split(",")

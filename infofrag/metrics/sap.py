@@ -13,17 +13,26 @@ predictions. Here the fits draw, in dlib's order, from the RandomState given as
 `random_state`; None draws from numpy's global state exactly as dlib does.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import copy
 import warnings
 
 import gin
 import joblib
 import numpy as np
+import numpy.typing as npt
 from sklearn import exceptions
 from sklearn import svm
 
-from infofrag.metrics import _validation
 from infofrag.metrics import utils
+from infofrag.utils import checks
+
+if TYPE_CHECKING:
+  from infofrag.data.ground_truth.ground_truth_data import GroundTruthData
+  from infofrag.metrics.utils import RepresentationFunction
 
 SVM_C = 0.01
 _LIBLINEAR_SEED_HIGH = np.iinfo("i").max  # liblinear draws randint(this) once per fit
@@ -52,7 +61,10 @@ def _fit_states(random_state, num_fits):
   return states
 
 
-def discrete_score_matrix(mus_train, ys_train, mus_test, ys_test, random_state=None, n_jobs=1):
+def discrete_score_matrix(mus_train: npt.ArrayLike, ys_train: npt.ArrayLike,
+                          mus_test: npt.ArrayLike, ys_test: npt.ArrayLike,
+                          random_state: int | np.random.RandomState | None = None,
+                          n_jobs: int | None = 1) -> np.ndarray:
   """SVM test accuracies [num_codes, num_factors] (fits run in parallel with n_jobs)."""
   num_codes, num_factors = mus_train.shape[1], ys_train.shape[1]
   states = _fit_states(random_state, num_codes * num_factors)
@@ -64,7 +76,7 @@ def discrete_score_matrix(mus_train, ys_train, mus_test, ys_test, random_state=N
   return np.asarray(accuracies).reshape(num_codes, num_factors)
 
 
-def continuous_score_matrix(mus_train, ys_train):
+def continuous_score_matrix(mus_train: npt.ArrayLike, ys_train: npt.ArrayLike) -> np.ndarray:
   """Squared correlations [num_codes, num_factors] (ddof=1; 0 where var(code) <= 1e-12)."""
   num_points = mus_train.shape[0]
   centred_codes = mus_train - mus_train.mean(axis=0)
@@ -77,30 +89,40 @@ def continuous_score_matrix(mus_train, ys_train):
   return np.where(var_codes[:, None] > 1e-12, scores, 0.0)
 
 
-def sap_from_score_matrix(score_matrix):
+def sap_from_score_matrix(score_matrix: np.ndarray) -> float:
   """Mean over factors of the gap between the two best codes: [codes, factors] -> float."""
   ordered = np.sort(score_matrix, axis=0)
   return float(np.mean(ordered[-1, :] - ordered[-2, :]))
 
 
-def compute_sap(mus_train, ys_train, mus_test, ys_test, continuous_factors=False,
-                random_state=None, n_jobs=1):
+def compute_sap(mus_train: npt.ArrayLike, ys_train: npt.ArrayLike, mus_test: npt.ArrayLike,
+                ys_test: npt.ArrayLike, continuous_factors: bool = False,
+                random_state: int | np.random.RandomState | None = None,
+                n_jobs: int | None = 1) -> dict[str, float]:
   """SAP score of a representation (dlib's `_compute_sap`, row per point).
 
-  Args:
-    mus_train, mus_test: [num_points, num_codes] codes (num_codes >= 2).
-    ys_train, ys_test: [num_points, num_factors] factors (class labels when discrete).
-    continuous_factors: treat factors as continuous (correlation) instead of classes.
-    random_state: int, RandomState or None (numpy's global state, as dlib); seeds the
-      liblinear solver of the discrete SVMs.
-    n_jobs: parallel SVM fits (joblib); results equal the serial run's.
+  Parameters
+  ----------
+  mus_train, mus_test : array_like of shape (num_points, num_codes)
+    Codes (num_codes >= 2).
+  ys_train, ys_test : array_like of shape (num_points, num_factors)
+    Factors (class labels when discrete).
+  continuous_factors : bool
+    treat factors as continuous (correlation) instead of classes.
+  random_state : int | np.random.RandomState | None
+    int, RandomState or None (numpy's global state, as dlib); seeds the
+    liblinear solver of the discrete SVMs.
+  n_jobs : int | None
+    parallel SVM fits (joblib); results equal the serial run's.
 
-  Returns:
+  Returns
+  -------
+  dict[str, float]
     {"SAP_score": float}.
   """
-  mus_train, ys_train, mus_test, ys_test = _validation.train_test_arrays(
+  mus_train, ys_train, mus_test, ys_test = checks.train_test_arrays(
       mus_train, ys_train, mus_test, ys_test, factor_dtype=None)
-  _validation.check_min_columns(mus_train, "mus_train", 2, "SAP")
+  checks.check_min_columns(mus_train, name="mus_train", minimum=2, metric="SAP")
   if continuous_factors:
     scores = continuous_score_matrix(mus_train, ys_train.astype(np.float64))
   else:
@@ -110,9 +132,12 @@ def compute_sap(mus_train, ys_train, mus_test, ys_test, continuous_factors=False
 
 @gin.configurable("sap_score", denylist=["ground_truth_data", "representation_function",
                                          "random_state", "artifact_dir"])
-def evaluate_sap(ground_truth_data, representation_function, random_state, artifact_dir=None,
-                 num_train=gin.REQUIRED, num_test=gin.REQUIRED, batch_size=16,
-                 continuous_factors=gin.REQUIRED, n_jobs=-1):
+def evaluate_sap(ground_truth_data: GroundTruthData,
+                 representation_function: RepresentationFunction,
+                 random_state: np.random.RandomState, artifact_dir: str | None = None,
+                 num_train: int = gin.REQUIRED, num_test: int = gin.REQUIRED, batch_size: int = 16,
+                 continuous_factors: bool = gin.REQUIRED,
+                 n_jobs: int | None = -1) -> dict[str, Any]:
   """dlib's `sap_score` on a dataset: a train and a test sample from `random_state`.
 
   The SVMs' liblinear seeds continue `random_state`'s stream after the two samples

@@ -4,31 +4,52 @@ Layout: one row per data point everywhere ([num_points, num_codes] codes,
 [num_points, num_factors] factors); dlib uses the transpose internally.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import gin
 import numpy as np
 
-from infofrag.metrics import _validation
+from infofrag.utils import checks
+
+if TYPE_CHECKING:
+  from infofrag.data.ground_truth.ground_truth_data import GroundTruthData
+
+# dlib's representation function: a batch of observations -> codes of shape (B, num_codes).
+RepresentationFunction = Callable[[np.ndarray], np.ndarray]
 
 _ONE_HOT_CHUNK = 8192  # rows per block when counting joint label occurrences
 
 
-def generate_batch_factor_code(ground_truth_data, representation_function, num_points,
-                               random_state, batch_size=16):
+def generate_batch_factor_code(ground_truth_data: GroundTruthData,
+                               representation_function: RepresentationFunction, num_points: int,
+                               random_state: np.random.RandomState,
+                               batch_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
   """Samples factors and codes exactly as dlib does (same random draws, same batches).
 
-  Args:
-    ground_truth_data: a GroundTruthData.
-    representation_function: observations [B, ...] -> codes [B, num_codes].
-    num_points: number of points to sample (> 0).
-    random_state: np.random.RandomState consumed by `ground_truth_data.sample`.
-    batch_size: points per `sample` call (dlib: 16); it changes the random stream.
+  Parameters
+  ----------
+  ground_truth_data : GroundTruthData
+    a GroundTruthData.
+  representation_function : RepresentationFunction
+    observations [B, ...] -> codes [B, num_codes].
+  num_points : int
+    number of points to sample (> 0).
+  random_state : np.random.RandomState
+    np.random.RandomState consumed by `ground_truth_data.sample`.
+  batch_size : int
+    points per `sample` call (dlib: 16); it changes the random stream.
 
-  Returns:
+  Returns
+  -------
+  tuple[np.ndarray, np.ndarray]
     (codes [num_points, num_codes] in the representation's dtype (kept as dlib does,
     since the histogram edges depend on it), factors [num_points, num_factors] int64).
   """
-  num_points = _validation.check_positive_int(num_points, "num_points")
-  batch_size = _validation.check_positive_int(batch_size, "batch_size")
+  num_points = checks.check_positive_int(num_points, name="num_points")
+  batch_size = checks.check_positive_int(batch_size, name="batch_size")
   codes, factors = [], []
   for start in range(0, num_points, batch_size):
     batch = min(batch_size, num_points - start)
@@ -38,7 +59,8 @@ def generate_batch_factor_code(ground_truth_data, representation_function, num_p
   return np.concatenate(codes, axis=0), np.concatenate(factors, axis=0)
 
 
-def represent(representation_function, observations):
+def represent(representation_function: RepresentationFunction,
+              observations: np.ndarray) -> np.ndarray:
   """Calls `representation_function` and checks it returned finite [B, num_codes]."""
   codes = np.asarray(representation_function(observations))
   num = len(observations)
@@ -50,30 +72,37 @@ def represent(representation_function, observations):
   return codes
 
 
-def obtain_representation(observations, representation_function, batch_size):
+def obtain_representation(observations: np.ndarray,
+                          representation_function: RepresentationFunction,
+                          batch_size: int) -> np.ndarray:
   """Codes [num_points, num_codes] of `observations`, encoded `batch_size` at a time."""
-  batch_size = _validation.check_positive_int(batch_size, "batch_size")
+  batch_size = checks.check_positive_int(batch_size, name="batch_size")
   return np.concatenate(
       [represent(representation_function, observations[start:start + batch_size])
        for start in range(0, len(observations), batch_size)], axis=0)
 
 
 @gin.configurable("histogram_discretizer", denylist=["target"])
-def histogram_discretize(target, num_bins=gin.REQUIRED):
+def histogram_discretize(target: np.ndarray, num_bins: int = gin.REQUIRED) -> np.ndarray:
   """dlib's histogram discretizer, applied to each column separately.
 
   Each column gets `num_bins` equal-width bins over its own [min, max]
   (`np.histogram`'s edges, in the column's dtype as in dlib) and values are labelled
   1..num_bins with `np.digitize`.
 
-  Args:
-    target: [num_points, num_columns] array.
-    num_bins: number of bins (> 0).
+  Parameters
+  ----------
+  target : ndarray of shape (num_points, num_columns)
+    Array.
+  num_bins : int
+    number of bins (> 0).
 
-  Returns:
-    [num_points, num_columns] array of bin labels, same dtype as `target`.
+  Returns
+  -------
+  ndarray of shape (num_points, num_columns)
+    Array of bin labels, same dtype as `target`.
   """
-  num_bins = _validation.check_positive_int(num_bins, "num_bins")
+  num_bins = checks.check_positive_int(num_bins, name="num_bins")
   target = np.asarray(target)
   discretized = np.zeros_like(target)
   for column in range(target.shape[1]):  # One histogram per code: edges differ per column.
@@ -84,7 +113,8 @@ def histogram_discretize(target, num_bins=gin.REQUIRED):
 
 
 @gin.configurable("discretizer", denylist=["target"])
-def make_discretizer(target, num_bins=gin.REQUIRED, discretizer_fn=gin.REQUIRED):
+def make_discretizer(target: np.ndarray, num_bins: int = gin.REQUIRED,
+                     discretizer_fn: Callable[..., np.ndarray] = gin.REQUIRED) -> np.ndarray:
   """dlib's gin wrapper: `discretizer_fn(target, num_bins)` on [num_points, num_columns]."""
   return discretizer_fn(target, num_bins)
 
@@ -123,19 +153,24 @@ def _one_hot(indices, width):
   return out
 
 
-def discrete_mutual_info(codes, factors):
+def discrete_mutual_info(codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
   """Mutual information (nats) between every code column and every factor column.
 
   Same estimator as dlib (`sklearn.metrics.mutual_info_score` of each pair, natural
   log, empirical distributions), computed for all pairs at once from one joint count
   matrix.
 
-  Args:
-    codes: [num_points, num_codes] discrete labels (any values).
-    factors: [num_points, num_factors] discrete labels.
+  Parameters
+  ----------
+  codes : ndarray of shape (num_points, num_codes)
+    Discrete labels (any values).
+  factors : ndarray of shape (num_points, num_factors)
+    Discrete labels.
 
-  Returns:
-    [num_codes, num_factors] float64, nats.
+  Returns
+  -------
+  ndarray of shape (num_codes, num_factors)
+    Float64, nats.
   """
   dense_a, sizes_a = _dense_labels(np.asarray(codes))
   dense_b, sizes_b = _dense_labels(np.asarray(factors))
@@ -156,7 +191,7 @@ def discrete_mutual_info(codes, factors):
   return np.clip(block_sums, 0.0, None)
 
 
-def discrete_entropy(factors):
+def discrete_entropy(factors: np.ndarray) -> np.ndarray:
   """Empirical entropy (nats) of each column: [num_points, F] -> [F] float64.
 
   Equals dlib's `mutual_info_score(y, y)`.
@@ -171,13 +206,16 @@ def discrete_entropy(factors):
   return entropies
 
 
-def normalize_data(data, mean=None, stddev=None):
+def normalize_data(data: np.ndarray, mean: np.ndarray | None = None,
+                   stddev: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   """Standardises each column of [num_points, C] data (dlib: ddof=0 std).
 
   A constant column has std 0; it is only centred (std taken as 1), where dlib would
   divide by zero and fail in the classifier.
 
-  Returns:
+  Returns
+  -------
+  tuple[np.ndarray, np.ndarray, np.ndarray]
     (normalised [num_points, C], mean [C], stddev [C]).
   """
   if mean is None:
@@ -188,7 +226,7 @@ def normalize_data(data, mean=None, stddev=None):
   return (data - mean[None, :]) / stddev[None, :], mean, stddev
 
 
-def split_seeds(random_state, num):
+def split_seeds(random_state: np.random.RandomState, num: int) -> np.ndarray:
   """`num` int seeds drawn from `random_state` (int, RandomState or None -> 0)."""
   if random_state is None:
     random_state = 0

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from infofrag.models import layers
+from infofrag.utils import checks
 
 
 class ArchitectureError(ValueError):
@@ -193,11 +194,9 @@ class FcDiscriminator(tf.Module):
 def make_gaussian_encoder(input_shape, seeds, num_latent=gin.REQUIRED,
                           encoder_fn=gin.REQUIRED):
   """Builds the configured encoder for observations of `input_shape` (gin: `encoder.*`)."""
-  if isinstance(num_latent, bool) or not isinstance(num_latent, (int, np.integer)) \
-      or num_latent < 1:
-    raise ArchitectureError(
-        f"encoder.num_latent must be a positive integer, got {num_latent!r}.")
-  return encoder_fn(input_shape=list(input_shape), num_latent=int(num_latent), seeds=seeds)
+  num_latent = checks.check_positive_int(num_latent, name="encoder.num_latent",
+                                         error=ArchitectureError)
+  return encoder_fn(input_shape=list(input_shape), num_latent=num_latent, seeds=seeds)
 
 
 @gin.configurable("decoder", allowlist=["decoder_fn"])

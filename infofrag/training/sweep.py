@@ -17,6 +17,9 @@ import subprocess
 import sys
 import time
 
+from infofrag.utils import checks
+from infofrag.utils import gin_text
+
 
 @dataclasses.dataclass
 class SweepModel:
@@ -45,21 +48,8 @@ def parse_axis(text):
 
 
 def parse_seeds(text, flag="--seeds"):
-  """'0-4' or '0,3,7' -> [0, 1, 2, 3, 4] / [0, 3, 7]; errors name `flag`."""
-  seeds = []
-  try:
-    for part in str(text).split(","):
-      part = part.strip()
-      if "-" in part:
-        low, high = part.split("-", 1)
-        seeds.extend(range(int(low), int(high) + 1))
-      elif part:
-        seeds.append(int(part))
-  except ValueError:
-    seeds = []
-  if not seeds or any(s < 0 for s in seeds):
-    raise ValueError(f"{flag} {text!r}: expected non-negative integers like 0-4 or 0,3,7.")
-  return seeds
+  """'0-4' or '0,3,7' -> [0, 1, 2, 3, 4] / [0, 3, 7]; errors name `flag` (see checks.parse_int_ranges)."""
+  return checks.parse_int_ranges(text, flag=flag)
 
 
 def expand_grid(gin_config_files, axes, seeds, extra_bindings=()):
@@ -89,32 +79,26 @@ def is_finished(model_dir):
 
 def _literal(value):
   """A gin value string in a comparable form: Python literal when it is one (16. == 16.0)."""
-  text = str(value).strip()
-  try:
-    return ast.literal_eval(text)
-  except (ValueError, SyntaxError):
-    return text.replace('"', "'")
+  parsed = gin_text.parse_value(str(value))
+  return parsed.replace('"', "'") if isinstance(parsed, str) else parsed
 
 
 def requested_bindings(model):
   """{binding: value string} the model's config files and bindings ask for (later wins)."""
-  from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
   wanted = {}
   for path in model.gin_config_files:
     with open(path) as f:
-      wanted.update(results_lib.gin_dict(f.read()))
+      wanted.update(gin_text.gin_dict(f.read()))
   for binding in model.gin_bindings:
-    wanted.update(results_lib.gin_dict(binding.replace("=", " = ", 1)))
+    wanted.update(gin_text.gin_dict(binding.replace("=", " = ", 1)))
   return {key.strip(): value.strip() for key, value in wanted.items()}
 
 
 def recorded_bindings(model_dir):
   """{binding: value string} of a finished model's recorded training config ({} if none)."""
-  path = os.path.join(model_dir, "model", "results", "json", "train_config.json")
   try:
-    with open(path) as f:
-      return {key.strip(): str(value).strip() for key, value in json.load(f).items()}
-  except (OSError, ValueError, AttributeError):
+    return gin_text.read_train_config(model_dir)
+  except (OSError, ValueError):
     return {}  # no readable record (e.g. copied without it): nothing to compare
 
 
@@ -173,7 +157,7 @@ def write_manifest(models, root, status):
              "gin_bindings": list(model.gin_bindings), "status": status.get(model.model_num)}
     if is_finished(model.model_dir(root)):
       recorded = recorded_bindings(model.model_dir(root))
-      names = [b.split("=", 1)[0].strip() for b in model.gin_bindings if "=" in b]
+      names = [gin_text.split_binding(b)[0] for b in model.gin_bindings if "=" in b]
       entry["recorded"] = {name: recorded.get(name) for name in names}
     entries.append(entry)
   io.write_json_atomic(os.path.join(root, "sweep.json"), entries)
@@ -188,8 +172,7 @@ def run_sweep(models, root, processes=2, progress=True, overwrite=False):
   it is retrained). ROOT/sweep.json is written at the end from the models' own records.
   """
   from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-  if processes < 1:
-    raise ValueError(f"processes must be a positive integer, got {processes}.")
+  processes = checks.check_positive_int(processes, name="processes")
   os.makedirs(root, exist_ok=True)
   status = {} if overwrite else check_finished_models(models, root)
   pending = []

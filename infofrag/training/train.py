@@ -45,6 +45,7 @@ import numpy as np
 
 from infofrag.data import named_data
 from infofrag.training import data_stream
+from infofrag.utils import checks
 
 # Importing these registers every configurable a dlib train.gin names.
 from infofrag.models import architectures  # pylint: disable=unused-import
@@ -134,12 +135,6 @@ def train_with_gin(model_dir, overwrite=False, gin_config_files=None, gin_bindin
     gin.clear_config()
 
 
-def _check_positive_int(name, value):
-  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-    raise TrainingError(f"{name} must be a positive integer, got {value!r}.")
-  return int(value)
-
-
 @gin.configurable("model", denylist=["model_dir", "overwrite", "resume", "options"])
 def train(model_dir, overwrite=False, resume=False, options=None, model=gin.REQUIRED,
           training_steps=gin.REQUIRED, random_seed=gin.REQUIRED, batch_size=gin.REQUIRED,
@@ -156,9 +151,10 @@ def train(model_dir, overwrite=False, resume=False, options=None, model=gin.REQU
   """
   del name, model_num
   options = options or LoopOptions()
-  training_steps = _check_positive_int("model.training_steps", training_steps)
-  batch_size = _check_positive_int("model.batch_size", batch_size)
-  eval_steps = _check_positive_int("model.eval_steps", eval_steps)
+  training_steps = checks.check_positive_int(training_steps, name="model.training_steps",
+                                             error=TrainingError)
+  batch_size = checks.check_positive_int(batch_size, name="model.batch_size", error=TrainingError)
+  eval_steps = checks.check_positive_int(eval_steps, name="model.eval_steps", error=TrainingError)
   if isinstance(random_seed, bool) or not isinstance(random_seed, (int, np.integer)) \
       or not 0 <= random_seed < 2**32:
     raise TrainingError(f"model.random_seed must be an integer in [0, 2**32), got {random_seed!r}.")

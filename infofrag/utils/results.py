@@ -18,6 +18,7 @@ import uuid
 import gin
 
 from infofrag.utils import io
+from infofrag.utils.gin_text import gin_dict
 
 
 def update_result_directory(result_directory, step_name, results_dict,
@@ -54,17 +55,6 @@ def update_result_directory(result_directory, step_name, results_dict,
 def save_dict(path, dictionary):
   """Writes a dict as indented JSON (numpy values converted), atomically."""
   io.write_text_atomic(path, json.dumps(io.to_json_compatible(dictionary, nan_as_none=False), indent=2))
-
-
-def gin_dict(config_text):
-  """{binding: value string} of the assignment lines of gin config text (dlib's rule:
-  lines not starting with '#' that contain ' = ')."""
-  result = {}
-  for line in config_text.split("\n"):
-    if not line.startswith("#") and " = " in line:
-      key, value = line.split(" = ", 1)
-      result[key] = value
-  return result
 
 
 def namespaced_dict(base_dict=None, **named_dicts):

@@ -7,12 +7,19 @@ written by dlib and infofrag alike) or, failing that, the operative gin config
 any gin configurable. Pure Python: no TensorFlow import.
 """
 
-import ast
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import dataclasses
 import glob
-import json
+import hashlib
 import os
 import re
+
+from infofrag.utils import gin_text
+from infofrag.utils.gin_text import parse_value
 
 # The hyperparameter the study sweeps for each method (dlib's unsupervised_study_v1).
 SWEPT_HYPERPARAMETER = {
@@ -32,17 +39,28 @@ class ModelDirError(ValueError):
 class ModelInfo:
   """Facts read from one model directory's training config.
 
-  Attributes:
-    model_dir: the directory holding `model/`.
-    name: a short identifier (the folder name, e.g. the zoo's model number).
-    method: configurable of the model (vae, annealed_vae, factor_vae, dip_vae, beta_tc_vae).
-    method_label: dlib's `model.name` when present (beta_vae, dip_vae_i, ...), else method.
-    hyperparameter: the swept binding, e.g. "vae.beta" (None when unknown).
-    hyperparameter_value: its value (float or None).
-    seed: model.random_seed (int or None).
-    dataset: dataset.name (str or None).
-    num_latent: encoder.num_latent (int or None).
-    bindings: every binding -> parsed Python value (references like "@vae()" stay strings).
+  Attributes
+  ----------
+  model_dir : str
+    the directory holding `model/`.
+  name : str
+    a short identifier (the folder name, e.g. the zoo's model number).
+  method : str
+    configurable of the model (vae, annealed_vae, factor_vae, dip_vae, beta_tc_vae).
+  method_label : str
+    dlib's `model.name` when present (beta_vae, dip_vae_i, ...), else method.
+  hyperparameter : str
+    the swept binding, e.g. "vae.beta" (None when unknown).
+  hyperparameter_value : float
+    its value (float or None).
+  seed : int
+    model.random_seed (int or None).
+  dataset : str
+    dataset.name (str or None).
+  num_latent : int
+    encoder.num_latent (int or None).
+  bindings : dict
+    every binding -> parsed Python value (references like "@vae()" stay strings).
   """
   model_dir: str
   name: str
@@ -56,78 +74,58 @@ class ModelInfo:
   bindings: dict
 
 
-def tfhub_path(model_dir):
+def tfhub_path(model_dir: str) -> str:
   """DIR/model/tfhub."""
   return os.path.join(model_dir, "model", "tfhub")
 
 
-def parse_gin_text(text):
-  """Parses operative gin config text into {binding: value string}.
+_WEIGHT_DIGESTS: dict[tuple, str] = {}
 
-  Handles comments, blank lines and values continued over several lines
-  (open brackets). Keeps scopes ("vae/AdamOptimizer.beta1").
+
+def weights_digest(model_dir: str) -> str:
+  """SHA-256 over the relative paths, sizes and contents of every file of the saved model.
+
+  Parameters
+  ----------
+  model_dir : str
+      A model directory holding ``model/tfhub``.
+
+  Returns
+  -------
+  str, 64 hex digits. Memoised per process on (path, sizes, mtimes), so a model is hashed
+  once per run however many results ask.
   """
-  bindings = {}
-  key, pieces, depth = None, [], 0
-  for raw_line in text.splitlines():
-    line = raw_line.rstrip()  # operative configs only have whole-line comments
-    if key is None:
-      stripped = line.strip()
-      if not stripped or stripped.startswith("#") or stripped.startswith("import ") \
-          or stripped.startswith("include "):
-        continue
-      match = re.match(r"^([\w./]+)\s*=\s*(.*)$", stripped)
-      if not match:
-        continue
-      key, value = match.group(1), match.group(2)
-      pieces, depth = [value], _bracket_depth(value)
-    else:
-      pieces.append(line.strip())
-      depth += _bracket_depth(line)
-    if depth <= 0:
-      bindings[key] = " ".join(pieces).strip()
-      key = None
-  return bindings
+  root = tfhub_path(model_dir)
+  files = sorted(os.path.join(folder, name) for folder, _, names in os.walk(root) for name in names)
+  stats = tuple((path, os.stat(path).st_size, os.stat(path).st_mtime_ns) for path in files)
+  memo = (os.path.abspath(root), stats)
+  if memo not in _WEIGHT_DIGESTS:
+    digest = hashlib.sha256()
+    for path, size, _ in stats:
+      digest.update(f"{os.path.relpath(path, root)}\0{size}\0".encode())
+      with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+          digest.update(block)
+    _WEIGHT_DIGESTS[memo] = digest.hexdigest()
+  return _WEIGHT_DIGESTS[memo]
 
 
-def _bracket_depth(text):
-  return sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
-
-
-def parse_value(value):
-  """Gin value string -> Python value; references (@name, %macro) stay strings."""
-  value = value.strip()
-  if value.startswith("@") or value.startswith("%"):
-    return value
-  try:
-    return ast.literal_eval(value)
-  except (ValueError, SyntaxError):
-    return value
-
-
-def read_bindings(model_dir):
+def read_bindings(model_dir: str) -> dict[str, Any]:
   """{binding: parsed value} from train_config.json, else gin/train.gin.
 
-  Raises:
-    ModelDirError: if neither file exists or they cannot be parsed.
+  Raises
+  ------
+  ModelDirError
+    if neither file exists or they cannot be parsed.
   """
-  results = os.path.join(model_dir, "model", "results")
-  json_path = os.path.join(results, "json", "train_config.json")
-  gin_path = os.path.join(results, "gin", "train.gin")
-  if os.path.exists(json_path):
-    try:
-      with open(json_path) as f:
-        raw = json.load(f)
-    except (OSError, json.JSONDecodeError) as error:
-      raise ModelDirError(f"{model_dir}: cannot read {json_path}: {error}") from error
-  elif os.path.exists(gin_path):
-    with open(gin_path) as f:
-      raw = parse_gin_text(f.read())
-  else:
-    raise ModelDirError(
-        f"{model_dir}: no training config found (looked for {json_path} and {gin_path}); "
-        "is this a disentanglement_lib/infofrag model directory?")
-  return {key: parse_value(str(value)) for key, value in raw.items()}
+  try:
+    raw = gin_text.read_train_config(model_dir)
+  except FileNotFoundError as error:
+    raise ModelDirError(f"{model_dir}: {error}; is this a disentanglement_lib/infofrag model "
+                        "directory?") from None
+  except ValueError as error:
+    raise ModelDirError(f"{model_dir}: {error}") from error
+  return {key: parse_value(value) for key, value in raw.items()}
 
 
 def _lookup(bindings, name):
@@ -154,7 +152,7 @@ def _as_int(value):
     return None
 
 
-def read_model_info(model_dir):
+def read_model_info(model_dir: str) -> ModelInfo:
   """ModelInfo of a model directory (see class docstring)."""
   bindings = read_bindings(model_dir)
   model_ref = str(_lookup(bindings, "model.model") or "")
@@ -186,14 +184,19 @@ def _natural_key(path):
   return (0, int(name), path) if name.isdigit() else (1, 0, path)
 
 
-def find_model_dirs(zoo=None, patterns=()):
+def find_model_dirs(zoo: str | None = None, patterns: Sequence[str] = ()) -> list[str]:
   """Model directories under a zoo root (ROOT/<n>/model/tfhub) and/or glob patterns.
 
-  Args:
-    zoo: a folder whose children are model directories (dlib's zoo layout), or None.
-    patterns: model directories or glob patterns matching them.
+  Parameters
+  ----------
+  zoo : str | None
+    a folder whose children are model directories (dlib's zoo layout), or None.
+  patterns : Sequence[str]
+    model directories or glob patterns matching them.
 
-  Returns:
+  Returns
+  -------
+  list[str]
     Sorted unique absolute paths (numeric folder names in numeric order). A pattern that
     names an existing folder is kept even without model/tfhub, so that the evaluator can
     report it as broken instead of silently dropping it.

@@ -2,10 +2,15 @@
 disentanglement_lib's TF1 Hub modules (the published zoo), behind one interface.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import json
 import os
 
 import numpy as np
+import numpy.typing as npt
 
 from infofrag.zoo import model_info
 
@@ -17,17 +22,23 @@ class ModelLoadError(RuntimeError):
 class LoadedModel:
   """A Gaussian encoder (and decoder) read from `DIR/model/tfhub`.
 
-  Attributes:
-    model_dir: the model directory.
-    format: "tf1_hub" (dlib's TF1 Hub module, `tfhub_module.pb` present) or "tf2".
-    input_shape: observation shape the encoder accepts, e.g. [64, 64, 1] (None dims allowed).
-    num_latent: number of latent channels.
-    decoder_output: what the decoder returns: "logits" (Bernoulli, dlib's images),
-      "tanh" (pre-tanh values) or "linear" (raw values), as recorded at export; dlib's
-      TF1 modules are "logits".
+  Attributes
+  ----------
+  model_dir : str
+    the model directory.
+  format : str
+    "tf1_hub" (dlib's TF1 Hub module, `tfhub_module.pb` present) or "tf2".
+  input_shape : list of int or None
+    observation shape the encoder accepts, e.g. [64, 64, 1] (None dims allowed).
+  num_latent : int
+    number of latent channels.
+  decoder_output : str
+    what the decoder returns: "logits" (Bernoulli, dlib's images),
+    "tanh" (pre-tanh values) or "linear" (raw values), as recorded at export; dlib's
+    TF1 modules are "logits".
   """
 
-  def __init__(self, model_dir):
+  def __init__(self, model_dir: str) -> None:
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     self.model_dir = model_dir
     path = model_info.tfhub_path(model_dir)
@@ -67,7 +78,7 @@ class LoadedModel:
       info = json.loads(self._module.infofrag_info.numpy().decode())
       self.decoder_output = info.get("decoder_output", "logits")
 
-  def check_observation_shape(self, observation_shape):
+  def check_observation_shape(self, observation_shape: Sequence[int]) -> None:
     """Raises ModelLoadError if observations of this shape cannot be encoded."""
     expected = self.input_shape
     given = list(observation_shape)
@@ -76,10 +87,13 @@ class LoadedModel:
           f"{self.model_dir}: the model encodes observations of shape {expected}, but the "
           f"dataset gives {given}. Evaluate it on the dataset it was trained on (dataset.name).")
 
-  def encode(self, observations, batch_size=64):
+  def encode(self, observations: npt.ArrayLike,
+             batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """Posterior parameters of observations [N, *input_shape].
 
-    Returns:
+    Returns
+    -------
+    tuple[np.ndarray, np.ndarray]
       (mean, logvar): [N, num_latent] float32 each. Raises ModelLoadError if the
       encoder outputs NaN or inf.
     """
@@ -97,7 +111,7 @@ class LoadedModel:
                            "(diverged training or incompatible inputs); this model is skipped.")
     return mean, logvar
 
-  def decode(self, latents, batch_size=64):
+  def decode(self, latents: npt.ArrayLike, batch_size: int = 64) -> np.ndarray:
     """Decoder output for latents [N, num_latent] (dlib: Bernoulli logits for images)."""
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     if self._decoder is None:
@@ -108,7 +122,7 @@ class LoadedModel:
     return np.concatenate(outs)
 
 
-  def decode_images(self, latents):
+  def decode_images(self, latents: npt.ArrayLike) -> np.ndarray:
     """Decoded images in [0, 1] for latents [N, num_latent], whatever the decoder's output
     type (`decoder_output`): sigmoid of logits, tanh rescaled, or raw values clipped."""
     outputs = self.decode(latents).astype(np.float64)
@@ -119,6 +133,6 @@ class LoadedModel:
     return np.clip(outputs, 0.0, 1.0)
 
 
-def load_model(model_dir):
+def load_model(model_dir: str) -> LoadedModel:
   """LoadedModel for DIR (see LoadedModel); raises ModelLoadError with a clear message."""
   return LoadedModel(model_dir)

@@ -16,9 +16,12 @@ hashes), so dlib's object indices can differ between machines. We sort the names
 pixels are as in dlib.
 """
 
+from __future__ import annotations
+
 import os
 
 import numpy as np
+import numpy.typing as npt
 
 from infofrag.data.ground_truth import ground_truth_data
 from infofrag.data.ground_truth import mpi3d
@@ -34,12 +37,12 @@ HOW_TO_OBTAIN = (
     "and move its data/cars folder to cars/ (dlib's dlib_download_data script does this).")
 
 
-def list_car_files(folder):
+def list_car_files(folder: str) -> list[str]:
   """Sorted names of the car files in `folder` (names containing '.mat', as dlib)."""
   return sorted(name for name in os.listdir(folder) if ".mat" in name)
 
 
-def resize_like_dlib(images):
+def resize_like_dlib(images: np.ndarray) -> np.ndarray:
   """Resizes [num, H, W, 3] uint8 to [num, 64, 64, 3] uint8 with Pillow's LANCZOS.
 
   For square pictures larger than 64 pixels this is exactly what dlib's
@@ -56,7 +59,7 @@ def resize_like_dlib(images):
   return resized
 
 
-def load_car(path, num_elevations, num_azimuths):
+def load_car(path: str, num_elevations: int, num_azimuths: int) -> np.ndarray:
   """One car file -> [azimuth * elevation, 64, 64, 3] uint8, elevation fastest."""
   import scipy.io  # lazy: scipy is only needed to read Cars3D
 
@@ -78,7 +81,7 @@ class Cars3D(ground_truth_data.StateSpaceData):
 
   all_factor_names = FACTOR_NAMES
 
-  def __init__(self):
+  def __init__(self) -> None:
     self.factor_sizes = list(FACTOR_SIZES)
     self.latent_factor_indices = list(range(3))
     self.state_space = util.SplitDiscreteStateSpace(self.factor_sizes,
@@ -104,10 +107,11 @@ class Cars3D(ground_truth_data.StateSpaceData):
     return grid.reshape((-1,) + grid.shape[3:])
 
   @property
-  def observation_shape(self):
+  def observation_shape(self) -> list[int]:
     return [IMAGE_SIZE, IMAGE_SIZE, 3]
 
-  def sample_observations_from_factors(self, factors, random_state):
+  def sample_observations_from_factors(self, factors: npt.ArrayLike,
+                                       random_state: np.random.RandomState) -> np.ndarray:
     factors = self.check_factors(factors)
     all_factors = self.state_space.sample_all_factors(factors, random_state)
     flat = all_factors @ mpi3d.mixed_radix_bases(self.factor_sizes)

@@ -18,7 +18,12 @@ we return the same values cast to float32, which is what TensorFlow feeds the mo
 ScreamDSprites needs Pillow (imported lazily) and `scream/scream.jpg`.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import numpy as np
+import numpy.typing as npt
 
 from infofrag.data.ground_truth import ground_truth_data
 from infofrag.data.ground_truth import mpi3d
@@ -40,14 +45,18 @@ PATCH_SIZE = 64
 _ROWS_PER_CHUNK = 16384  # images decompressed at a time while loading (64 MB)
 
 
-def load_packed_images(path):
+def load_packed_images(path: str) -> tuple[np.ndarray, tuple[int, ...]]:
   """Streams `imgs` from the dSprites file and bit-packs it.
 
-  Returns:
+  Returns
+  -------
+  tuple[np.ndarray, tuple[int, ...]]
     ([num, height, ceil(width / 8)] uint8 packed bits, (height, width)).
 
-  Raises:
-    ValueError: if an image has values other than 0 and 1.
+  Raises
+  ------
+  ValueError
+    if an image has values other than 0 and 1.
   """
   blocks = []
   shape = None
@@ -62,7 +71,7 @@ def load_packed_images(path):
   return np.concatenate(blocks, axis=0), tuple(shape[1:])
 
 
-def factor_sizes_from_classes(latents_classes, path):
+def factor_sizes_from_classes(latents_classes: np.ndarray, path: str) -> list[int]:
   """Factor sizes [F] from `latents_classes` [num, F], checking the C-order layout."""
   classes = np.asarray(latents_classes, dtype=np.int64)
   sizes = classes.max(axis=0) + 1
@@ -77,14 +86,16 @@ def factor_sizes_from_classes(latents_classes, path):
 class DSprites(ground_truth_data.StateSpaceData):
   """dSprites; observations [64, 64, 1] float32 in {0, 1}.
 
-  Args:
-    latent_factor_indices: which of the six factors (colour, shape, scale,
-      orientation, x, y) are ground-truth factors; None means all six (dlib's default).
+  Parameters
+  ----------
+  latent_factor_indices
+    which of the six factors (colour, shape, scale,
+    orientation, x, y) are ground-truth factors; None means all six (dlib's default).
   """
 
   all_factor_names = ALL_FACTOR_NAMES
 
-  def __init__(self, latent_factor_indices=None):
+  def __init__(self, latent_factor_indices: Sequence[int] | None = None) -> None:
     if latent_factor_indices is None:
       latent_factor_indices = list(range(6))
     self.latent_factor_indices = [int(i) for i in latent_factor_indices]
@@ -106,13 +117,15 @@ class DSprites(ground_truth_data.StateSpaceData):
     self.data_shape = [self.image_size[0], self.image_size[1], 1]
 
   @property
-  def observation_shape(self):
+  def observation_shape(self) -> list[int]:
     return list(self.data_shape)
 
-  def sample_observations_from_factors(self, factors, random_state):
+  def sample_observations_from_factors(self, factors: npt.ArrayLike,
+                                       random_state: np.random.RandomState) -> np.ndarray:
     return self.sample_observations_from_factors_no_color(factors, random_state)
 
-  def sample_observations_from_factors_no_color(self, factors, random_state):
+  def sample_observations_from_factors_no_color(self, factors: npt.ArrayLike,
+                                                random_state: np.random.RandomState) -> np.ndarray:
     """Binary sprite masks [num, 64, 64, 1] float32 (draws the non-latent factors)."""
     factors = self.check_factors(factors)
     all_factors = self.state_space.sample_all_factors(factors, random_state)
@@ -124,7 +137,7 @@ class DSprites(ground_truth_data.StateSpaceData):
 class _RgbDSprites(DSprites):
   """dSprites variants whose observations are [64, 64, 3] float32."""
 
-  def __init__(self, latent_factor_indices=None):
+  def __init__(self, latent_factor_indices: Sequence[int] | None = None) -> None:
     super().__init__(latent_factor_indices)
     self.data_shape = [self.image_size[0], self.image_size[1], 3]
 
@@ -135,7 +148,8 @@ class ColorDSprites(_RgbDSprites):
   Observations [64, 64, 3] float32.
   """
 
-  def sample_observations_from_factors(self, factors, random_state):
+  def sample_observations_from_factors(self, factors: npt.ArrayLike,
+                                       random_state: np.random.RandomState) -> np.ndarray:
     masks = self.sample_observations_from_factors_no_color(factors, random_state)
     colors = random_state.uniform(0.5, 1, [masks.shape[0], 1, 1, 3])
     return (masks * colors).astype(np.float32)
@@ -147,13 +161,14 @@ class NoisyDSprites(_RgbDSprites):
   Observations [64, 64, 3] float32.
   """
 
-  def sample_observations_from_factors(self, factors, random_state):
+  def sample_observations_from_factors(self, factors: npt.ArrayLike,
+                                       random_state: np.random.RandomState) -> np.ndarray:
     masks = self.sample_observations_from_factors_no_color(factors, random_state)
     noise = random_state.uniform(0, 1, [masks.shape[0]] + self.data_shape)
     return np.minimum(masks + noise, 1.).astype(np.float32)
 
 
-def load_scream(path):
+def load_scream(path: str) -> np.ndarray:
   """The Scream resized as dlib does -> [height, width, 3] float64 in [0, 1].
 
   dlib calls `thumbnail((350, 274, 3))` with the Pillow of its time (< 7): size bound
@@ -194,13 +209,14 @@ class ScreamDSprites(_RgbDSprites):
   Observations [64, 64, 3] float32 in [0, 1].
   """
 
-  def __init__(self, latent_factor_indices=None):
+  def __init__(self, latent_factor_indices: Sequence[int] | None = None) -> None:
     super().__init__(latent_factor_indices)
     scream_path = paths.dataset_path(*SCREAM_RELATIVE_PATH, dataset="scream_dsprites",
                                      how_to_obtain=SCREAM_HOW_TO_OBTAIN)
     self.scream = load_scream(scream_path)
 
-  def sample_observations_from_factors(self, factors, random_state):
+  def sample_observations_from_factors(self, factors: npt.ArrayLike,
+                                       random_state: np.random.RandomState) -> np.ndarray:
     masks = self.sample_observations_from_factors_no_color(factors, random_state)
     num = masks.shape[0]
     rows = np.empty(num, dtype=np.int64)

@@ -1,6 +1,9 @@
 """The interface every ground-truth dataset implements (same as dlib's)."""
 
+from __future__ import annotations
+
 import numpy as np
+import numpy.typing as npt
 
 
 class GroundTruthData:
@@ -12,35 +15,37 @@ class GroundTruthData:
   """
 
   @property
-  def num_factors(self):
+  def num_factors(self) -> int:
     raise NotImplementedError()
 
   @property
-  def factors_num_values(self):
+  def factors_num_values(self) -> list[int]:
     raise NotImplementedError()
 
   @property
-  def observation_shape(self):
+  def observation_shape(self) -> list[int]:
     raise NotImplementedError()
 
-  def sample_factors(self, num, random_state):
+  def sample_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
     """Samples a batch of factors: [num, num_factors] int64."""
     raise NotImplementedError()
 
-  def sample_observations_from_factors(self, factors, random_state):
+  def sample_observations_from_factors(self, factors: npt.ArrayLike,
+                                       random_state: np.random.RandomState) -> np.ndarray:
     """Returns the observations [num, *observation_shape] for the given factors."""
     raise NotImplementedError()
 
-  def sample(self, num, random_state):
+  def sample(self, num: int, random_state: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
     """Samples (factors [num, num_factors], observations [num, *obs_shape])."""
     factors = self.sample_factors(num, random_state)
     return factors, self.sample_observations_from_factors(factors, random_state)
 
-  def sample_observations(self, num, random_state):
+  def sample_observations(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
     """Samples a batch of observations [num, *observation_shape]."""
     return self.sample(num, random_state)[1]
 
-  def sample_training_observations(self, num, random_state):
+  def sample_training_observations(self, num: int,
+                                   random_state: np.random.RandomState) -> np.ndarray:
     """A batch of training observations [num, *observation_shape].
 
     The training stream; the same as `sample_observations` unless the data's
@@ -48,7 +53,7 @@ class GroundTruthData:
     """
     return self.sample_observations(num, random_state)
 
-  def check_factors(self, factors):
+  def check_factors(self, factors: npt.ArrayLike) -> np.ndarray:
     """Validates a factor array; returns it as int64 [num, num_factors]."""
     factors = np.asarray(factors)
     if factors.ndim != 2 or factors.shape[1] != self.num_factors:
@@ -77,17 +82,17 @@ class StateSpaceData(GroundTruthData):
   all_factor_names = ()
 
   @property
-  def num_factors(self):
+  def num_factors(self) -> int:
     return self.state_space.num_latent_factors
 
   @property
-  def factors_num_values(self):
+  def factors_num_values(self) -> list[int]:
     return [self.state_space.factor_sizes[i] for i in self.state_space.latent_factor_indices]
 
   @property
-  def factor_names(self):
+  def factor_names(self) -> list[str]:
     return [self.all_factor_names[i] for i in self.state_space.latent_factor_indices]
 
-  def sample_factors(self, num, random_state):
+  def sample_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
     """[num, num_factors] int64, drawn as dlib draws them (one randint per factor)."""
     return self.state_space.sample_latent_factors(num, random_state)

@@ -14,10 +14,15 @@ stored without compression are memory-mapped instead of read, and compressed mem
 can be streamed in chunks.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
 import struct
 import zipfile
 
 import numpy as np
+import numpy.typing as npt
 
 from infofrag.data.ground_truth import ground_truth_data
 from infofrag.data.ground_truth import paths
@@ -79,17 +84,22 @@ def _check_plain_dtype(dtype, key, path):
         "read (no unpickling of data files).")
 
 
-def load_npz_array(path, key):
+def load_npz_array(path: str, key: str) -> np.ndarray:
   """One array of an `.npz` file, memory-mapped when the member is uncompressed.
 
   `np.savez` members are memory-mapped read-only (nothing is read until indexed);
   `np.savez_compressed` members are decompressed into memory, as `np.load` would.
 
-  Args:
-    path: the `.npz` file.
-    key: the array name inside it.
+  Parameters
+  ----------
+  path : str
+    the `.npz` file.
+  key : str
+    the array name inside it.
 
-  Returns:
+  Returns
+  -------
+  np.ndarray
     np.ndarray or read-only np.memmap with the stored shape and dtype.
   """
   with zipfile.ZipFile(path) as zip_file:
@@ -110,15 +120,22 @@ def load_npz_array(path, key):
                    order="F" if fortran_order else "C")
 
 
-def iter_npz_array_chunks(path, key, rows_per_chunk):
+def iter_npz_array_chunks(path: str, key: str,
+                          rows_per_chunk: int) -> Iterator[tuple[tuple[int, ...], np.ndarray]]:
   """Streams a C-ordered `.npz` array as consecutive blocks of rows (bounded memory).
 
-  Args:
-    path: the `.npz` file (compressed or not).
-    key: the array name inside it.
-    rows_per_chunk: rows (first-axis entries) per yielded block.
+  Parameters
+  ----------
+  path : str
+    the `.npz` file (compressed or not).
+  key : str
+    the array name inside it.
+  rows_per_chunk : int
+    rows (first-axis entries) per yielded block.
 
-  Yields:
+  Yields
+  ------
+  object
     (shape, block): the full array shape and a [<= rows_per_chunk, *shape[1:]] array.
   """
   with zipfile.ZipFile(path) as zip_file:
@@ -138,7 +155,7 @@ def iter_npz_array_chunks(path, key, rows_per_chunk):
         yield shape, np.frombuffer(buffer, dtype=dtype).reshape((rows,) + row_shape)
 
 
-def mixed_radix_bases(factor_sizes):
+def mixed_radix_bases(factor_sizes: Sequence[int]) -> np.ndarray:
   """[F] int64 strides of factor tuples in a C-ordered grid (last factor fastest)."""
   sizes = np.asarray(factor_sizes, dtype=np.int64)
   return np.prod(sizes) // np.cumprod(sizes)
@@ -147,13 +164,15 @@ def mixed_radix_bases(factor_sizes):
 class MPI3D(ground_truth_data.StateSpaceData):
   """MPI3D images with dlib's factor order; `mode` picks the variant.
 
-  Args:
-    mode: "mpi3d_toy", "mpi3d_realistic" or "mpi3d_real".
+  Parameters
+  ----------
+  mode
+    "mpi3d_toy", "mpi3d_realistic" or "mpi3d_real".
   """
 
   all_factor_names = FACTOR_NAMES
 
-  def __init__(self, mode="mpi3d_toy"):
+  def __init__(self, mode: str = 'mpi3d_toy') -> None:
     if mode not in FACTOR_SIZES:
       raise ValueError(f"Unknown MPI3D mode {mode!r}; use one of {', '.join(FACTOR_SIZES)}.")
     self.mode = mode
@@ -167,10 +186,11 @@ class MPI3D(ground_truth_data.StateSpaceData):
     self.factor_bases = mixed_radix_bases(self.factor_sizes)
 
   @property
-  def observation_shape(self):
+  def observation_shape(self) -> list[int]:
     return list(IMAGE_SHAPE)
 
-  def sample_observations_from_factors(self, factors, random_state):
+  def sample_observations_from_factors(self, factors: npt.ArrayLike,
+                                       random_state: np.random.RandomState) -> np.ndarray:
     factors = self.check_factors(factors)
     all_factors = self.state_space.sample_all_factors(factors, random_state)
     indices = all_factors @ self.factor_bases
@@ -178,7 +198,7 @@ class MPI3D(ground_truth_data.StateSpaceData):
     return (self.images[indices] / 255.).astype(np.float32)
 
 
-def flat_image_array(images, factor_sizes, path):
+def flat_image_array(images: np.ndarray, factor_sizes: Sequence[int], path: str) -> np.ndarray:
   """Checks the image array and views it as [num_atoms, 64, 64, 3]."""
   num_atoms = int(np.prod(factor_sizes))
   if images.shape[-3:] != IMAGE_SHAPE or int(np.prod(images.shape[:-3])) != num_atoms:

@@ -17,7 +17,10 @@ same path, so pixel values equal dlib's, including the small over/undershoot at 
 (observations can lie slightly outside [0, 1]). Pillow is imported lazily.
 """
 
+from __future__ import annotations
+
 import numpy as np
+import numpy.typing as npt
 
 from infofrag.data.ground_truth import ground_truth_data
 from infofrag.data.ground_truth import paths
@@ -44,13 +47,15 @@ _MATRIX_DTYPES = {
 }
 
 
-def read_binary_matrix(path):
+def read_binary_matrix(path: str) -> np.ndarray:
   """Reads a NORB binary matrix file, memory-mapped.
 
   Format: int32 magic (type code), int32 number of dimensions n, max(3, n) int32
   dimension sizes, then the data in C order.
 
-  Returns:
+  Returns
+  -------
+  np.ndarray
     read-only np.memmap with the stored shape.
   """
   header = np.fromfile(path, dtype="<i4", count=2)
@@ -63,11 +68,13 @@ def read_binary_matrix(path):
                    shape=tuple(int(d) for d in dims))
 
 
-def resize_like_dlib(images):
+def resize_like_dlib(images: np.ndarray) -> np.ndarray:
   """Resizes [num, H, W] int8 NORB images to [num, 64, 64] as dlib does.
 
-  Returns:
-    [num, 64, 64] int16 pixel values on the 0..255 scale (may over/undershoot a
+  Returns
+  -------
+  ndarray of shape (num, 64, 64)
+    Int16 pixel values on the 0..255 scale (may over/undershoot a
     little, see module docstring); dlib's images are these values / 255.
   """
   from PIL import Image  # lazy: only SmallNORB needs Pillow
@@ -80,7 +87,7 @@ def resize_like_dlib(images):
   return resized
 
 
-def load_chunk(chunk):
+def load_chunk(chunk: str) -> tuple[np.ndarray, np.ndarray]:
   """One chunk -> (images [num, 64, 64] int16, features [num, 5] int64)."""
   def file_path(kind):
     return paths.dataset_path(FOLDER, FILE_TEMPLATE.format(chunk, kind), dataset="smallnorb",
@@ -98,7 +105,7 @@ def load_chunk(chunk):
   return resize_like_dlib(stereo[:, 0]), features
 
 
-def load_small_norb():
+def load_small_norb() -> tuple[np.ndarray, np.ndarray]:
   """Both chunks -> (images [num, 64, 64] int16, features [num, 5] int64)."""
   images, features = zip(*(load_chunk(chunk) for chunk in CHUNKS))
   features = np.concatenate(features, axis=0)
@@ -114,7 +121,7 @@ class SmallNORB(ground_truth_data.StateSpaceData):
 
   all_factor_names = ALL_FACTOR_NAMES
 
-  def __init__(self):
+  def __init__(self) -> None:
     self.images, features = load_small_norb()
     self.factor_sizes = list(FACTOR_SIZES)
     self.latent_factor_indices = list(LATENT_FACTOR_INDICES)
@@ -123,10 +130,11 @@ class SmallNORB(ground_truth_data.StateSpaceData):
                                                     self.latent_factor_indices)
 
   @property
-  def observation_shape(self):
+  def observation_shape(self) -> list[int]:
     return [IMAGE_SIZE, IMAGE_SIZE, 1]
 
-  def sample_observations_from_factors(self, factors, random_state):
+  def sample_observations_from_factors(self, factors: npt.ArrayLike,
+                                       random_state: np.random.RandomState) -> np.ndarray:
     factors = self.check_factors(factors)
     all_factors = self.state_space.sample_all_factors(factors, random_state)
     pixels = self.images[self.index.features_to_index(all_factors)]

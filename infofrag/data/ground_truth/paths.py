@@ -1,5 +1,7 @@
 """Where real datasets live: `$DISENTANGLEMENT_LIB_DATA`, in dlib's own layout."""
 
+from __future__ import annotations
+
 import os
 
 ENV_VAR = "DISENTANGLEMENT_LIB_DATA"
@@ -9,18 +11,22 @@ class DatasetFileNotFoundError(FileNotFoundError):
   """A dataset file is missing; the message says which, where and how to get it."""
 
 
-def data_root():
+def data_root() -> str:
   """The folder named by $DISENTANGLEMENT_LIB_DATA (or '.' as dlib defaults)."""
   return os.environ.get(ENV_VAR, ".")
 
 
-def dataset_path(*relative_parts, dataset, how_to_obtain):
+def dataset_path(*relative_parts: str, dataset: str, how_to_obtain: str) -> str:
   """Absolute path of a dataset file or folder; raises a helpful error if missing.
 
-  Args:
-    *relative_parts: path below $DISENTANGLEMENT_LIB_DATA, exactly as dlib uses it.
-    dataset: the dataset name, for the message.
-    how_to_obtain: one sentence telling the user how to get the file.
+  Parameters
+  ----------
+  *relative_parts : str
+    path below $DISENTANGLEMENT_LIB_DATA, exactly as dlib uses it.
+  dataset : str
+    the dataset name, for the message.
+  how_to_obtain : str
+    one sentence telling the user how to get the file.
   """
   root = data_root()
   path = os.path.join(root, *relative_parts)

@@ -11,7 +11,10 @@ images stay uint8 (memory-mapped when the `.npz` is uncompressed) and are conver
 batch, where dlib converts the whole data set to float32 up front (23 GB).
 """
 
+from __future__ import annotations
+
 import numpy as np
+import numpy.typing as npt
 
 from infofrag.data.ground_truth import ground_truth_data
 from infofrag.data.ground_truth import mpi3d
@@ -38,7 +41,7 @@ class Shapes3D(ground_truth_data.StateSpaceData):
 
   all_factor_names = FACTOR_NAMES
 
-  def __init__(self):
+  def __init__(self) -> None:
     path = paths.dataset_path(*RELATIVE_PATH, dataset="shapes3d",
                               how_to_obtain=HOW_TO_OBTAIN)
     self.factor_sizes = list(FACTOR_SIZES)
@@ -50,10 +53,11 @@ class Shapes3D(ground_truth_data.StateSpaceData):
     self.factor_bases = mpi3d.mixed_radix_bases(self.factor_sizes)
 
   @property
-  def observation_shape(self):
+  def observation_shape(self) -> list[int]:
     return list(IMAGE_SHAPE)
 
-  def sample_observations_from_factors(self, factors, random_state):
+  def sample_observations_from_factors(self, factors: npt.ArrayLike,
+                                       random_state: np.random.RandomState) -> np.ndarray:
     factors = self.check_factors(factors)
     all_factors = self.state_space.sample_all_factors(factors, random_state)
     indices = all_factors @ self.factor_bases

@@ -11,7 +11,10 @@ sampling with `np.random.RandomState(seed)` visits the same factor tuples as dli
 `dsprites_full`.
 """
 
+from __future__ import annotations
+
 import numpy as np
+import numpy.typing as npt
 
 from infofrag.data.ground_truth import ground_truth_data
 from infofrag.data.ground_truth import util
@@ -54,14 +57,19 @@ def _inside_heart(u, v):
 _SHAPE_TESTS = (_inside_square, _inside_ellipse, _inside_heart)
 
 
-def render(shape, scale, orientation, pos_x, pos_y):
+def render(shape: npt.ArrayLike, scale: npt.ArrayLike, orientation: npt.ArrayLike,
+           pos_x: npt.ArrayLike, pos_y: npt.ArrayLike) -> np.ndarray:
   """Renders dSprites-like images from factor *indices*.
 
-  Args:
-    shape, scale, orientation, pos_x, pos_y: int arrays [num] of factor indices.
+  Parameters
+  ----------
+  shape, scale, orientation, pos_x, pos_y : npt.ArrayLike
+    int arrays [num] of factor indices.
 
-  Returns:
-    [num, 64, 64, 1] float32 in {0, 1}.
+  Returns
+  -------
+  ndarray of shape (num, 64, 64, 1)
+    Float32 in {0, 1}.
   """
   shape = np.asarray(shape, dtype=np.int64)
   num = shape.shape[0]
@@ -109,7 +117,7 @@ def _render_chunk(shape, scale, orientation, pos_x, pos_y):
   return canvas[:, _PAD:_PAD + IMAGE_SIZE, _PAD:_PAD + IMAGE_SIZE]
 
 
-def downsample(images, factor):
+def downsample(images: np.ndarray, factor: int) -> np.ndarray:
   """Mean-pools square blocks of `factor` x `factor` pixels.
 
   Parameters
@@ -135,18 +143,18 @@ class SyntheticDSprites(ground_truth_data.StateSpaceData):
 
   all_factor_names = ALL_FACTOR_NAMES
 
-  def __init__(self):
-    # Same state space as dlib's dsprites_full: factor 0 is dSprites' constant colour.
+  def __init__(self) -> None:
     self.full_factor_sizes = [1, 3, 6, 40, 32, 32]
     self.latent_factor_indices = [1, 2, 3, 4, 5]
     self.state_space = util.SplitDiscreteStateSpace(
         self.full_factor_sizes, self.latent_factor_indices)
 
   @property
-  def observation_shape(self):
+  def observation_shape(self) -> list[int]:
     return [IMAGE_SIZE, IMAGE_SIZE, 1]
 
-  def sample_observations_from_factors(self, factors, random_state):
+  def sample_observations_from_factors(self, factors: npt.ArrayLike,
+                                       random_state: np.random.RandomState) -> np.ndarray:
     factors = self.check_factors(factors)
     # Drawn only to keep the random stream aligned with dlib's dsprites_full.
     all_factors = self.state_space.sample_all_factors(factors, random_state)
@@ -164,8 +172,9 @@ class SyntheticDSprites32(SyntheticDSprites):
   """
 
   @property
-  def observation_shape(self):
+  def observation_shape(self) -> list[int]:
     return [IMAGE_SIZE // 2, IMAGE_SIZE // 2, 1]
 
-  def sample_observations_from_factors(self, factors, random_state):
+  def sample_observations_from_factors(self, factors: npt.ArrayLike,
+                                       random_state: np.random.RandomState) -> np.ndarray:
     return downsample(super().sample_observations_from_factors(factors, random_state), 2)
