@@ -9,7 +9,7 @@ import pytest
 
 # Packages whose public API must be fully annotated.
 TYPED_PACKAGES = ["infofrag.fragments", "infofrag.fusion", "infofrag.metrics", "infofrag.zoo",
-                  "infofrag.data"]
+                  "infofrag.data", "infofrag.evaluation"]
 # Modules left out for now (being moved elsewhere).
 EXCLUDED_MODULES = {"infofrag.fusion.so2_experiment"}
 

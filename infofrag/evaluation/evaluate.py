@@ -22,6 +22,7 @@ import shutil
 import sys
 import tempfile
 import time
+from typing import Optional, Sequence
 
 import gin
 import numpy as np
@@ -65,7 +66,8 @@ def _run_evaluation_fn(dataset, representation_function, evaluation_fn=gin.REQUI
                        random_state=np.random.RandomState(random_seed))
 
 
-def metric_results_dir(model_dir, metric, representation="mean", metrics_root=None):
+def metric_results_dir(model_dir: str, metric: str, representation: str = "mean",
+                       metrics_root: Optional[str] = None) -> str:
   """`D/metrics/<representation>/<metric>/results` (or under `metrics_root`)."""
   root = metrics_root or os.path.join(model_dir, "metrics")
   return os.path.join(root, representation, metric, "results")
@@ -93,12 +95,12 @@ def _read_json_or_set_aside(results_dir, name):
     return None
 
 
-def read_metric_results(results_dir):
+def read_metric_results(results_dir: str) -> Optional[dict]:
   """evaluation_results.json of a finished metric run, or None if absent or corrupt."""
   return _read_json_or_set_aside(results_dir, "evaluation_results.json")
 
 
-def read_result_key(results_dir):
+def read_result_key(results_dir: str) -> Optional[dict]:
   """The infofrag result key stored with a result, or None (results not written by infofrag)."""
   return _read_json_or_set_aside(results_dir, KEY_FILE)
 
@@ -107,7 +109,7 @@ def _normalised(value):
   return str(value).strip().replace('"', "'")
 
 
-def foreign_results_match(results_dir, requested_gin):
+def foreign_results_match(results_dir: str, requested_gin: str) -> bool:
   """True when results without an infofrag key (dlib's) recorded every requested binding
   with the same value in their `gin/evaluation.gin`."""
   from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
@@ -120,7 +122,7 @@ def foreign_results_match(results_dir, requested_gin):
   return all(recorded.get(name) == value for name, value in wanted.items())
 
 
-def resolve_dataset_name(model_dir, requested):
+def resolve_dataset_name(model_dir: str, requested: Optional[str]) -> str:
   """dlib's dataset.name = "auto": take the dataset from the model's train config."""
   if requested not in (None, "auto"):
     return requested
@@ -148,33 +150,51 @@ def _query_or_none(binding):
     return None
 
 
-def evaluate_model(model_dir, metric, representation="mean", gin_config_files=(),
-                   gin_bindings=(), overwrite=False, metrics_root=None, model=None,
-                   batch_size=64, no_recompute=False, fallback_root=None, dataset_name=None):
+def evaluate_model(model_dir: str, metric: str, *, representation: str = "mean",
+                   gin_config_files: Sequence[str] = (), gin_bindings: Sequence[str] = (),
+                   overwrite: bool = False, metrics_root: Optional[str] = None,
+                   model: Optional[saved_model.LoadedModel] = None, batch_size: int = 64,
+                   no_recompute: bool = False, fallback_root: Optional[str] = None,
+                   dataset_name: Optional[str] = None) -> MetricRun:
   """Computes one metric for one model directory and writes dlib-layout results.
 
-  Args:
-    model_dir: directory holding `model/tfhub` and `model/results`.
-    metric: dlib metric folder name (e.g. "mig", "sap_score", "dci").
-    representation: "mean" or "sampled" (dlib's postprocess methods).
-    gin_config_files: extra gin files, parsed after `gin_configs/evaluate/<metric>.gin`.
-    gin_bindings: extra gin bindings (e.g. "mig.num_train = 1000").
-    overwrite: recompute even if results for the same request exist (never applies to
-      results infofrag did not write).
-    metrics_root: write under this folder instead of `D/metrics` (read-only zoos).
-    no_recompute: refuse (EvaluationError) instead of recomputing a stale result.
-    fallback_root: where to compute when `D/metrics` holds dlib's results for a different
-      request (None: that is an error).
-    model: an already loaded `LoadedModel` (saves reloading for several metrics).
-    batch_size: encoder batch size.
-    dataset_name: the model's dataset when already known (read once by the caller); a
-      `dataset.name` gin binding other than "auto" takes precedence.
+  Parameters
+  ----------
+  model_dir : str
+      Directory holding ``model/tfhub`` and ``model/results``.
+  metric : str
+      dlib metric folder name (e.g. "mig", "sap_score", "dci").
+  representation : {"mean", "sampled"}
+      dlib's postprocess method.
+  gin_config_files, gin_bindings : sequence of str
+      Extra gin files (parsed after ``gin_configs/evaluate/<metric>.gin``) and bindings
+      (e.g. "mig.num_train = 1000").
+  overwrite : bool
+      Recompute even if results for the same request exist (never applies to results
+      infofrag did not write).
+  metrics_root : str or None
+      Write under this folder instead of ``D/metrics`` (read-only zoos).
+  model : LoadedModel or None
+      An already loaded model (saves reloading for several metrics).
+  batch_size : int
+      Encoder batch size.
+  no_recompute : bool
+      Refuse (EvaluationError) instead of recomputing a stale result.
+  fallback_root : str or None
+      Where to compute when ``D/metrics`` holds dlib's results for a different request
+      (None: that is an error).
+  dataset_name : str or None
+      The model's dataset when already known; a ``dataset.name`` binding other than
+      "auto" takes precedence.
 
-  Returns:
-    MetricRun.
+  Returns
+  -------
+  MetricRun
 
-  Raises:
-    EvaluationError / saved_model.ModelLoadError with the model dir in the message.
+  Raises
+  ------
+  EvaluationError, saved_model.ModelLoadError
+      With the model directory in the message.
   """
   from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
   from infofrag.evaluation import representation as representation_lib  # pylint: disable=g-import-not-at-top

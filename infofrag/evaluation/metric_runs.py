@@ -112,8 +112,9 @@ def evaluate_standard_metrics(infos: Sequence[model_info.ModelInfo], *, metrics:
       for metric in metrics:
         bar.set_postfix_str(f"{info.name}:{metric}")
         run = evaluate.evaluate_model(
-            info.model_dir, metric, representation, gin_config_files, gin_bindings, overwrite,
-            metrics_root, model=model, no_recompute=no_recompute,
+            info.model_dir, metric, representation=representation,
+            gin_config_files=gin_config_files, gin_bindings=gin_bindings, overwrite=overwrite,
+            metrics_root=metrics_root, model=model, no_recompute=no_recompute,
             fallback_root=fallback_metrics_root(info.model_dir, output_dir),
             dataset_name=info.dataset)
         results[metric] = run.results

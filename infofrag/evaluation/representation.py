@@ -4,19 +4,31 @@
 input, with eps from a numpy RandomState so runs are reproducible.
 """
 
+from typing import Any, Callable
+
 import numpy as np
 
 POSTPROCESS_METHODS = ("mean", "sampled")
 
 
-def make_representation_function(model, representation="mean", random_seed=0, batch_size=64):
-  """Returns f(observations [B, ...]) -> codes [B, num_latent] float64 for `model`.
+def make_representation_function(model: Any, representation: str = "mean", random_seed: int = 0,
+                                  batch_size: int = 64) -> Callable[[np.ndarray], np.ndarray]:
+  """dlib's representation function of a model.
 
-  Args:
-    model: an `infofrag.zoo.saved_model.LoadedModel` (or anything with `encode`).
-    representation: "mean" or "sampled".
-    random_seed: seed of the noise of "sampled".
-    batch_size: encoder batch size.
+  Parameters
+  ----------
+  model : LoadedModel
+      An `infofrag.zoo.saved_model.LoadedModel` (or anything with ``encode``).
+  representation : {"mean", "sampled"}
+  random_seed : int
+      Seed of the noise of "sampled".
+  batch_size : int
+      Encoder batch size.
+
+  Returns
+  -------
+  callable
+      f(observations of shape (b, ...)) -> codes, ndarray of shape (b, num_latent), float64.
   """
   if representation not in POSTPROCESS_METHODS:
     raise ValueError(f"--representation={representation!r}: must be one of "
