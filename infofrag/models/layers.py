@@ -72,42 +72,44 @@ class Dense(tf.Module):
     return self.activation(y) if self.activation else y
 
 
-class Conv2D(tf.Module):
-  """'same'-padded strided convolution; x [B, H, W, C] -> [B, H/s, W/s, filters]."""
+class _Convolution(tf.Module):
+  """Kernel [kh, kw, a, b] (Glorot uniform over the receptive field), bias [filters]."""
 
-  def __init__(self, in_channels, filters, kernel_size, strides, activation=None,
-               seeds=None, name=None):
-    super().__init__(name=name)
-    self.strides = strides
-    self.activation = activation_by_name(activation)
-    receptive = kernel_size * kernel_size
-    self.kernel = tf.Variable(
-        glorot_uniform([kernel_size, kernel_size, in_channels, filters],
-                       receptive * in_channels, receptive * filters, seeds.next()),
-        name="kernel")
-    self.bias = tf.Variable(tf.zeros([filters]), name="bias")
-
-  def __call__(self, x):
-    y = tf.nn.conv2d(x, self.kernel, strides=self.strides, padding="SAME") + self.bias
-    return self.activation(y) if self.activation else y
-
-
-class Conv2DTranspose(tf.Module):
-  """'same'-padded transposed convolution; x [B, H, W, C] -> [B, H*s, W*s, filters]."""
-
-  def __init__(self, in_channels, filters, kernel_size, strides, activation=None,
-               seeds=None, name=None):
+  def __init__(self, in_channels, filters, kernel_size, strides, activation, seeds, name,
+               transposed):
     super().__init__(name=name)
     self.strides = strides
     self.filters = filters
     self.activation = activation_by_name(activation)
     receptive = kernel_size * kernel_size
     # Transposed kernels are stored [kh, kw, out, in]; Glorot's limit is symmetric.
+    channels = [filters, in_channels] if transposed else [in_channels, filters]
     self.kernel = tf.Variable(
-        glorot_uniform([kernel_size, kernel_size, filters, in_channels],
-                       receptive * in_channels, receptive * filters, seeds.next()),
-        name="kernel")
+        glorot_uniform([kernel_size, kernel_size] + channels, receptive * in_channels,
+                       receptive * filters, seeds.next()), name="kernel")
     self.bias = tf.Variable(tf.zeros([filters]), name="bias")
+
+
+class Conv2D(_Convolution):
+  """'same'-padded strided convolution; x [B, H, W, C] -> [B, H/s, W/s, filters]."""
+
+  def __init__(self, in_channels, filters, kernel_size, strides, activation=None,
+               seeds=None, name=None):
+    super().__init__(in_channels, filters, kernel_size, strides, activation, seeds, name,
+                     transposed=False)
+
+  def __call__(self, x):
+    y = tf.nn.conv2d(x, self.kernel, strides=self.strides, padding="SAME") + self.bias
+    return self.activation(y) if self.activation else y
+
+
+class Conv2DTranspose(_Convolution):
+  """'same'-padded transposed convolution; x [B, H, W, C] -> [B, H*s, W*s, filters]."""
+
+  def __init__(self, in_channels, filters, kernel_size, strides, activation=None,
+               seeds=None, name=None):
+    super().__init__(in_channels, filters, kernel_size, strides, activation, seeds, name,
+                     transposed=True)
 
   def __call__(self, x):
     shape = tf.shape(x)
