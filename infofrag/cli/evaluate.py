@@ -8,6 +8,7 @@ Per model, results go to `D/metrics/<representation>/<metric>/results/` in dlib'
 
 import argparse
 import sys
+import time
 
 DEFAULT_METRICS = "mig,sap_score,dci"
 
@@ -75,11 +76,30 @@ def build_parser():
   spaces.add_argument("--spaces_points", type=int, default=0,
                       help="data points for the whole-space measures (default: the fingerprint "
                            "sample; more points draw and embed a sample of their own)")
+  report = parser.add_argument_group("browsing the results (needs --output_dir)")
+  report.add_argument("--tensorboard", action="store_true",
+                      help="also write TensorBoard HParams summaries (one run per model: its "
+                           "hyperparameters and metrics) under OUTPUT_DIR/tensorboard; needs the "
+                           "tensorboard package")
   return parser
 
 
 def main(argv=None):
+  started_at = time.time()
   args = build_parser().parse_args(argv)
+  # For the run summary of OUTPUT_DIR/report.html.
+  args.command_line = ["infofrag_evaluate"] + list(sys.argv[1:] if argv is None else argv)
+  args.started_at = started_at
+  if args.tensorboard:
+    import importlib.util  # pylint: disable=g-import-not-at-top
+    if not args.output_dir:
+      print("infofrag_evaluate: error: --tensorboard needs --output_dir (its summaries go to "
+            "OUTPUT_DIR/tensorboard).", file=sys.stderr)
+      return 2
+    if importlib.util.find_spec("tensorboard") is None:
+      print("infofrag_evaluate: error: --tensorboard needs the tensorboard package; "
+            "pip install \"tensorboard>=2.16,<2.22\" (or infofrag[tensorboard]).", file=sys.stderr)
+      return 2
   from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
   quiet_tensorflow.import_tensorflow(verbose=args.verbose)
   from infofrag.evaluation import runner  # pylint: disable=g-import-not-at-top

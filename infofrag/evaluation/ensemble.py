@@ -341,7 +341,9 @@ def hotspot_rows(dataset, structures, embeddings, factor_names):
             "models_covered": len(set(groups_lib.model_groups(hotspot.members))),
             "mean_nmi": hotspot.mean_nmi, "information_bits": hotspot.information_bits,
             "best_factor": factor_names[best], "best_factor_nmi": float(mean_factor_nmi[best]),
-            "members": " ".join(hotspot.members)})
+            "members": " ".join(hotspot.members),
+            # results.json only (not a CSV column): the members' mean NMI with every factor.
+            "factor_nmi": {name: float(v) for name, v in zip(factor_names, mean_factor_nmi)}})
   return rows
 
 
@@ -762,6 +764,14 @@ def run_from_args(args, model_dirs, metrics, progress=True):
       if "structure_all_nmi" in figure:
         print(f"\nfigure: {figure}")
   metric_runs.report_failures(failures)
+  from infofrag.reports import html_report  # pylint: disable=g-import-not-at-top
+  report = html_report.write_report(output_dir, run_info=html_report.collect_run_info(
+      getattr(args, "command_line", None) or ["infofrag_evaluate"] + sys.argv[1:],
+      getattr(args, "started_at", None) or time.time()))
+  if getattr(args, "tensorboard", False):
+    from infofrag.reports import tensorboard_hparams  # pylint: disable=g-import-not-at-top
+    print(f"TensorBoard HParams: tensorboard --logdir "
+          f"{tensorboard_hparams.write_hparams(output_dir)}")
   print(f"\n{len(all_models)} model(s) analysed, {len(failures)} failed; tables, figures and "
-        f"results.json in {output_dir}")
+        f"results.json in {output_dir}\nreport (open in a browser): {report}")
   return 1 if failures else 0
