@@ -186,3 +186,14 @@ def test_tensorboard_hparams_one_run_per_model(report_run):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   mig = tf.make_ndarray(run.Tensors("mig")[0].tensor_proto)
   assert float(mig) == pytest.approx(model["mig"], rel=1e-6)
+
+
+def test_tensorboard_flag_needs_an_output_folder_and_the_package(tmp_path, monkeypatch, capsys):
+  assert evaluate_cli.main([f"--zoo={tmp_path}", "--tensorboard"]) == 2
+  assert "--tensorboard needs --output_dir" in capsys.readouterr().err
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  real_find_spec = importlib.util.find_spec
+  monkeypatch.setattr(importlib.util, "find_spec",
+                      lambda name, *a: None if name == "tensorboard" else real_find_spec(name, *a))
+  assert evaluate_cli.main([f"--zoo={tmp_path}", f"--output_dir={tmp_path}", "--tensorboard"]) == 2
+  assert "needs the tensorboard package" in capsys.readouterr().err
