@@ -91,6 +91,13 @@ def _read_csv(path: str) -> Optional[Dict[str, Any]]:
   return {"columns": columns, "rows": rows}
 
 
+def _short(part: str) -> str:
+  try:
+    return f"{float(part):.2f}"
+  except ValueError:
+    return part
+
+
 def _cell(text: str, column: str) -> Dict[str, Any]:
   """A table cell: the text shown, its full text, and a numeric sort key when it is a number."""
   try:
@@ -102,6 +109,8 @@ def _cell(text: str, column: str) -> Dict[str, Any]:
   shown = text
   if number is not None and column not in ("model", "seed", "hotspot") and "." in text:
     shown = f"{number:.4g}" if abs(number) < 1e5 else f"{number:.6g}"
+  if column == "info_bits_per_channel":  # "2.424000 0.001000 ...": two decimals each
+    shown = " ".join(_short(part) for part in text.split())
   if column in PER_CHANNEL_COLUMNS and len(shown) > 60:
     shown = shown[:57] + "..."
   return {"text": shown, "full": text, "sort": number}
