@@ -1,8 +1,13 @@
 """The paper's structure figure: reordered similarity, reachability, factor NMI."""
 
+from __future__ import annotations
+
 import os
 
+from collections.abc import Sequence
+
 import numpy as np
+import numpy.typing as npt
 
 from infofrag.fragments import structure as structure_lib
 from infofrag.utils import io
@@ -48,8 +53,9 @@ def _model_of(channel_id):
 MAX_LABELLED_CHANNELS = 60
 
 
-def plot_structure(structure, path, factor_nmi=None, factor_names=None, display=None, title=None,
-                   dpi=150):
+def plot_structure(structure: structure_lib.EnsembleStructure, path: str,
+                   factor_nmi: npt.ArrayLike | None = None, factor_names: Sequence[str] | None = None,
+                   display: str | None = None, title: str | None = None, dpi: int = 150) -> str:
   """Writes the structure figure of an ensemble as a PNG (atomically).
 
   Layout as in the paper: the similarity matrix of the kept channels in OPTICS
@@ -63,17 +69,27 @@ def plot_structure(structure, path, factor_nmi=None, factor_names=None, display=
 
   Parameters
   ----------
-  structure : EnsembleStructure.
-  path : str, output .png path.
-  factor_nmi : optional [M, F] float array, NMI of every channel with every factor
+  structure : EnsembleStructure
+    The ensemble structure to draw.
+  path : str
+    Output .png path.
+  factor_nmi : array_like of shape (M, F), optional
+    NMI of every channel with every factor
     (e.g. `pairwise_nmi_vi(channels, factor_fingerprints(labels))[0]`).
-  factor_names : optional list of F names; hotspots are annotated with their best factor.
-  display : "nmi" or "vi"; default: the distance the structure was clustered on.
-  title : optional figure title.
+  factor_names : sequence of F str, optional
+    Factor names, written under the factor columns; hotspots are annotated with their
+    best factor.
+  display : {"nmi", "vi"}, optional
+    Default: the distance the structure was clustered on.
+  title : str, optional
+    Figure title.
+  dpi : int, optional
+    Resolution, dots per inch.
 
   Returns
   -------
-  path.
+  str
+    `path`.
   """
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
