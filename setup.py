@@ -29,6 +29,8 @@ setup(
     packages=find_packages(include=["infofrag", "infofrag.*"]),
     entry_points={"console_scripts": [f"{name} = infofrag.cli.{module}:main"
                                       for name, module in COMMANDS.items()]},
+    # The report's Jinja2 template, stylesheet and script (infofrag.reports.html_report).
+    package_data={"infofrag.reports": ["templates/*"]},
     # The shipped gin configs, for non-editable installs (infofrag.utils.paths finds them).
     data_files=[
         (os.path.join("share", "infofrag", os.path.dirname(path)), [path])
@@ -49,8 +51,13 @@ setup(
         "h5py>=3.9,<3.17",
         "tqdm>=4.64,<5",
         "pandas>=2.0,<3.2",
+        "Jinja2>=3.1,<4",
     ],
     extras_require={
-        "test": ["pytest>=7.4,<10", "tensorflow-hub>=0.16,<0.17"],
+        # The browser test of report.html also needs Debian's chromium and chromium-driver.
+        "test": ["pytest>=7.4,<10", "tensorflow-hub>=0.16,<0.17", "selenium>=4.11,<5",
+                 "tensorboard>=2.16,<2.22"],
+        # infofrag_evaluate --tensorboard (TensorFlow no longer installs TensorBoard).
+        "tensorboard": ["tensorboard>=2.16,<2.22"],
     },
 )

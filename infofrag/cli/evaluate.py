@@ -114,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
   spaces.add_argument("--spaces_points", type=int, default=0,
                       help="data points for the whole-space measures (default: the fingerprint "
                            "sample; more points draw and embed a sample of their own)")
+  browsing = parser.add_argument_group("browsing the results (needs --output_dir)")
+  browsing.add_argument("--tensorboard", action="store_true",
+                        help="also write TensorBoard HParams summaries (one run per model: its "
+                             "hyperparameters and metrics) under OUTPUT_DIR/tensorboard; needs "
+                             "the tensorboard package")
   return parser
 
 
@@ -159,8 +164,10 @@ def run_metrics_only(model_dirs: Sequence[str], options) -> int:
   return 1 if failures else 0
 
 
-def run_analysis(model_dirs: Sequence[str], options, run_info: dict) -> int:
-  """The ensemble analysis into options.output_dir; prints the tables."""
+def run_analysis(model_dirs: Sequence[str], options, run_info: dict, *,
+                 tensorboard: bool = False) -> int:
+  """The ensemble analysis into options.output_dir: tables, report.html (and TensorBoard
+  HParams runs); prints the tables and where everything went."""
   from infofrag.evaluation import metric_runs  # pylint: disable=g-import-not-at-top
   from infofrag.evaluation import pipeline  # pylint: disable=g-import-not-at-top
   from infofrag.evaluation import outputs  # pylint: disable=g-import-not-at-top
@@ -173,18 +180,32 @@ def run_analysis(model_dirs: Sequence[str], options, run_info: dict) -> int:
     print(f"{PROGRAM}: no model could be analysed; the tables in {options.output_dir} were "
           "left as they were.", file=sys.stderr)
     return 1
-  run_info["seconds"] = time.time() - run_info["started"]
+  from infofrag.reports import html_report  # pylint: disable=g-import-not-at-top
+  run_info = html_report.collect_run_info(run_info["command"], run_info["started"])
   markdown = outputs.write_tables(analysis, run_info)
+  report = html_report.write_report(options.output_dir, run_info=run_info)
   print(outputs.summary_text(analysis, markdown))
+  if tensorboard:
+    from infofrag.reports import tensorboard_hparams  # pylint: disable=g-import-not-at-top
+    print(f"TensorBoard HParams: tensorboard --logdir "
+          f"{tensorboard_hparams.write_hparams(options.output_dir)}")
   metric_runs.report_failures(analysis.failures)
   print(f"\n{len(analysis.rows('models'))} model(s) analysed, {len(analysis.failures)} failed; "
-        f"tables, figures and results.json in {options.output_dir}")
+        f"tables, figures and results.json in {options.output_dir}\n"
+        f"report (open in a browser): {report}")
   return 1 if analysis.failures else 0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
   started = time.time()
   args = build_parser().parse_args(argv)
+  if args.tensorboard:
+    import importlib.util  # pylint: disable=g-import-not-at-top
+    if not args.output_dir:
+      return _error("--tensorboard needs --output_dir (its summaries go to OUTPUT_DIR/tensorboard).")
+    if importlib.util.find_spec("tensorboard") is None:
+      return _error("--tensorboard needs the tensorboard package; pip install "
+                    "\"tensorboard>=2.16,<2.22\" (or infofrag[tensorboard]).")
   from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
   quiet_tensorflow.import_tensorflow(verbose=args.verbose)
   from infofrag.evaluation import models as models_lib  # pylint: disable=g-import-not-at-top
@@ -202,7 +223,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return run_metrics_only(model_dirs, options)
   run_info = {"command": [PROGRAM] + list(sys.argv[1:] if argv is None else argv),
               "started": started}
-  return run_analysis(model_dirs, options, run_info)
+  return run_analysis(model_dirs, options, run_info, tensorboard=args.tensorboard)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@
    NMI with each factor, hotspots per beta, structure figures) and the whole-space table
    (each model, each beta's concatenated latents, the beta-TC-VAE, the fused spaces;
    Monte Carlo);
-3. prints the models, hotspots, per-group and spaces tables and where the figures are.
+3. prints the models, hotspots, per-group and spaces tables and where the figures and the
+   browsable OUT/analysis/report.html are.
 
 At beta = 16 the ensemble repeats two pieces of information, the x and y positions, in
 nearly every model (two hotspots); at beta = 1 the same information is spread over
@@ -147,7 +148,12 @@ def run_ensemble(args, configs, betas, seeds, program, extra_config=None, evalua
     evaluate_args.append("--no_progress")
   evaluate_args += list(evaluate_flags)
   evaluate_args += [f"--gin_bindings={b}" for b in bindings]
-  return evaluate_cli.main(evaluate_args)
+  status = evaluate_cli.main(evaluate_args)
+  report = os.path.join(analysis, "report.html")
+  if os.path.exists(report):
+    print(f"\nThe browsable report (one self-contained file): {report}\n"
+          f"  open it in a web browser, e.g. file://{os.path.abspath(report)}", flush=True)
+  return status
 
 if __name__ == "__main__":
   sys.exit(main())
