@@ -164,14 +164,17 @@ def test_pairwise_in_channel_blocks_equals_one_symmetric_call(tmp_path):
   embeddings = [types.SimpleNamespace(info=types.SimpleNamespace(model_dir=str(tmp_path / f"m{k}")),
                                       mean=rng.normal(size=(60, 4)), logvar=rng.normal(-2, 0.3, size=(60, 4)))
                 for k in range(3)]
-  whole = pairwise.ensemble_pairwise(embeddings, cache_dir=str(tmp_path / "one"), progress=False)
+  every = np.arange(12)
+  whole = pairwise.ensemble_pairwise(embeddings, cache_dir=str(tmp_path / "one"), channels=every,
+                                     progress=False)
   assert pairwise.block_channels(12, 2, 80 * 13 * 6) == 5
-  blocks = pairwise.ensemble_pairwise(embeddings, cache_dir=str(tmp_path / "blocks"), progress=False,
-                                      max_accumulator_bytes=80 * 13 * 6)
+  blocks = pairwise.ensemble_pairwise(embeddings, cache_dir=str(tmp_path / "blocks"), channels=every,
+                                      progress=False, max_accumulator_bytes=80 * 13 * 6)
   for name in ("nmi", "vi", "information"):
     np.testing.assert_allclose(getattr(blocks, name), getattr(whole, name), rtol=0, atol=1e-12)
   assert whole.nmi.shape == (12, 12) and np.array_equal(blocks.nmi, blocks.nmi.T)
-  again = pairwise.ensemble_pairwise(embeddings, cache_dir=str(tmp_path / "one"), progress=False)
+  again = pairwise.ensemble_pairwise(embeddings, cache_dir=str(tmp_path / "one"), channels=every,
+                                     progress=False)
   assert whole.cached is False and again.cached is True
 
 

@@ -11,6 +11,7 @@ from infofrag.evaluation import embedding
 from infofrag.evaluation import models
 from infofrag.evaluation import options as options_lib
 from infofrag.evaluation import outputs
+from infofrag.evaluation import pairwise
 from infofrag.evaluation import pipeline
 from infofrag.evaluation import rows
 from infofrag.evaluation import sample
@@ -161,3 +162,36 @@ def test_pipeline_rejects_a_sample_that_cannot_fit_before_any_work(zoo, tmp_path
   with pytest.raises(pipeline.EvaluationInputError, match="--fingerprint_size"):
     pipeline.analyse_zoo(models.find_models(zoo=zoo), options)
   assert not os.path.exists(tmp_path / "out" / "cache")
+
+
+def test_inactive_channels_stay_out_of_the_pairwise_stage_and_show_as_inactive(tmp_path):
+  rng = np.random.default_rng(0)
+  angle = rng.uniform(0, 2 * np.pi, 80)
+  def fake(name, columns):
+    info = model_info.ModelInfo(model_dir=str(tmp_path / name), name=name, method="vae",
+                                method_label="beta_vae", hyperparameter="vae.beta",
+                                hyperparameter_value=1.0, seed=0, dataset="d", num_latent=3,
+                                bindings={})
+    mean = np.stack(columns, axis=1)
+    logvar = np.full_like(mean, -6.0)
+    information, total, nmi, vi = embedding.channel_statistics(
+        mean, logvar, np.zeros((1, 80, 80)))
+    return embedding.ModelEmbedding(info, mean, logvar, information, total, nmi, vi)
+  # Channel 2 of each model is constant: no information.
+  embeddings = [fake(n, [np.cos(angle + s), np.sin(angle + s), np.zeros(80)])
+                for n, s in (("a", 0.0), ("b", 0.01))]
+  selected = pairwise.selected_channels(embeddings)
+  np.testing.assert_array_equal(selected, [0, 1, 3, 4])
+  np.testing.assert_array_equal(pairwise.selected_channels(embeddings, include_inactive=True),
+                                np.arange(6))
+  matrices = pairwise.ensemble_pairwise(embeddings, cache_dir=str(tmp_path), progress=False)
+  assert matrices.nmi.shape == (4, 4) and not matrices.cached
+  everything = pairwise.ensemble_pairwise(embeddings, cache_dir=str(tmp_path), progress=False,
+                                          channels=np.arange(6))
+  # The same pairs give the same numbers whether or not the inactive channels are there.
+  np.testing.assert_allclose(everything.nmi[np.ix_(selected, selected)], matrices.nmi, atol=1e-12)
+  found = structure.find_structures(embeddings, matrices, min_samples=2, per_hyperparameter=False)
+  nmi_structure = found["nmi"]["all"]
+  assert nmi_structure.channel_ids == ["a:0", "a:1", "b:0", "b:1"]
+  labels = structure.hotspot_label_of(nmi_structure, embedding.channel_ids(embeddings))
+  assert labels[2] == -2 and labels[5] == -2 and all(label >= -1 for label in labels[:2])
