@@ -38,6 +38,8 @@ setup(
         "h5py>=3.9,<3.17",
         "tqdm>=4.64,<5",
         "pandas>=2.0,<3.2",
+        # Sweeps and the pairwise stage on a LocalCluster or a real cluster (--scheduler).
+        "dask[distributed]>=2024.8,<2027",
     ],
     extras_require={
         "test": ["pytest>=7.4,<10", "tensorflow-hub>=0.16,<0.17"],

@@ -3,6 +3,7 @@
   infofrag_train --gin_config=gin_configs/quick/vae.gin --model_dir=/tmp/m
   infofrag_train --gin_config=F --gin_bindings="vae.beta = 4." --model_dir=D --overwrite
   infofrag_train --gin_config=F --model_dir=D --resume     # after a crash or Ctrl-C
+  infofrag_train --gin_config=F --output_root=R --sweep="vae.beta=[1., 4.]" --scheduler=local:2
 
 `--help` does not import TensorFlow; it is imported only when training starts.
 """
@@ -53,7 +54,12 @@ def build_parser():
   sweep.add_argument("--model_nums", default=None, metavar="LIST",
                      help="with --study: which study models, e.g. 0-9 or 0,50,100")
   sweep.add_argument("--processes", type=int, default=2,
-                     help="trainings run at once (default 2)")
+                     help="trainings run at once (default 2; without --scheduler)")
+  sweep.add_argument("--scheduler", default="none",
+                     help="where the sweep's trainings run: none (local processes, default), "
+                          "local or local:N (a Dask LocalCluster of N workers, one training "
+                          "each), tcp://HOST:PORT or a scheduler JSON file (an existing Dask "
+                          "cluster; ROOT must be on a path every worker can write)")
   return parser
 
 
@@ -65,9 +71,11 @@ def _run_sweep(args):
     print("infofrag_train: error: give either --model_dir (one model) or --output_root "
           "(a sweep), not both", file=sys.stderr)
     return 2
+  from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
   try:
     if args.processes < 1:
       raise ValueError("--processes must be >= 1")
+    spec = scheduler.parse_scheduler(args.scheduler)
     if args.study:
       from infofrag.training import study  # pylint: disable=g-import-not-at-top
       if not args.model_nums:
@@ -89,8 +97,19 @@ def _run_sweep(args):
   except (ValueError, KeyError, FileNotFoundError) as error:
     print(f"infofrag_train: error: {error}", file=sys.stderr)
     return 2
-  status = sweep.run_sweep(models, args.output_root, processes=args.processes,
-                           progress=not args.no_progress, overwrite=args.overwrite)
+  if spec.kind == "none":
+    status = sweep.run_sweep(models, args.output_root, processes=args.processes,
+                             progress=not args.no_progress, overwrite=args.overwrite)
+  else:
+    from infofrag.distributed import training  # pylint: disable=g-import-not-at-top
+    try:
+      with scheduler.connect(spec) as client:
+        status = training.run_sweep_on_dask(models, args.output_root, client=client,
+                                            progress=not args.no_progress,
+                                            overwrite=args.overwrite)
+    except (scheduler.SharedPathError, ConnectionError) as error:
+      print(f"infofrag_train: error: --scheduler={args.scheduler}: {error}", file=sys.stderr)
+      return 2
   sweep.write_status(args.output_root, status)
   failed = [n for n, s in status.items() if s not in ("trained", "skipped")]
   trained = sum(s == "trained" for s in status.values())
@@ -116,6 +135,10 @@ def main(argv=None):
   if not args.model_dir:
     print("infofrag_train: error: --model_dir is required (or --output_root for a sweep)",
           file=sys.stderr)
+    return 2
+  if args.scheduler != "none":
+    print("infofrag_train: error: --scheduler runs sweeps (--output_root); one --model_dir "
+          "trains here", file=sys.stderr)
     return 2
   for flag in ("checkpoint_every", "summary_every"):
     if getattr(args, flag) < 1:

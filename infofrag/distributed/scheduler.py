@@ -150,6 +150,16 @@ def connect(spec: SchedulerSpec | str, *, resources: Optional[dict] = None,
     yield client
 
 
+def worker_resources(client) -> dict:
+  """{worker address: {resource: amount}} of every worker the scheduler knows now."""
+  try:
+    info = client.scheduler_info(n_workers=-1)
+  except TypeError:  # distributed before 2025: no n_workers, every worker listed
+    info = client.scheduler_info()
+  return {address: dict(worker.get("resources") or {})
+          for address, worker in info["workers"].items()}
+
+
 class SharedPathError(RuntimeError):
   """An output path is not writable from a worker, or not the same filesystem as here."""
 
@@ -183,7 +193,7 @@ def check_shared_path(client, path: str) -> None:
   if client is None:
     return
   folder = os.path.abspath(path)
-  workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+  workers = sorted(worker_resources(client))
   if not workers:
     raise SharedPathError(f"the Dask scheduler has no workers, so {folder} cannot be checked; "
                           "start workers first.")
