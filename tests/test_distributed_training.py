@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from infofrag.utils import paths
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -20,6 +22,7 @@ def _run(args):
                         capture_output=True, text=True, timeout=900)
 
 
+@pytest.mark.slow  # trains two models (about a minute on an idle 2-core machine)
 def test_sweep_on_a_local_cluster_trains_every_model_and_resumes(tmp_path):
   root = tmp_path / "zoo"
   config = paths.gin_config_path("circle", "beta_vae_circle.gin")
