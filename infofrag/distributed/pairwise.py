@@ -43,8 +43,11 @@ import numpy as np
 
 from infofrag.utils import io
 
-# Channels per block: 1,000 channels at N = 1,000 hold a task near 0.6 GB and make the
-# fingerprints' share of the work small next to the pair products (see benchmarks/).
+# Largest default block: 1,000 channels at N = 1,000 hold a task near 0.6 GB. Each
+# task recomputes its blocks' fingerprints, a cost per pair that falls as 1 / block
+# size, so blocks are as large as this allows while giving at least two blocks
+# (three tasks: one off-diagonal pair and two half-size diagonal ones, which two
+# workers share evenly).
 DEFAULT_BLOCK_CHANNELS = 1000
 # NMI / VI matrices above this size (bytes in float64) are stored in float32.
 FLOAT32_ABOVE_BYTES = 256 * 2**20
@@ -115,6 +118,11 @@ def block_edges(num_channels: int, block_channels: int) -> np.ndarray:
   if int(block_channels) != block_channels or block_channels < 1:
     raise ValueError(f"block_channels must be a positive integer; got {block_channels!r}.")
   return np.append(np.arange(0, num_channels, int(block_channels)), num_channels).astype(np.int64)
+
+
+def default_block_channels(num_channels: int) -> int:
+  """min(DEFAULT_BLOCK_CHANNELS, ceil(K / 2)): at least two blocks, each at most 1,000 channels."""
+  return int(max(1, min(DEFAULT_BLOCK_CHANNELS, -(-num_channels // 2))))
 
 
 def block_pairs(num_blocks: int) -> list[tuple[int, int]]:
@@ -336,7 +344,7 @@ def _as_inputs(mean: np.ndarray, logvar: np.ndarray, channels) -> tuple:
 
 def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
                            client=None, channels: Optional[np.ndarray] = None,
-                           block_channels: int = DEFAULT_BLOCK_CHANNELS,
+                           block_channels: Optional[int] = None,
                            num_threads: Optional[int] = None,
                            float32_above_bytes: int = FLOAT32_ABOVE_BYTES,
                            max_memory_bytes: int = BLOCK_WORK_BYTES,
@@ -355,8 +363,8 @@ def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
   channels : ndarray of shape (k,) (int indices or a K-long bool mask) or None, keyword-only
     Only these channels enter the stage (e.g. `active_channels(information)`);
     None: all K. The matrices' rows follow this order; `result.channels` holds it.
-  block_channels : int, keyword-only
-    Channels per block. Blocks hold their fingerprints ([c, N, 2] x 6 float64) and
+  block_channels : int or None, keyword-only
+    Channels per block (None: `default_block_channels(k)`). Blocks hold their fingerprints ([c, N, 2] x 6 float64) and
     [c, c] accumulators, ~0.6 GB at c = N = 1,000.
   num_threads : int or None, keyword-only
     In-process only: blocks computed at once (None: CPUs, at most 8).
@@ -373,6 +381,8 @@ def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
   """
   from infofrag.fragments import _parallel  # pylint: disable=g-import-not-at-top
   mean_t, logvar_t, channels = _as_inputs(mean, logvar, channels)
+  if block_channels is None:
+    block_channels = default_block_channels(mean_t.shape[0])
   edges = block_edges(mean_t.shape[0], block_channels)
   folder = os.path.abspath(folder)
   digest = _prepare(folder, mean_t, logvar_t, edges, max_memory_bytes)
