@@ -12,13 +12,16 @@ ROOT/sweep.json are `run_sweep`'s.
 * A killed worker: the scheduler reruns its task on another worker, which
   resumes the model from its last checkpoint (--resume). The training process
   is tied to its worker (Linux: it gets SIGTERM when the worker dies, and
-  SIGTERM makes it save a checkpoint and stop), so no orphan keeps writing.
+  SIGTERM makes it save a checkpoint and stop), and it holds a lock on
+  ROOT/.<n>.lock until it exits, which the rerun waits for: no two processes
+  ever train one model.
 * ROOT must be on a path every worker can write and this process can read;
   `scheduler.check_shared_path` is run first.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -63,16 +66,24 @@ def train_model(model: sweep.SweepModel, root: str, *, overwrite: bool = False,
   env = sweep.training_env(1)
   env["TF_NUM_INTRAOP_THREADS"] = os.environ.get("TF_NUM_INTRAOP_THREADS", str(threads))
   log_path = os.path.join(root, f"{model.model_num}.log")
-  with open(log_path, "w") as log:
-    process = subprocess.Popen(sweep.training_command(model, root, overwrite), stdout=log,
-                               stderr=subprocess.STDOUT, env=env,
-                               preexec_fn=_die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
-    try:
-      returncode = process.wait()
-    finally:
-      if process.poll() is None:  # this task was interrupted: let it checkpoint and stop
-        process.terminate()
-        process.wait()
+  # A lock per model, held by the training process itself (it inherits the descriptor):
+  # the rerun of a task whose worker died waits here until that worker's training has
+  # saved its checkpoint and exited, so two processes never write one model.
+  lock = os.open(os.path.join(root, f".{model.model_num}.lock"), os.O_RDWR | os.O_CREAT, 0o666)
+  try:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    with open(log_path, "w") as log:
+      process = subprocess.Popen(sweep.training_command(model, root, overwrite), stdout=log,
+                                 stderr=subprocess.STDOUT, env=env, pass_fds=(lock,),
+                                 preexec_fn=_die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
+  finally:
+    os.close(lock)
+  try:
+    returncode = process.wait()
+  finally:
+    if process.poll() is None:  # this task was interrupted: let it checkpoint and stop
+      process.terminate()
+      process.wait()
   if returncode == 0:
     os.remove(log_path)
     return "trained"
