@@ -245,7 +245,8 @@ def _prepare(folder: str, mean_t: np.ndarray, logvar_t: np.ndarray, edges: np.nd
   """
   digest = _digest(mean_t, logvar_t, edges)
   plan = _read_plan(folder)
-  if plan is not None and plan.get("digest") == digest:
+  inputs = [os.path.join(folder, "inputs", name) for name in ("mean_t.npy", "logvar_t.npy")]
+  if plan is not None and plan.get("digest") == digest and all(map(os.path.exists, inputs)):
     return digest
   os.makedirs(os.path.join(folder, "blocks"), exist_ok=True)
   with contextlib.suppress(FileNotFoundError):
@@ -378,6 +379,13 @@ def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
   Returns
   -------
   PairwiseResult (nmi, vi memory-mapped; information in bits; blocks_reused).
+
+  Raises
+  ------
+  ValueError
+    Inputs of different shapes, non-finite values, bad channel indices or block size.
+  scheduler.SharedPathError
+    With a client: `folder` is not writable from a worker or not shared with this process.
   """
   from infofrag.fragments import _parallel  # pylint: disable=g-import-not-at-top
   mean_t, logvar_t, channels = _as_inputs(mean, logvar, channels)
@@ -385,6 +393,9 @@ def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
     block_channels = default_block_channels(mean_t.shape[0])
   edges = block_edges(mean_t.shape[0], block_channels)
   folder = os.path.abspath(folder)
+  if client is not None:
+    from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
+    scheduler.check_shared_path(client, folder)
   digest = _prepare(folder, mean_t, logvar_t, edges, max_memory_bytes)
   pairs = block_pairs(len(edges) - 1)
   pending = [pair for pair in pairs if _load_block(folder, *pair) is None]
