@@ -52,6 +52,8 @@ setup(
         "tqdm>=4.64,<5",
         "pandas>=2.0,<3.2",
         "Jinja2>=3.1,<4",
+        # Sweeps and the pairwise stage on a LocalCluster or a real cluster (--scheduler).
+        "dask[distributed]>=2024.8,<2027",
     ],
     extras_require={
         # The browser test of report.html also needs Debian's chromium and chromium-driver.

@@ -10,6 +10,7 @@ import pytest
 
 from infofrag.cli import evaluate as evaluate_cli
 from infofrag.evaluation import evaluate
+from infofrag.utils import checks
 from tests.helpers import tf1_hub
 
 MIG_200 = ["mig.num_train = 200"]
@@ -163,7 +164,7 @@ def test_a_sweep_rerun_with_another_grid_is_an_error_not_a_lie(tmp_path):
   with pytest.raises(ValueError, match="processes"):
     sweep.run_sweep(models, str(root), processes=0)
   with pytest.raises(ValueError, match="--model_nums"):
-    sweep.parse_seeds("3-x", flag="--model_nums")
+    checks.parse_int_ranges("3-x", flag="--model_nums")
 
 
 def test_resume_refuses_another_config_and_a_partial_run_is_never_silently_deleted(tmp_path):

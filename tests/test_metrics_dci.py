@@ -74,3 +74,26 @@ def test_parallel_equals_serial_exactly():
 def test_rejects_test_arrays_with_other_factor_count():
   with pytest.raises(ValueError, match="ys_train has 2 columns but ys_test has 1"):
     dci.compute_dci(np.zeros((10, 2)), np.zeros((10, 2)), np.zeros((5, 2)), np.zeros((5, 1)))
+
+
+def test_fast_mode_scores_codes_equal_to_factors_and_records_its_mode():
+  train, test = _factors(400, (3, 4, 2), 0), _factors(200, (3, 4, 2), 1)
+  rng = np.random.RandomState(0)
+  codes = np.exp(train[:, [1, 2, 0]]) + 1e-3 * rng.randn(400, 3)
+  codes_test = np.exp(test[:, [1, 2, 0]]) + 1e-3 * rng.randn(200, 3)
+  fast = dci.compute_dci(codes, train, codes_test, test, mode="fast")
+  assert fast["mode"] == "fast" and dci.compute_dci(codes, train, codes_test, test)["mode"] == "exact"
+  assert fast["disentanglement"] > 0.9 and fast["completeness"] > 0.9
+  assert fast["informativeness_train"] == 1.0 and fast["informativeness_test"] >= 0.99
+  importance, _, _ = dci.importance_matrix_gbt(codes, train, codes_test, test, mode="fast")
+  # Each factor's gain sits on the code that copies it (code k holds factor permutation[k]).
+  assert list(importance.argmax(axis=0)) == [2, 0, 1]
+
+
+def test_fast_mode_on_noise_and_bad_mode():
+  train, test = _factors(300, (3, 3), 0), _factors(150, (3, 3), 1)
+  rng = np.random.RandomState(1)
+  result = dci.compute_dci(rng.randn(300, 4), train, rng.randn(150, 4), test, mode="fast")
+  assert result["disentanglement"] < 0.2 and result["informativeness_test"] < 0.5
+  with pytest.raises(ValueError, match="dci.mode must be 'exact'"):
+    dci.compute_dci(rng.randn(300, 4), train, rng.randn(150, 4), test, mode="quick")

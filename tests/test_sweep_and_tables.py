@@ -10,6 +10,7 @@ from infofrag.evaluation import metric_runs
 from infofrag.evaluation import options
 from infofrag.reports import tables
 from infofrag.training import sweep
+from infofrag.utils import checks
 
 
 def test_expand_grid_numbers_values_outer_seeds_inner():
@@ -22,14 +23,14 @@ def test_expand_grid_numbers_values_outer_seeds_inner():
 def test_parse_axis_and_seeds():
   assert sweep.parse_axis("vae.beta=[1, 4.5]") == ("vae.beta", ["1", "4.5"])
   assert sweep.parse_axis("dip_vae.dip_type = ['i', 'ii']") == ("dip_vae.dip_type", ["'i'", "'ii'"])
-  assert sweep.parse_seeds("0-2,7") == [0, 1, 2, 7]
+  assert checks.parse_int_ranges("0-2,7", flag="--seeds") == [0, 1, 2, 7]
   assert sweep.parse_axis("vae.beta=1,2") == ("vae.beta", ["1", "2"])  # a tuple is fine
   with pytest.raises(ValueError, match="list literal"):
     sweep.parse_axis("vae.beta=[four]")
   with pytest.raises(ValueError, match="non-empty list"):
     sweep.parse_axis("vae.beta=4")
   with pytest.raises(ValueError, match="--seeds"):
-    sweep.parse_seeds("")
+    checks.parse_int_ranges("", flag="--seeds")
 
 
 def test_sweep_skips_finished_models(tmp_path):
@@ -78,7 +79,7 @@ def test_cli_help_is_fast_and_tensorflow_free(program):
 
 
 def test_train_cli_sweep_trains_skips_and_resumes(tmp_path):
-  """infofrag_train --output_root: a 2-model grid in 2 processes, then a no-op re-run."""
+  """infofrag_train --zoo (or its older name --output_root): a 2-model grid in 2 processes, then a no-op re-run."""
   from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
   root = tmp_path / "zoo"
   command = [sys.executable, "-m", "infofrag.cli.train",
@@ -99,7 +100,7 @@ def test_train_cli_sweep_trains_skips_and_resumes(tmp_path):
 
 def test_train_cli_sweep_argument_errors(tmp_path):
   result = subprocess.run([sys.executable, "-m", "infofrag.cli.train", "--sweep=vae.beta=4",
-                           f"--output_root={tmp_path}"], capture_output=True, text=True, check=False)
+                           f"--zoo={tmp_path}"], capture_output=True, text=True, check=False)
   assert result.returncode == 2 and "non-empty list" in result.stderr
   result = subprocess.run([sys.executable, "-m", "infofrag.cli.train"], capture_output=True,
                           text=True, check=False)

@@ -14,12 +14,13 @@ from infofrag.utils import paths
 from infofrag.utils import results as results_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TRAIN_BIN = os.path.join(REPO, "bin", "infofrag_train")
+# The installed infofrag_train console script runs infofrag.cli.train:main.
+TRAIN = [sys.executable, "-m", "infofrag.cli.train"]
 
 
 def _run(args, cwd):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-  return subprocess.run([sys.executable, TRAIN_BIN] + args, cwd=cwd, env=env,
+  return subprocess.run(TRAIN + args, cwd=cwd, env=env,
                         capture_output=True, text=True, timeout=600)
 
 
@@ -28,7 +29,7 @@ def test_help_does_not_import_tensorflow():
           "print('tensorflow' in sys.modules)")
   done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
   assert done.stdout.strip() == "False"
-  usage = subprocess.run([sys.executable, TRAIN_BIN, "--help"], capture_output=True, text=True,
+  usage = subprocess.run(TRAIN + ["--help"], capture_output=True, text=True,
                          timeout=60)
   assert usage.returncode == 0 and "--gin_bindings" in usage.stdout and "--resume" in usage.stdout
 

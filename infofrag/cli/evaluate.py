@@ -14,38 +14,10 @@ import sys
 import time
 from typing import Optional, Sequence
 
+from infofrag.cli import common
+
 PROGRAM = "infofrag_evaluate"
 DEFAULT_METRICS = "mig,sap_score,dci"
-
-
-def metrics_help(default: str) -> str:
-  """Help text of a --metrics flag, listing the registry's metrics and aliases."""
-  from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
-  aliases = ", ".join(f"{alias}={name}" for alias, name in sorted(registry.ALIASES.items()))
-  return (f"comma-separated dlib metric names, 'all' or 'none' (default {default}); metrics: "
-          f"{', '.join(sorted(registry.METRICS))}; aliases: {aliases}")
-
-
-def parse_metrics(text: str) -> list[str]:
-  """dlib metric names of a --metrics value ('none': no metric)."""
-  if text.strip().lower() == "none":
-    return []
-  from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
-  return registry.resolve_metric_names(text)
-
-
-def add_progress_argument(parser: argparse.ArgumentParser) -> None:
-  """--no_progress, the one progress flag of every infofrag command."""
-  parser.add_argument("--no_progress", action="store_true", help="hide progress bars")
-
-
-def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:
-  """--scheduler, where the heavy work of a command runs (one flag for every command)."""
-  parser.add_argument("--scheduler", default="none",
-                      help="none (default: this process), local or local:N (a Dask LocalCluster "
-                           "of N worker processes, default one per core), tcp://HOST:PORT or the "
-                           "path of a Dask scheduler file (an existing cluster; outputs must be "
-                           "on a path every worker sees)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,18 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a model directory holding model/tfhub (repeatable)")
   where.add_argument("--model_dirs", action="append", default=[],
                      help="glob pattern of model directories, e.g. 'zoo/*' (repeatable)")
-  where.add_argument("--zoo", default=None,
-                     help="zoo root: every ROOT/<n>/model/tfhub (dlib's published layout)")
+  common.add_zoo_argument(where, help_text="zoo root: every ROOT/<n>/model/tfhub (dlib's "
+                                           "published layout)")
   what = parser.add_argument_group("what to compute")
-  what.add_argument("--metrics", default=DEFAULT_METRICS, help=metrics_help(DEFAULT_METRICS))
+  what.add_argument("--metrics", default=DEFAULT_METRICS, help=common.metrics_help(DEFAULT_METRICS))
   what.add_argument("--representation", default="mean", choices=["mean", "sampled"],
                     help="dlib postprocess method (default mean)")
-  what.add_argument("--gin_config", action="append", default=[],
-                    help="extra gin file(s) for the metrics, parsed after "
-                         "gin_configs/evaluate/<metric>.gin (repeatable)")
-  what.add_argument("--gin_bindings", action="append", default=[],
-                    help="extra gin binding(s), e.g. \"mig.num_train = 1000\" or "
-                         "\"dataset.name = 'synthetic_dsprites'\" (repeatable)")
+  common.add_gin_arguments(what, what="the metrics (after gin_configs/evaluate/<metric>.gin; "
+                                      "\"dataset.name = '...'\" overrides every model's dataset)")
   what.add_argument("--overwrite", action="store_true",
                     help="recompute results even when a saved one answers the same request")
   what.add_argument("--no_recompute", action="store_true",
@@ -77,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "model weights differ from the request")
   what.add_argument("--verbose", action="store_true",
                     help="show TensorFlow's C++ start-up messages (hidden by default)")
-  add_progress_argument(what)
+  common.add_progress_argument(what)
   analysis = parser.add_argument_group("ensemble analysis (needs --output_dir)")
   analysis.add_argument("--output_dir", default=None,
                         help="folder for tables, figures, the fingerprint sample and caches; "
@@ -93,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
   analysis.add_argument("--include_inactive", action="store_true",
                         help="let channels with at most 0.01 bits (the paper's cut; shown as "
                              "inactive in the tables) into the pairwise NMI/VI stage")
-  add_scheduler_argument(analysis)
+  common.add_scheduler_argument(analysis, what="embedding, metrics and the pairwise stage")
   analysis.add_argument("--fusion", action="store_true",
                         help="fuse the ensemble (and each hotspot) into one representation")
   analysis.add_argument("--fusion_dim", type=int, default=2, help="dimension of the fused space")
@@ -126,7 +94,7 @@ def options_from_args(args: argparse.Namespace):
   """The `EvaluationOptions` of parsed flags (metric names resolved)."""
   from infofrag.evaluation import options as options_lib  # pylint: disable=g-import-not-at-top
   return options_lib.EvaluationOptions(
-      metrics=tuple(parse_metrics(args.metrics)), output_dir=args.output_dir,
+      metrics=tuple(common.parse_metrics(args.metrics)), output_dir=args.output_dir,
       representation=args.representation, gin_config_files=tuple(args.gin_config),
       gin_bindings=tuple(args.gin_bindings), overwrite=args.overwrite,
       no_recompute=args.no_recompute, fingerprint_size=args.fingerprint_size,

@@ -25,6 +25,7 @@ import argparse
 import os
 import sys
 
+from infofrag.cli import common
 from infofrag.cli import evaluate as evaluate_cli
 
 
@@ -65,9 +66,9 @@ def add_ensemble_arguments(parser, *, betas, seeds):
                       help="points for MIG/SAP/DCI training samples (dlib default 10000; "
                            "smaller here to keep the quickstart quick); test samples are half")
   parser.add_argument("--metrics", default="mig,sap_score",
-                      help=evaluate_cli.metrics_help("mig,sap_score") + " (DCI's boosted trees "
+                      help=common.metrics_help("mig,sap_score") + " (DCI's boosted trees "
                            "would double the run time on 2 cores)")
-  evaluate_cli.add_progress_argument(parser)
+  common.add_progress_argument(parser)
   parser.add_argument("--min_samples", type=int, default=3,
                       help="OPTICS min_samples (default 3 for 5 models per beta; the paper "
                            "used 20 for 50 models)")

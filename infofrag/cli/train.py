@@ -3,6 +3,7 @@
   infofrag_train --gin_config=gin_configs/quick/vae.gin --model_dir=/tmp/m
   infofrag_train --gin_config=F --gin_bindings="vae.beta = 4." --model_dir=D --overwrite
   infofrag_train --gin_config=F --model_dir=D --resume     # after a crash or Ctrl-C
+  infofrag_train --gin_config=F --zoo=R --sweep="vae.beta=[1., 4.]" --scheduler=local:2
 
 `--help` does not import TensorFlow; it is imported only when training starts.
 """
@@ -12,6 +13,8 @@ import os
 import signal
 import sys
 
+from infofrag.cli import common
+
 
 def build_parser():
   parser = argparse.ArgumentParser(
@@ -19,13 +22,10 @@ def build_parser():
       description="Train a VAE (dlib's methods, TF2) configured by gin; writes "
                   "MODEL_DIR/model/{tfhub,results,tf_checkpoint,logs} in disentanglement_lib's "
                   "layout.")
-  parser.add_argument("--gin_config", action="append", default=[], metavar="FILE",
-                      help="gin config file (repeatable; later files override earlier ones)")
-  parser.add_argument("--gin_bindings", action="append", default=[], metavar="BINDING",
-                      help="gin binding such as \"vae.beta = 4.\" (repeatable, applied last)")
+  common.add_gin_arguments(parser, what="the model and its training")
   parser.add_argument("--model_dir", default=None,
                       help="output directory; it must not exist unless --overwrite "
-                           "(required unless --output_root trains a sweep)")
+                           "(required unless --zoo trains a sweep)")
   parser.add_argument("--overwrite", action="store_true",
                       help="replace an existing model directory (at the end, atomically)")
   parser.add_argument("--resume", action="store_true",
@@ -35,14 +35,14 @@ def build_parser():
                       help="steps between checkpoints (default 1000)")
   parser.add_argument("--summary_every", type=int, default=100, metavar="STEPS",
                       help="steps between TensorBoard summaries (default 100)")
-  parser.add_argument("--no_progress", action="store_true", help="hide the progress bar")
+  common.add_progress_argument(parser)
   parser.add_argument("--verbose", action="store_true",
                       help="show TensorFlow's C++ start-up messages (hidden by default)")
   sweep = parser.add_argument_group(
       "sweeps (an ensemble into ROOT/<n>/, for infofrag_evaluate --zoo=ROOT)")
-  sweep.add_argument("--output_root", default=None, metavar="ROOT",
-                     help="train a sweep into ROOT/0, ROOT/1, ...; finished models are skipped, "
-                          "interrupted ones resumed")
+  common.add_zoo_argument(sweep, help_text="train a sweep into the zoo ROOT/0, ROOT/1, ...; "
+                                           "finished models are skipped, interrupted ones "
+                                           "resumed (--output_root is an older name)")
   sweep.add_argument("--sweep", action="append", default=[], metavar="BINDING=[V1, V2]",
                      help="a swept binding, e.g. \"vae.beta=[1., 4.]\" (repeatable; the grid is "
                           "their product, outer to inner in the given order)")
@@ -53,35 +53,39 @@ def build_parser():
   sweep.add_argument("--model_nums", default=None, metavar="LIST",
                      help="with --study: which study models, e.g. 0-9 or 0,50,100")
   sweep.add_argument("--processes", type=int, default=2,
-                     help="trainings run at once (default 2)")
+                     help="trainings run at once (default 2; without --scheduler)")
+  common.add_scheduler_argument(sweep, what="the sweep's trainings (one per Dask worker)")
   return parser
 
 
 def _run_sweep(args):
-  """Trains a grid (or a study slice) into --output_root with several processes."""
+  """Trains a grid (or a study slice) into --zoo with several processes."""
   import os  # pylint: disable=g-import-not-at-top
   from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import checks  # pylint: disable=g-import-not-at-top
   if args.model_dir:
-    print("infofrag_train: error: give either --model_dir (one model) or --output_root "
+    print("infofrag_train: error: give either --model_dir (one model) or --zoo "
           "(a sweep), not both", file=sys.stderr)
     return 2
+  from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
   try:
     if args.processes < 1:
       raise ValueError("--processes must be >= 1")
+    spec = scheduler.parse_scheduler(args.scheduler)
     if args.study:
       from infofrag.training import study  # pylint: disable=g-import-not-at-top
       if not args.model_nums:
         raise ValueError("--study needs --model_nums, e.g. --model_nums=0-9")
       description = study.load_study(args.study)
       models = []
-      for number in sweep.parse_seeds(args.model_nums, flag="--model_nums"):
+      for number in checks.parse_int_ranges(args.model_nums, flag="--model_nums"):
         entry = study.get_model(number, description)
         # Extra configs and bindings come last, so they override the study's.
         models.append(sweep.SweepModel(number, [entry.config_file] + list(args.gin_config),
                                        entry.bindings + list(args.gin_bindings)))
     else:
       axes = [sweep.parse_axis(text) for text in args.sweep]
-      models = sweep.expand_grid(args.gin_config, axes, sweep.parse_seeds(args.seeds),
+      models = sweep.expand_grid(args.gin_config, axes, checks.parse_int_ranges(args.seeds, flag="--seeds"),
                                  args.gin_bindings)
     for path in args.gin_config:
       if not os.path.isfile(path):
@@ -89,12 +93,23 @@ def _run_sweep(args):
   except (ValueError, KeyError, FileNotFoundError) as error:
     print(f"infofrag_train: error: {error}", file=sys.stderr)
     return 2
-  status = sweep.run_sweep(models, args.output_root, processes=args.processes,
-                           progress=not args.no_progress, overwrite=args.overwrite)
-  sweep.write_status(args.output_root, status)
+  if spec.kind == "none":
+    status = sweep.run_sweep(models, args.zoo, processes=args.processes,
+                             progress=not args.no_progress, overwrite=args.overwrite)
+  else:
+    from infofrag.distributed import training  # pylint: disable=g-import-not-at-top
+    try:
+      with scheduler.connect(spec) as client:
+        status = training.run_sweep_on_dask(models, args.zoo, client=client,
+                                            progress=not args.no_progress,
+                                            overwrite=args.overwrite)
+    except (scheduler.SharedPathError, ConnectionError) as error:
+      print(f"infofrag_train: error: --scheduler={args.scheduler}: {error}", file=sys.stderr)
+      return 2
+  sweep.write_status(args.zoo, status)
   failed = [n for n, s in status.items() if s not in ("trained", "skipped")]
   trained = sum(s == "trained" for s in status.values())
-  print(f"infofrag_train: sweep in {args.output_root}: {trained} trained, "
+  print(f"infofrag_train: sweep in {args.zoo}: {trained} trained, "
         f"{len(status) - trained - len(failed)} already finished, {len(failed)} failed")
   return 1 if failed else 0
 
@@ -111,11 +126,15 @@ def _first_line(error):
 
 def main(argv=None):
   args = build_parser().parse_args(argv)
-  if args.output_root:
+  if args.zoo:
     return _run_sweep(args)
   if not args.model_dir:
-    print("infofrag_train: error: --model_dir is required (or --output_root for a sweep)",
+    print("infofrag_train: error: --model_dir is required (or --zoo for a sweep)",
           file=sys.stderr)
+    return 2
+  if args.scheduler != "none":
+    print("infofrag_train: error: --scheduler runs sweeps (--zoo); one --model_dir "
+          "trains here", file=sys.stderr)
     return 2
   for flag in ("checkpoint_every", "summary_every"):
     if getattr(args, flag) < 1:

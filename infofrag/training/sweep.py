@@ -47,11 +47,6 @@ def parse_axis(text):
   return name, [repr(v) for v in parsed]
 
 
-def parse_seeds(text, flag="--seeds"):
-  """'0-4' or '0,3,7' -> [0, 1, 2, 3, 4] / [0, 3, 7]; errors name `flag` (see checks.parse_int_ranges)."""
-  return checks.parse_int_ranges(text, flag=flag)
-
-
 def expand_grid(gin_config_files, axes, seeds, extra_bindings=()):
   """Cartesian product of the axes (outer, in order) and seeds (inner), numbered from 0.
 
@@ -111,7 +106,8 @@ def config_differences(model, root):
           if name in recorded and _literal(recorded[name]) != _literal(value)]
 
 
-def _command(model, root, overwrite=False):
+def training_command(model, root, overwrite=False):
+  """The `python -m infofrag.cli.train` command line that trains (or resumes) one model."""
   command = [sys.executable, "-m", "infofrag.cli.train", f"--model_dir={model.model_dir(root)}"]
   command += [f"--gin_config={path}" for path in model.gin_config_files]
   command += [f"--gin_bindings={binding}" for binding in model.gin_bindings]
@@ -122,7 +118,7 @@ def _command(model, root, overwrite=False):
   return command
 
 
-def _training_env(trainings_at_once):
+def training_env(trainings_at_once):
   """Environment of one training process: its share of the cores for TensorFlow's threads
   (settings the user exported win), and TensorFlow's C++ log below errors off."""
   env = dict(os.environ)
@@ -142,7 +138,7 @@ def check_finished_models(models, root):
       if differences:
         errors[model.model_num] = ("already trained with a different config ("
                                    + "; ".join(differences) + "); pass --overwrite to retrain it "
-                                   "or choose another --output_root")
+                                   "or choose another --zoo")
   return errors
 
 
@@ -163,16 +159,9 @@ def write_manifest(models, root, status):
   io.write_json_atomic(os.path.join(root, "sweep.json"), entries)
 
 
-def run_sweep(models, root, processes=2, progress=True, overwrite=False):
-  """Trains every unfinished model; returns {model_num: 'trained'|'skipped'|error text}.
-
-  Up to `processes` trainings run at once; each writes its log to ROOT/<n>.log (kept on
-  failure). A finished model is skipped only when its recorded config agrees with the
-  request; otherwise it is an error naming the differing bindings (or, with `overwrite`,
-  it is retrained). ROOT/sweep.json is written at the end from the models' own records.
-  """
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-  processes = checks.check_positive_int(processes, name="processes")
+def plan_sweep(models, root, overwrite=False):
+  """Creates ROOT; returns (status, pending): {model_num: 'skipped' | config-mismatch error}
+  for models not to train, and the models to train, in order."""
   os.makedirs(root, exist_ok=True)
   status = {} if overwrite else check_finished_models(models, root)
   pending = []
@@ -183,6 +172,27 @@ def run_sweep(models, root, processes=2, progress=True, overwrite=False):
       status[model.model_num] = "skipped"
     else:
       pending.append(model)
+  return status, pending
+
+
+def failure_text(returncode, log_path):
+  """Status of a failed training: exit code, the log's last line and the log's path."""
+  with open(log_path) as f:
+    lines = [line.strip() for line in f if line.strip()]
+  return f"failed (exit {returncode}): {lines[-1] if lines else ''} [log: {log_path}]"
+
+
+def run_sweep(models, root, processes=2, progress=True, overwrite=False):
+  """Trains every unfinished model; returns {model_num: 'trained'|'skipped'|error text}.
+
+  Up to `processes` trainings run at once; each writes its log to ROOT/<n>.log (kept on
+  failure). A finished model is skipped only when its recorded config agrees with the
+  request; otherwise it is an error naming the differing bindings (or, with `overwrite`,
+  it is retrained). ROOT/sweep.json is written at the end from the models' own records.
+  """
+  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  processes = checks.check_positive_int(processes, name="processes")
+  status, pending = plan_sweep(models, root, overwrite=overwrite)
   bar = tqdm(total=len(models), initial=len(models) - len(pending), desc="training sweep",
              unit="model", disable=not progress, file=sys.stderr)
   running = {}
@@ -195,9 +205,9 @@ def run_sweep(models, root, processes=2, progress=True, overwrite=False):
         # Each training gets an equal share of the cores: all of them when it runs alone
         # (the last model of an odd-sized sweep), so no core idles.
         at_once = min(processes, len(running) + 1 + len(pending))
-        running[model.model_num] = (subprocess.Popen(_command(model, root, overwrite), stdout=log,
+        running[model.model_num] = (subprocess.Popen(training_command(model, root, overwrite), stdout=log,
                                                      stderr=subprocess.STDOUT,
-                                                     env=_training_env(at_once)),
+                                                     env=training_env(at_once)),
                                     log, log_path)
       time.sleep(0.2)
       for number, (process, log, log_path) in list(running.items()):
@@ -209,9 +219,7 @@ def run_sweep(models, root, processes=2, progress=True, overwrite=False):
           status[number] = "trained"
           os.remove(log_path)
         else:
-          with open(log_path) as f:
-            lines = [line.strip() for line in f if line.strip()]
-          status[number] = f"failed (exit {process.returncode}): {lines[-1] if lines else ''} [log: {log_path}]"
+          status[number] = failure_text(process.returncode, log_path)
         bar.update(1)
   finally:
     for process, log, _ in running.values():  # Ctrl-C: stop children; their checkpoints stay

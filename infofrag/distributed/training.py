@@ -1,0 +1,174 @@
+"""A training sweep on Dask: one task per model, the same resumable training as `run_sweep`.
+
+Each task runs `python -m infofrag.cli.train --model_dir=ROOT/<n> --resume ...` (the
+command `infofrag.training.sweep` uses; TensorFlow and gin keep global state, so
+one process per model) on a worker and waits for it; ROOT/<n>.log holds its output
+(kept on failure). The layout, numbering, skipping of finished models and
+ROOT/sweep.json are `run_sweep`'s.
+
+* One training per worker: tasks ask for one unit of the worker resource
+  `training` (every LocalCluster worker has one; give real workers
+  `--resources training=1`). Without it anywhere, tasks go to any free thread.
+* A killed worker: the scheduler reruns its task on another worker, which
+  resumes the model from its last checkpoint (--resume). The training process
+  is tied to its worker (Linux: it gets SIGTERM when the worker dies, and
+  SIGTERM makes it save a checkpoint and stop), and it holds a lock on
+  ROOT/.<n>.lock until it exits, which the rerun waits for: no two processes
+  ever train one model.
+* ROOT must be on a path every worker can write and this process can read;
+  `scheduler.check_shared_path` is run first.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+from typing import Optional
+
+from infofrag.distributed import scheduler
+from infofrag.training import sweep
+
+
+def _die_with_parent() -> None:
+  """In the child before exec: SIGTERM when the worker process that started it dies (Linux)."""
+  if sys.platform.startswith("linux"):
+    import ctypes  # pylint: disable=g-import-not-at-top
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def train_model(model: sweep.SweepModel, root: str, *, overwrite: bool = False,
+                threads: Optional[int] = None, trainings_by_host: Optional[dict] = None) -> str:
+  """One task: trains (or resumes) one sweep model in a child process; returns its status.
+
+  Parameters
+  ----------
+  model : SweepModel
+    Its configs and bindings; trained into ROOT/<model_num>.
+  root : str
+    The sweep's folder (shared with the client).
+  overwrite : bool, keyword-only
+    Retrain a finished model (--overwrite) instead of resuming (--resume).
+  threads : int or None, keyword-only
+    TensorFlow intra-op threads (None: this host's cores shared among the
+    trainings that can run on it, as `run_sweep` does).
+  trainings_by_host : dict or None, keyword-only
+    {worker host address: trainings at once there}, from `trainings_by_host(client)`.
+
+  Returns
+  -------
+  str: 'trained' or 'failed (exit CODE): LAST LOG LINE [log: PATH]'.
+  """
+  if threads is None:
+    threads = max(1, (os.cpu_count() or 1) // _trainings_on_this_host(trainings_by_host))
+  env = sweep.training_env(1)
+  env["TF_NUM_INTRAOP_THREADS"] = os.environ.get("TF_NUM_INTRAOP_THREADS", str(threads))
+  log_path = os.path.join(root, f"{model.model_num}.log")
+  # A lock per model, held by the training process itself (it inherits the descriptor):
+  # the rerun of a task whose worker died waits here until that worker's training has
+  # saved its checkpoint and exited, so two processes never write one model.
+  lock = os.open(os.path.join(root, f".{model.model_num}.lock"), os.O_RDWR | os.O_CREAT, 0o666)
+  try:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    with open(log_path, "w") as log:
+      process = subprocess.Popen(sweep.training_command(model, root, overwrite), stdout=log,
+                                 stderr=subprocess.STDOUT, env=env, pass_fds=(lock,),
+                                 preexec_fn=_die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
+  finally:
+    os.close(lock)
+  try:
+    returncode = process.wait()
+  finally:
+    if process.poll() is None:  # this task was interrupted: let it checkpoint and stop
+      process.terminate()
+      process.wait()
+  if returncode == 0:
+    os.remove(log_path)
+    return "trained"
+  return sweep.failure_text(returncode, log_path)
+
+
+def _trainings_on_this_host(trainings_by_host: Optional[dict]) -> int:
+  """Trainings that can run at once on this task's host (1 outside a Dask worker)."""
+  if not trainings_by_host:
+    return 1
+  try:
+    from distributed import get_worker  # pylint: disable=g-import-not-at-top
+    host = get_worker().address.rsplit(":", 1)[0]
+  except (ImportError, ValueError):
+    return 1
+  return max(1, int(trainings_by_host.get(host, 1)))
+
+
+def trainings_by_host(client) -> dict:
+  """{worker host address: workers there that can train} for the client's cluster now."""
+  resources = scheduler.worker_resources(client)
+  training = [a for a, r in resources.items() if r.get(scheduler.TRAINING_RESOURCE)]
+  counts = {}
+  for address in training or list(resources):
+    host = address.rsplit(":", 1)[0]
+    counts[host] = counts.get(host, 0) + 1
+  return counts
+
+
+def run_sweep_on_dask(models: list, root: str, *, client, progress: bool = True,
+                      overwrite: bool = False) -> dict:
+  """Trains every unfinished model as a Dask task; returns {model_num: status} like `run_sweep`.
+
+  Parameters
+  ----------
+  models : list of SweepModel
+  root : str
+    Sweep folder, on a filesystem shared by this process and the workers.
+  client : distributed.Client, keyword-only
+  progress : bool, keyword-only
+    A bar on stderr counting models.
+  overwrite : bool, keyword-only
+    Retrain finished models.
+
+  Returns
+  -------
+  dict {model_num: 'trained' | 'skipped' | error text}; ROOT/sweep.json is written
+  at the end (also after an interruption).
+
+  Raises
+  ------
+  scheduler.SharedPathError
+    ROOT is not writable from a worker, or not visible here.
+  """
+  from distributed import as_completed  # pylint: disable=g-import-not-at-top
+  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  status, pending = sweep.plan_sweep(models, root, overwrite=overwrite)
+  scheduler.check_shared_path(client, root)
+  resources = scheduler.worker_resources(client)
+  limit = {scheduler.TRAINING_RESOURCE: 1}
+  if not any(r.get(scheduler.TRAINING_RESOURCE) for r in resources.values()):
+    limit = None
+    print("infofrag: no Dask worker has the 'training' resource, so trainings go to any free "
+          "worker thread; start workers with `--resources training=1` for one per worker.",
+          file=sys.stderr)
+  at_once = trainings_by_host(client)
+  bar = tqdm(total=len(models), initial=len(models) - len(pending), desc="training sweep",
+             unit="model", disable=not progress, file=sys.stderr)
+  futures = {}
+  try:
+    for model in pending:
+      future = client.submit(train_model, model, os.path.abspath(root), overwrite=overwrite,
+                             trainings_by_host=at_once, resources=limit, pure=False)
+      futures[future] = model.model_num
+    for future in as_completed(list(futures)):
+      try:
+        status[futures[future]] = future.result()
+      except Exception as error:  # pylint: disable=broad-except
+        # e.g. KilledWorker after the scheduler's allowed failures: one line, keep going.
+        status[futures[future]] = f"failed on Dask: {type(error).__name__}: {error}"
+      bar.update(1)
+  finally:
+    unfinished = [future for future in futures if not future.done()]
+    if unfinished:
+      client.cancel(unfinished)
+    bar.close()
+    sweep.write_manifest(models, root, status)
+  return status
