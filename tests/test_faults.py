@@ -272,3 +272,32 @@ def test_tools_start_without_tensorflow_noise(tmp_path):
   assert quiet.returncode == 0, quiet.stderr
   for noise in ("cuInit", "absl::InitializeLog", "cudart_stub", "oneDNN"):
     assert noise not in quiet.stderr, quiet.stderr
+
+
+def _child_processes():
+  """PIDs of this process's live children (Linux /proc)."""
+  children = []
+  for entry in os.listdir("/proc"):
+    if entry.isdigit():
+      try:
+        with open(f"/proc/{entry}/stat") as f:
+          fields = f.read().rsplit(")", 1)[1].split()
+      except OSError:
+        continue
+      if int(fields[1]) == os.getpid() and fields[0] != "Z":
+        children.append(int(entry))
+  return children
+
+
+def test_parallel_metric_fits_leave_no_worker_processes_behind():
+  # Worker processes left idle outlive a killed evaluation; the fits run on threads.
+  from infofrag.metrics import dci  # pylint: disable=g-import-not-at-top
+  from infofrag.metrics import sap  # pylint: disable=g-import-not-at-top
+  before = set(_child_processes())
+  rng = np.random.RandomState(0)
+  codes, factors = rng.normal(size=(300, 4)), rng.randint(0, 3, size=(300, 2))
+  serial = dci.compute_dci(codes, factors, codes, factors, random_state=0, n_jobs=1)
+  parallel = dci.compute_dci(codes, factors, codes, factors, random_state=0, n_jobs=2)
+  assert serial == parallel
+  sap.compute_sap(codes, factors, codes, factors, random_state=0)
+  assert set(_child_processes()) - before == set()

@@ -41,6 +41,11 @@ if TYPE_CHECKING:
   from infofrag.data.ground_truth.ground_truth_data import GroundTruthData
   from infofrag.metrics.utils import RepresentationFunction
 
+# Threads, not worker processes: scikit-learn's tree building releases the GIL, each fit has
+# its own RandomState, and threads die with the process (loky's worker processes outlived a
+# killed evaluation by minutes).
+PARALLEL_BACKEND = "threads"
+
 
 def check_mode(mode: str) -> str:
   """Returns `mode` if it is 'exact' or 'fast'; else a one-line ValueError naming dci.mode."""
@@ -120,7 +125,7 @@ def importance_matrix_gbt(mus_train: npt.ArrayLike, ys_train: npt.ArrayLike,
   # Biggest jobs first (a tree per class and stage): balances the workers.
   sizes = [np.unique(ys_train[:, j]).size for j in range(num_factors)]
   order = sorted(range(num_factors), key=lambda j: -sizes[j])
-  fits = joblib.Parallel(n_jobs=n_jobs)(
+  fits = joblib.Parallel(n_jobs=n_jobs, prefer=PARALLEL_BACKEND)(
       joblib.delayed(_fit_factor)(mus_train, ys_train[:, j], mus_test, ys_test[:, j],
                                   int(seeds[j]), check_mode(mode))
       for j in order)

@@ -137,7 +137,7 @@ def evaluate_sap(ground_truth_data: GroundTruthData,
                  random_state: np.random.RandomState, artifact_dir: str | None = None,
                  num_train: int = gin.REQUIRED, num_test: int = gin.REQUIRED, batch_size: int = 16,
                  continuous_factors: bool = gin.REQUIRED,
-                 n_jobs: int | None = -1) -> dict[str, Any]:
+                 n_jobs: int | None = 1) -> dict[str, Any]:
   """dlib's `sap_score` on a dataset: a train and a test sample from `random_state`.
 
   The SVMs' liblinear seeds continue `random_state`'s stream after the two samples
