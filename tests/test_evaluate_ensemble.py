@@ -106,6 +106,32 @@ def test_rerun_reuses_the_cache(zoo_run):
   assert samples == ["synthetic_dsprites_n200_seed0.npz"]
 
 
+def test_a_dask_local_cluster_gives_the_in_process_tables(zoo_run, tmp_path):
+  # Embedding and metrics run as one task per model, the pairwise stage as block tasks.
+  root, out, (_, results), _ = zoo_run
+  dask_out = str(tmp_path / "dask")
+  code = evaluate_cli.main([f"--zoo={root}", f"--output_dir={dask_out}", "--fingerprint_size=200",
+                            "--metrics=mig", "--gin_bindings=mig.num_train = 300",
+                            "--min_samples=2", "--scheduler=local:2", "--no_progress"])
+  assert code == 1  # the broken model is reported as on the in-process path
+  with open(os.path.join(dask_out, "results.json")) as f:
+    on_dask = json.load(f)
+  assert [f["model_dir"] for f in on_dask["failures"]] == [f["model_dir"] for f in results["failures"]]
+  assert [m["model"] for m in on_dask["models"]] == [m["model"] for m in results["models"]]
+  assert all(m["mig"] is not None for m in on_dask["models"])
+  for dask_row, row in zip(on_dask["models"], results["models"]):
+    np.testing.assert_allclose(dask_row["info_bits_per_channel"], row["info_bits_per_channel"],
+                               atol=1e-12)
+    assert dask_row["hotspot_per_channel"] == row["hotspot_per_channel"]
+  summary = lambda rows: sorted((h["distance"], h["group"], h["members"]) for h in rows)
+  assert summary(on_dask["hotspots"]) == summary(results["hotspots"])
+  pairwise_folders = [name for name in os.listdir(os.path.join(dask_out, "cache",
+                                                               "synthetic_dsprites_n200_seed0"))
+                      if name.startswith("pairwise-")]
+  assert pairwise_folders and os.path.isdir(os.path.join(
+      dask_out, "cache", "synthetic_dsprites_n200_seed0", pairwise_folders[0], "blocks"))
+
+
 def test_fusion_of_the_ensemble_and_its_hotspots(tmp_path):
   root = _make_zoo(str(tmp_path / "zoo"), num_good=2)
   out = str(tmp_path / "analysis")

@@ -53,7 +53,10 @@ def add_ensemble_arguments(parser, *, betas, seeds):
   parser.add_argument("--betas", default=betas,
                       help=f"beta values, comma-separated (default {betas})")
   parser.add_argument("--seeds", default=seeds, help=f"seeds, e.g. 0-4 or 0,1 (default {seeds})")
-  parser.add_argument("--processes", type=int, default=2, help="trainings at once (default 2)")
+  parser.add_argument("--processes", type=int, default=2,
+                      help="trainings at once without --scheduler (default 2)")
+  common.add_scheduler_argument(parser, what="training (one model per Dask worker) and the "
+                                             "analysis")
   parser.add_argument("--training_steps", type=int, default=None,
                       help="model.training_steps of every model (default: the config's, 6000 "
                            "for gin_configs/quick32/vae.gin)")
@@ -85,6 +88,8 @@ def check_ensemble_arguments(args):
   if not betas:
     raise ValueError("--betas names no value.")
   seeds = checks.parse_int_ranges(args.seeds, flag="--seeds")
+  from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
+  scheduler.parse_scheduler(args.scheduler)
   for flag in ("processes", "training_steps", "fingerprint_size", "num_train"):
     value = getattr(args, flag)
     if value is not None and value < 1:
@@ -119,6 +124,8 @@ def main(argv=None):
 def run_ensemble(args, configs, betas, seeds, program, extra_config=None, evaluate_flags=()):
   """Trains the beta x seed grid (and the extra model) into OUT/zoo and evaluates it into
   OUT/analysis."""
+  from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
+  from infofrag.distributed import training  # pylint: disable=g-import-not-at-top
   from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
   zoo = os.path.join(args.output_dir, "zoo")
   extra = [] if args.training_steps is None else [f"model.training_steps = {args.training_steps}"]
@@ -129,7 +136,12 @@ def run_ensemble(args, configs, betas, seeds, program, extra_config=None, evalua
                                    extra + [f"model.random_seed = {seeds[0]}"]))
     described += f", and {os.path.basename(extra_config)}"
   print(f"[1/2] training {len(models)} models ({described}) into {zoo}", flush=True)
-  status = sweep.run_sweep(models, zoo, processes=args.processes)
+  try:
+    status = training.train_sweep(models, zoo, scheduler_spec=args.scheduler,
+                                  processes=args.processes, progress=not args.no_progress)
+  except (scheduler.SharedPathError, ConnectionError) as error:
+    print(f"{program}: error: --scheduler={args.scheduler}: {error}", file=sys.stderr)
+    return 2
   failed = {n: s for n, s in status.items() if s not in ("trained", "skipped")}
   for number, reason in sorted(failed.items()):
     print(f"model {number}: {reason}", file=sys.stderr)
@@ -147,6 +159,8 @@ def run_ensemble(args, configs, betas, seeds, program, extra_config=None, evalua
                    f"--min_samples={args.min_samples}", "--per_hyperparameter"]
   if args.no_progress:
     evaluate_args.append("--no_progress")
+  if args.scheduler != "none":
+    evaluate_args.append(f"--scheduler={args.scheduler}")
   evaluate_args += list(evaluate_flags)
   evaluate_args += [f"--gin_bindings={b}" for b in bindings]
   status = evaluate_cli.main(evaluate_args)

@@ -71,7 +71,7 @@ def _run_sweep(args):
   try:
     if args.processes < 1:
       raise ValueError("--processes must be >= 1")
-    spec = scheduler.parse_scheduler(args.scheduler)
+    scheduler.parse_scheduler(args.scheduler)  # a bad value fails before any work
     if args.study:
       from infofrag.training import study  # pylint: disable=g-import-not-at-top
       if not args.model_nums:
@@ -93,19 +93,14 @@ def _run_sweep(args):
   except (ValueError, KeyError, FileNotFoundError) as error:
     print(f"infofrag_train: error: {error}", file=sys.stderr)
     return 2
-  if spec.kind == "none":
-    status = sweep.run_sweep(models, args.zoo, processes=args.processes,
-                             progress=not args.no_progress, overwrite=args.overwrite)
-  else:
-    from infofrag.distributed import training  # pylint: disable=g-import-not-at-top
-    try:
-      with scheduler.connect(spec) as client:
-        status = training.run_sweep_on_dask(models, args.zoo, client=client,
-                                            progress=not args.no_progress,
-                                            overwrite=args.overwrite)
-    except (scheduler.SharedPathError, ConnectionError) as error:
-      print(f"infofrag_train: error: --scheduler={args.scheduler}: {error}", file=sys.stderr)
-      return 2
+  from infofrag.distributed import training  # pylint: disable=g-import-not-at-top
+  try:
+    status = training.train_sweep(models, args.zoo, scheduler_spec=args.scheduler,
+                                  processes=args.processes, progress=not args.no_progress,
+                                  overwrite=args.overwrite)
+  except (scheduler.SharedPathError, ConnectionError) as error:
+    print(f"infofrag_train: error: --scheduler={args.scheduler}: {error}", file=sys.stderr)
+    return 2
   sweep.write_status(args.zoo, status)
   failed = [n for n, s in status.items() if s not in ("trained", "skipped")]
   trained = sum(s == "trained" for s in status.values())

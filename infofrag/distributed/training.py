@@ -172,3 +172,35 @@ def run_sweep_on_dask(models: list, root: str, *, client, progress: bool = True,
     bar.close()
     sweep.write_manifest(models, root, status)
   return status
+
+
+def train_sweep(models: list, root: str, *, scheduler_spec: str = "none", processes: int = 2,
+                progress: bool = True, overwrite: bool = False) -> dict:
+  """Trains a sweep here (`sweep.run_sweep`, `processes` at once) or on Dask.
+
+  Parameters
+  ----------
+  models : list of SweepModel
+  root : str
+      The zoo folder ROOT/<n>/.
+  scheduler_spec : str, keyword-only
+      A ``--scheduler`` value: "none" trains in local processes; anything else connects
+      (or starts a LocalCluster) and runs one task per model (`run_sweep_on_dask`).
+
+  Returns
+  -------
+  dict {model_num: 'trained' | 'skipped' | error text}
+
+  Raises
+  ------
+  ValueError
+      A bad `scheduler_spec` (one line naming --scheduler).
+  scheduler.SharedPathError, ConnectionError
+      ROOT not shared with the workers, or no scheduler at that address.
+  """
+  spec = scheduler.parse_scheduler(scheduler_spec)
+  if spec.kind == "none":
+    return sweep.run_sweep(models, root, processes=processes, progress=progress,
+                           overwrite=overwrite)
+  with scheduler.connect(spec) as client:
+    return run_sweep_on_dask(models, root, client=client, progress=progress, overwrite=overwrite)
