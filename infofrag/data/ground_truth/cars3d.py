@@ -112,8 +112,7 @@ class Cars3D(ground_truth_data.StateSpaceData):
 
   def sample_observations_from_factors(self, factors: npt.ArrayLike,
                                        random_state: np.random.RandomState) -> np.ndarray:
-    factors = self.check_factors(factors)
-    all_factors = self.state_space.sample_all_factors(factors, random_state)
+    all_factors = self.all_factors_for(factors, random_state)
     flat = all_factors @ mpi3d.mixed_radix_bases(self.factor_sizes)
     # dlib stores pixel / 255. in float64 and casts batches to float32.
     return (self.images[flat] / 255.).astype(np.float32)

@@ -127,8 +127,7 @@ class DSprites(ground_truth_data.StateSpaceData):
   def sample_observations_from_factors_no_color(self, factors: npt.ArrayLike,
                                                 random_state: np.random.RandomState) -> np.ndarray:
     """Binary sprite masks [num, 64, 64, 1] float32 (draws the non-latent factors)."""
-    factors = self.check_factors(factors)
-    all_factors = self.state_space.sample_all_factors(factors, random_state)
+    all_factors = self.all_factors_for(factors, random_state)
     packed = self.packed_images[all_factors @ self.factor_bases]
     masks = np.unpackbits(packed, axis=-1, count=self.image_size[1])
     return masks[..., None].astype(np.float32)

@@ -96,3 +96,9 @@ class StateSpaceData(GroundTruthData):
   def sample_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
     """[num, num_factors] int64, drawn as dlib draws them (one randint per factor)."""
     return self.state_space.sample_latent_factors(num, random_state)
+
+  def all_factors_for(self, factors: npt.ArrayLike,
+                      random_state: np.random.RandomState) -> np.ndarray:
+    """ndarray of shape (num, num_all_factors): the checked latent factors, with every
+    non-latent factor drawn as dlib draws it (keeps the random stream aligned with dlib)."""
+    return self.state_space.sample_all_factors(self.check_factors(factors), random_state)

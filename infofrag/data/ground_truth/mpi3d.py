@@ -191,9 +191,7 @@ class MPI3D(ground_truth_data.StateSpaceData):
 
   def sample_observations_from_factors(self, factors: npt.ArrayLike,
                                        random_state: np.random.RandomState) -> np.ndarray:
-    factors = self.check_factors(factors)
-    all_factors = self.state_space.sample_all_factors(factors, random_state)
-    indices = all_factors @ self.factor_bases
+    indices = self.all_factors_for(factors, random_state) @ self.factor_bases
     # Same arithmetic as dlib (uint8 / 255. in float64), then float32.
     return (self.images[indices] / 255.).astype(np.float32)
 

@@ -135,8 +135,7 @@ class SmallNORB(ground_truth_data.StateSpaceData):
 
   def sample_observations_from_factors(self, factors: npt.ArrayLike,
                                        random_state: np.random.RandomState) -> np.ndarray:
-    factors = self.check_factors(factors)
-    all_factors = self.state_space.sample_all_factors(factors, random_state)
+    all_factors = self.all_factors_for(factors, random_state)
     pixels = self.images[self.index.features_to_index(all_factors)]
     # dlib stores pixel / 255. in float64 and casts batches to float32.
     return (pixels[..., None] / 255.).astype(np.float32)

@@ -58,9 +58,7 @@ class Shapes3D(ground_truth_data.StateSpaceData):
 
   def sample_observations_from_factors(self, factors: npt.ArrayLike,
                                        random_state: np.random.RandomState) -> np.ndarray:
-    factors = self.check_factors(factors)
-    all_factors = self.state_space.sample_all_factors(factors, random_state)
-    indices = all_factors @ self.factor_bases
+    indices = self.all_factors_for(factors, random_state) @ self.factor_bases
     # dlib: images.astype(float32) / 255. (a float32 division), done per batch here.
     return self.images[indices].astype(np.float32) / np.float32(255.)
 

@@ -155,9 +155,8 @@ class SyntheticDSprites(ground_truth_data.StateSpaceData):
 
   def sample_observations_from_factors(self, factors: npt.ArrayLike,
                                        random_state: np.random.RandomState) -> np.ndarray:
-    factors = self.check_factors(factors)
     # Drawn only to keep the random stream aligned with dlib's dsprites_full.
-    all_factors = self.state_space.sample_all_factors(factors, random_state)
+    all_factors = self.all_factors_for(factors, random_state)
     return render(all_factors[:, 1], all_factors[:, 2], all_factors[:, 3],
                   all_factors[:, 4], all_factors[:, 5])
 
