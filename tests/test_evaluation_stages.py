@@ -195,3 +195,6 @@ def test_inactive_channels_stay_out_of_the_pairwise_stage_and_show_as_inactive(t
   assert nmi_structure.channel_ids == ["a:0", "a:1", "b:0", "b:1"]
   labels = structure.hotspot_label_of(nmi_structure, embedding.channel_ids(embeddings))
   assert labels[2] == -2 and labels[5] == -2 and all(label >= -1 for label in labels[:2])
+  # Each hotspot's representative (traversals, fusion) is one of its own members.
+  for hotspot in nmi_structure.hotspots:
+    assert structure.representative(hotspot, nmi_structure) in hotspot.members

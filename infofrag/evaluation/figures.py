@@ -71,11 +71,10 @@ def traversal_figures(structures: structure_lib.Structures,
                       loader: models_lib.ModelLoader, figure_dir: str) -> list[str]:
   """A traversal of each whole-ensemble hotspot's most informative channel."""
   structure = structures[structure_lib.HOTSPOT_DISTANCE]["all"]
-  index_of = {cid: i for i, cid in enumerate(embedding_lib.channel_ids(embeddings))}
   by_name = {e.info.name: e for e in embeddings}
   written = []
   for hotspot in structure.hotspots:
-    member = structure_lib.representative(hotspot, structure.information_bits, index_of)
+    member = structure_lib.representative(hotspot, structure)
     name, channel = member.rsplit(":", 1)
     embedding = by_name[name]
     path = os.path.join(figure_dir, f"hotspot_{hotspot.label}_traversal_{name}_ch{channel}.png")

@@ -81,7 +81,8 @@ def hotspot_rows(dataset: str, structures: structure_lib.Structures,
   """One row per hotspot of each distance and group.
 
   Keys: size, models covered, mean within-hotspot NMI, information (bits), best factor and
-  its mean NMI, members, and ``factor_nmi`` ({factor: mean NMI of the members}).
+  its mean NMI, members, ``representative`` (the most informative member, whose traversal
+  stands for the hotspot) and ``factor_nmi`` ({factor: mean NMI of the members}).
   """
   from infofrag import fragments  # pylint: disable=g-import-not-at-top
   rows = []
@@ -98,6 +99,7 @@ def hotspot_rows(dataset: str, structures: structure_lib.Structures,
             "mean_nmi": hotspot.mean_nmi, "information_bits": hotspot.information_bits,
             "best_factor": factor_names[best], "best_factor_nmi": float(mean_factor_nmi[best]),
             "members": " ".join(hotspot.members),
+            "representative": structure_lib.representative(hotspot, structure),
             "factor_nmi": {name: float(v) for name, v in zip(factor_names, mean_factor_nmi)}})
   return rows
 

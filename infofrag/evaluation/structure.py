@@ -112,8 +112,7 @@ def aligned_factor_nmi(embeddings: Sequence[embedding_lib.ModelEmbedding],
   return factor_nmi[[index_of[c] for c in structure.channel_ids]]
 
 
-def representative(hotspot: structure_lib.Hotspot, information: np.ndarray,
-                   index_of: Mapping[str, int]) -> str:
+def representative(hotspot: structure_lib.Hotspot,
+                   structure: structure_lib.EnsembleStructure) -> str:
   """The member channel with the most information (ties: first in OPTICS order)."""
-  members = [index_of[m] for m in hotspot.members]
-  return hotspot.members[int(np.argmax(information[members]))]
+  return hotspot.members[int(np.argmax(structure.information_bits[hotspot.indices]))]

@@ -136,23 +136,14 @@ def _slug(group: str) -> str:
   return re.sub(r"[^\w.=-]+", "_", group)
 
 
-def _representative(structure: Mapping[str, Any], members: Sequence[str]) -> Optional[str]:
-  """The member with the most information (the channel whose traversal stands for the hotspot)."""
-  info = dict(zip(structure.get("channel_ids", []), structure.get("information_bits", [])))
-  known = [m for m in members if m in info]
-  return max(known, key=lambda m: info[m]) if known else None
-
-
 def _hotspot_cards(results: Mapping[str, Any], traversals: Mapping[str, Dict[tuple, str]],
                    ) -> List[Dict[str, Any]]:
   """One card per hotspot row of results.json (the rows of hotspots.csv), in order."""
   cards = []
   for row in results.get("hotspots", []):
     dataset = row["dataset"]
-    structure = (results.get("datasets", {}).get(dataset, {}).get("structures", {})
-                 .get(row["distance"], {}).get(row["group"], {}))
     members = str(row.get("members", "")).split()
-    representative = _representative(structure, members)
+    representative = row.get("representative")
     strips = traversals.get(dataset, {})
     strip, strip_channel = None, None
     candidates = ([representative] if representative else []) + members
