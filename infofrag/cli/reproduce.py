@@ -88,7 +88,7 @@ def main(argv=None) -> int:
   if args.quick and args.experiment in ("hotspots", "fusion"):
     quick_flags = QUICK_HOTSPOTS if args.experiment == "hotspots" else QUICK_FUSION
     args = _with_quick_defaults(parser, argv, quick_flags)
-  if args.experiment == "fusion":  # trains in this process: TensorFlow without its noise
+  if args.experiment == "fusion":  # fingerprints and fuses in this process: TensorFlow quiet
     from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
     quiet_tensorflow.import_tensorflow()
   try:

@@ -1,5 +1,6 @@
-"""Tests of the SO(2) fusion experiment (infofrag.fusion.so2_experiment) and its CLI."""
+"""Tests of the SO(2) fusion experiment (infofrag.experiments.so2_fusion) and its CLI."""
 
+import ast
 import csv
 import os
 import subprocess
@@ -10,7 +11,7 @@ import pytest
 
 from infofrag import fragments
 from infofrag.cli import fusion_demo
-from infofrag.fusion import so2_experiment
+from infofrag.experiments import so2_fusion
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -18,7 +19,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def unrolled_learners(count, num_points, seed=0):
   """Synthetic 1-D circle learners: the circle cut at a random angle and unrolled."""
   rng = np.random.default_rng(seed)
-  angles = so2_experiment.fingerprint_angles(num_points)
+  angles = so2_fusion.fingerprint_angles(num_points)
   fps = []
   for _ in range(count):
     position = np.mod(angles - rng.uniform(0, 2 * np.pi), 2 * np.pi) / (2 * np.pi) - 0.5
@@ -44,16 +45,60 @@ def test_parser_rejects_bad_lists():
   assert args.sizes == [2, 5] and args.objectives == ["vi"] and args.fusion_steps == 20000
 
 
+def test_fusion_package_does_not_import_training():
+  """infofrag.fusion is numerical code; the experiment that trains learners lives in experiments/."""
+  folder = os.path.join(REPO, "infofrag", "fusion")
+  offenders = []
+  for name in sorted(os.listdir(folder)):
+    if name.endswith(".py"):
+      tree = ast.parse(open(os.path.join(folder, name)).read())
+      for node in ast.walk(tree):
+        modules = ([alias.name for alias in node.names] if isinstance(node, ast.Import) else
+                   [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        offenders += [f"{name}: {m}" for m in modules
+                      if m.startswith(("infofrag.training", "infofrag.experiments", "infofrag.zoo"))]
+  assert not offenders
+
+
+def test_learners_are_a_seed_sweep_with_the_overrides(tmp_path):
+  models = so2_fusion.learner_sweep(3, extra_bindings=["model.training_steps = 700"])
+  assert [m.model_num for m in models] == [0, 1, 2]
+  assert models[2].gin_config_files == [so2_fusion.default_gin_config()]
+  assert models[2].gin_bindings == ["model.training_steps = 700", "model.random_seed = 2"]
+  assert models[1].model_dir(so2_fusion.models_root(str(tmp_path))) == str(tmp_path / "models" / "1")
+  with pytest.raises(FileNotFoundError, match="weak-learner config not found"):
+    so2_fusion.learner_sweep(2, gin_config=str(tmp_path / "missing.gin"))
+
+
+@pytest.mark.parametrize("flag, message", [
+    ("--repeats=0", "--repeats must be >= 1"), ("--batch_size=0", "--batch_size must be >= 1"),
+    ("--learner_learning_rate=-1", "--learner_learning_rate must be > 0"),
+    ("--processes=0", "--processes must be >= 1"), ("--num_points=2", "--num_points must be >= 3")])
+def test_bad_flags_are_rejected_before_any_work(tmp_path, capsys, flag, message):
+  out = tmp_path / "fusion"
+  assert fusion_demo.main([f"--output_dir={out}", flag]) == 2
+  assert capsys.readouterr().err.strip() == f"infofrag_reproduce fusion: error: {message}"
+  assert not out.exists()
+
+
+def test_flags_become_learner_bindings():
+  args = fusion_demo.build_parser().parse_args(
+      ["--output_dir=x", "--training_steps=900", "--batch_size=256", "--learner_learning_rate=0.004"])
+  assert fusion_demo.learner_bindings(args) == [
+      "model.training_steps = 900", "model.batch_size = 256", "vae/AdamOptimizer.learning_rate = 0.004"]
+  assert fusion_demo.learner_bindings(fusion_demo.build_parser().parse_args(["--output_dir=x"])) == []
+
+
 def test_plan_needs_enough_learners():
   with pytest.raises(ValueError, match="need 10 weak learners; got 6"):
-    so2_experiment.check_plan(6, [2, 5], repeats=2)
-  assert so2_experiment.check_plan(10, [5, 2, 2], repeats=2) == [2, 5]
+    so2_fusion.check_plan(6, [2, 5], repeats=2)
+  assert so2_fusion.check_plan(10, [5, 2, 2], repeats=2) == [2, 5]
 
 
 def test_table_and_figures_show_continuity_falling(tmp_path):
   fingerprints = unrolled_learners(2 * 8, 120)
-  rows = so2_experiment.report_from_fingerprints(
-      fingerprints, str(tmp_path), sizes=[2, 8], repeats=2, objectives=["info"], steps=1200,
+  rows = so2_fusion.report_from_fingerprints(
+      fingerprints, str(tmp_path), [2, 8], 2, objectives=["info"], steps=1200,
       log=lambda _: None)
   with open(tmp_path / "fusion_table.csv") as handle:
     table = list(csv.DictReader(handle))
@@ -71,12 +116,12 @@ def test_table_and_figures_show_continuity_falling(tmp_path):
   assert "| info | 8 | 2 |" in markdown
   for name in ("continuity_vs_size.png", "fused_embeddings.png"):
     assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-  assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp_")]
+  assert not [p for p in os.listdir(tmp_path) if ".tmp" in p]  # no temporary file left behind
 
 
 def test_fingerprints_file_round_trip(tmp_path):
   fingerprints = unrolled_learners(3, 50)
-  path = so2_experiment.save_fingerprints(fingerprints, str(tmp_path / "fingerprints.npz"))
+  path = so2_fusion.save_fingerprints(fingerprints, str(tmp_path / "fingerprints.npz"))
   with np.load(path) as stored:
     np.testing.assert_array_equal(stored["fingerprints"], fingerprints)
     np.testing.assert_allclose(stored["angles"], np.arange(50) * 2 * np.pi / 50)
