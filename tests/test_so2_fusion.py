@@ -128,25 +128,32 @@ def test_fingerprints_file_round_trip(tmp_path):
 
 
 @pytest.mark.slow
-def test_reproduce_fusion_quick_trains_real_circle_models_and_resumes(tmp_path):
+def test_reproduce_fusion_quick_continuity_falls_with_ensemble_size_and_resumes(tmp_path):
+  """The paper's claim at the quick scale: fusing more weak learners (by exp(-VI)) closes the
+  circle, i.e. the mean continuity over repeats falls clearly from the smallest size to the
+  largest. The quick learners (3,000 steps at batch 128) cut the circle open like the paper's
+  (recorded as information close to 3 bits each, not the ~1.5 bits of a 2-to-1 projection)."""
   from infofrag.cli import reproduce  # pylint: disable=g-import-not-at-top
   out = str(tmp_path / "demo")
-  argv = ["fusion", f"--output_dir={out}", "--quick"]
+  argv = ["fusion", f"--output_dir={out}", "--quick", "--no_progress"]
   assert reproduce.main(argv) == 0
-  assert sorted(os.listdir(os.path.join(out, "models")), key=int) == [str(k) for k in range(8)]
+  models = [name for name in os.listdir(os.path.join(out, "models")) if name.isdigit()]
+  assert sorted(models, key=int) == [str(k) for k in range(12)]  # 3 repeats x size 4
   with open(os.path.join(out, "fusion_table.csv")) as handle:
     table = list(csv.DictReader(handle))
-  assert len(table) == 4
   by_key = {(r["objective"], int(r["ensemble_size"])): r for r in table}
+  assert sorted(by_key) == [("info", 2), ("info", 4), ("vi", 2), ("vi", 4)]
+  assert all(int(r["repeats"]) == 3 for r in table)
+  # Torn weak learners, as the paper's 3,000-step ones (a learner that only projects the circle
+  # onto a line, folding it 2-to-1, holds about 1.5 bits on the fingerprint points).
+  assert min(float(r["member_info_bits_mean"]) for r in table) > 2.5
+  # The paper's claim: continuity falls as the ensemble grows (vi: to less than half).
+  small, large = (float(by_key[("vi", size)]["continuity_mean"]) for size in (2, 4))
+  assert large < 0.5 * small, (small, large)
   # Maximising mutual information with the members yields more information than any member.
-  for size in (2, 8):
+  for size in (2, 4):
     row = by_key[("info", size)]
     assert float(row["fused_info_bits_mean"]) > float(row["member_info_bits_max"])
-  # The continuity-vs-size claim needs the paper's 3,000-step learners (see
-  # docs/reproduce/fusion: 73.6 -> 10.2 -> 4.6 for vi); 300-step learners already fuse
-  # into an even circle at size 2, so the quick run only checks what it can show.
-  for size in (2, 8):
-    assert float(by_key[("vi", size)]["continuity_mean"]) < 5.0
   # Re-run: the trained models are reused (their files are not rewritten).
   saved = os.path.join(out, "models", "0", "model", "tfhub", "saved_model.pb")
   before = os.path.getmtime(saved)
