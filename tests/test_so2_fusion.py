@@ -2,6 +2,7 @@
 
 import ast
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -68,6 +69,21 @@ def test_learners_are_a_seed_sweep_with_the_overrides(tmp_path):
   assert models[1].model_dir(so2_fusion.models_root(str(tmp_path))) == str(tmp_path / "models" / "1")
   with pytest.raises(FileNotFoundError, match="weak-learner config not found"):
     so2_fusion.learner_sweep(2, gin_config=str(tmp_path / "missing.gin"))
+
+
+def test_learners_trained_with_another_config_are_refused_before_training(tmp_path):
+  # A finished learner as the sweep records it (its export and its training config).
+  learner = tmp_path / "models" / "0" / "model"
+  (learner / "tfhub").mkdir(parents=True)
+  (learner / "results" / "json").mkdir(parents=True)
+  (learner / "results" / "json" / "train_results.json").write_text("{}")
+  (learner / "results" / "json" / "train_config.json").write_text(
+      json.dumps({"model.batch_size": "2048", "model.random_seed": "0"}))
+  with pytest.raises(so2_fusion.LearnerTrainingError,
+                     match=r"models/0 was trained with another config \(model.batch_size: "
+                           r"trained with 2048, requested 128\)"):
+    so2_fusion.train_weak_learners(str(tmp_path), 2, extra_bindings=["model.batch_size = 128"])
+  assert not (tmp_path / "models" / "1").exists()  # nothing was trained
 
 
 @pytest.mark.parametrize("flag, message", [

@@ -107,6 +107,13 @@ def train_weak_learners(output_dir: str, num_models: int, *, gin_config: Optiona
   from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
   models = learner_sweep(num_models, gin_config=gin_config, extra_bindings=extra_bindings)
   root = models_root(output_dir)
+  conflicts = sweep.check_finished_models(models, root)
+  if conflicts:
+    number = min(conflicts)
+    differences = "; ".join(sweep.config_differences(models[number], root))
+    raise LearnerTrainingError(
+        f"{models[number].model_dir(root)} was trained with another config ({differences}); "
+        f"give another output folder, or delete {root} to retrain the learners.")
   status = sweep.run_sweep(models, root, processes=processes, progress=progress)
   failed = {number: text for number, text in status.items() if text not in ("trained", "skipped")}
   if failed:
