@@ -1,6 +1,6 @@
 """`infofrag_reproduce fusion`: the paper's SO(2) ensemble-fusion experiment (Murphy et al., Fig. "fusion").
 
-Trains 1-D beta-VAEs on `circle` through the normal training code (config
+Trains 1-D beta-VAEs on `circle` as a training sweep (config
 gin_configs/circle/beta_vae_circle.gin, model.random_seed = 0, 1, ...), fingerprints
 them on N evenly spaced angles, fuses ensembles of several sizes for each
 objective in 2-D and writes, to --output_dir:
@@ -12,7 +12,8 @@ objective in 2-D and writes, to --output_dir:
   fingerprints.npz                     the weak learners' fingerprints
   models/<k>/                          the weak learners (reused on a re-run, so runs resume)
 
-Quick version (about two minutes on two CPU cores):
+Quick version (12 learners of 3,000 steps at batch 128, sizes 2 and 4 x 3 repeats; a few
+minutes on two CPU cores; see docs/reproduce/README.md for why its learners differ):
 
   infofrag_reproduce fusion --output_dir=/tmp/fusion_small --quick
 
@@ -68,11 +69,44 @@ def add_fusion_arguments(parser, *, sizes=(2, 3, 5, 10, 15, 20, 30, 50), repeats
   parser.add_argument("--learning_rate", type=float, default=3.0, help="fusion SGD learning rate")
   parser.add_argument("--training_steps", type=int, default=None,
                       help="training steps per weak learner (default: the config's 3000)")
+  parser.add_argument("--batch_size", type=int, default=None,
+                      help="weak learners' batch size (default: the config's 2048)")
+  parser.add_argument("--learner_learning_rate", type=float, default=None,
+                      help="weak learners' Adam learning rate (default: the config's 0.001)")
   parser.add_argument("--num_points", type=int, default=200, help="evenly spaced fingerprint angles N")
   parser.add_argument("--gin_config", default=None,
                       help="weak-learner config (default gin_configs/circle/beta_vae_circle.gin)")
+  parser.add_argument("--processes", type=int, default=2, help="weak learners trained at once")
   parser.add_argument("--seed", type=int, default=0, help="seed of the fusion initialisations")
-  parser.add_argument("--progress", action="store_true", help="show training progress bars")
+  parser.add_argument("--no_progress", action="store_true", help="hide the training progress bar")
+
+
+def learner_bindings(args):
+  """Gin bindings of the weak learners from the flags that override the config."""
+  bindings = []
+  if args.training_steps is not None:
+    bindings.append(f"model.training_steps = {args.training_steps}")
+  if args.batch_size is not None:
+    bindings.append(f"model.batch_size = {args.batch_size}")
+  if args.learner_learning_rate is not None:
+    bindings.append(f"vae/AdamOptimizer.learning_rate = {args.learner_learning_rate!r}")
+  return bindings
+
+
+def check_arguments(args):
+  """The first problem with the flags as a one-line message, or None."""
+  checks = [(args.repeats >= 1, "--repeats must be >= 1"),
+            (args.fusion_steps >= 0, "--fusion_steps must be >= 0"),
+            (args.learning_rate > 0, "--learning_rate must be > 0"),
+            (args.num_points >= 3, "--num_points must be >= 3"),
+            (args.training_steps is None or args.training_steps >= 1, "--training_steps must be >= 1"),
+            (args.batch_size is None or args.batch_size >= 1, "--batch_size must be >= 1"),
+            (args.learner_learning_rate is None or args.learner_learning_rate > 0,
+             "--learner_learning_rate must be > 0"),
+            (args.processes >= 1, "--processes must be >= 1"),
+            (args.gin_config is None or os.path.isfile(args.gin_config),
+             f"--gin_config {args.gin_config}: no such file")]
+  return next((message for ok, message in checks if not ok), None)
 
 
 def main(argv=None):
@@ -81,22 +115,21 @@ def main(argv=None):
 
 def run(args):
   """Trains (or reuses) the learners, fuses, and writes the tables and figures."""
-  if args.repeats < 1 or args.fusion_steps < 0 or args.num_points < 3:
-    print("infofrag_reproduce fusion: need --repeats >= 1, --fusion_steps >= 0, --num_points >= 3",
-          file=sys.stderr)
+  problem = check_arguments(args)
+  if problem:
+    print(f"infofrag_reproduce fusion: error: {problem}", file=sys.stderr)
     return 2
   # Heavy imports only after the arguments are valid (so --help stays instant).
-  from infofrag.fusion import so2_experiment  # pylint: disable=g-import-not-at-top
-  num_models = args.repeats * max(args.sizes)
-  os.makedirs(args.output_dir, exist_ok=True)
-  model_dirs = so2_experiment.train_weak_learners(
-      args.output_dir, num_models, training_steps=args.training_steps, gin_config=args.gin_config,
-      progress=args.progress)
-  fingerprints = so2_experiment.fingerprint_models(model_dirs, args.num_points)
-  so2_experiment.save_fingerprints(fingerprints, os.path.join(args.output_dir, "fingerprints.npz"))
-  so2_experiment.report_from_fingerprints(
-      fingerprints, args.output_dir, args.sizes, args.repeats, args.objectives, args.fusion_steps,
-      args.learning_rate, seed=args.seed)
+  from infofrag.experiments import so2_fusion  # pylint: disable=g-import-not-at-top
+  try:
+    so2_fusion.run(args.output_dir, sizes=args.sizes, repeats=args.repeats,
+                   objectives=args.objectives, fusion_steps=args.fusion_steps,
+                   learning_rate=args.learning_rate, num_points=args.num_points,
+                   gin_config=args.gin_config, extra_bindings=learner_bindings(args),
+                   processes=args.processes, seed=args.seed, progress=not args.no_progress)
+  except so2_fusion.LearnerTrainingError as error:
+    print(f"infofrag_reproduce fusion: error: {error}", file=sys.stderr)
+    return 1
   print(open(os.path.join(args.output_dir, "fusion_table.md")).read())
   return 0
 

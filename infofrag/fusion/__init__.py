@@ -5,8 +5,9 @@ d-dimensional space so that their fingerprint agrees, on average, with M member
 fingerprints (objectives info / vi / nmi); `continuity` scores an embedding of
 points ordered along a closed curve; `fuse_ensemble` fuses an ensemble and
 reports fused vs member information and NMI with members and factors. The
-SO(2) experiment of the paper is in `so2_experiment` (CLI
-`infofrag_reproduce fusion`). TensorFlow is only imported when `fuse` runs.
+paper's SO(2) experiment, which trains weak learners, is
+`infofrag.experiments.so2_fusion` (CLI `infofrag_reproduce fusion`); nothing here
+trains models. TensorFlow is only imported when `fuse` runs.
 """
 
 from infofrag.fusion.curve import adjacent_distances
