@@ -68,7 +68,7 @@ def test_learners_are_a_seed_sweep_with_the_overrides(tmp_path):
   assert models[2].gin_bindings == ["model.training_steps = 700", "model.random_seed = 2"]
   assert models[1].model_dir(so2_fusion.models_root(str(tmp_path))) == str(tmp_path / "models" / "1")
   with pytest.raises(FileNotFoundError, match="weak-learner config not found"):
-    so2_fusion.learner_sweep(2, gin_config=str(tmp_path / "missing.gin"))
+    so2_fusion.learner_sweep(2, gin_configs=[str(tmp_path / "missing.gin")])
 
 
 def test_learners_trained_with_another_config_are_refused_before_training(tmp_path):
@@ -89,7 +89,7 @@ def test_learners_trained_with_another_config_are_refused_before_training(tmp_pa
 @pytest.mark.parametrize("flag, message", [
     ("--repeats=0", "--repeats must be >= 1"), ("--batch_size=0", "--batch_size must be >= 1"),
     ("--learner_learning_rate=-1", "--learner_learning_rate must be > 0"),
-    ("--processes=0", "--processes must be >= 1"), ("--num_points=2", "--num_points must be >= 3")])
+    ("--processes=0", "--processes must be >= 1"), ("--num_points=2", "--fingerprint_size must be >= 3")])
 def test_bad_flags_are_rejected_before_any_work(tmp_path, capsys, flag, message):
   out = tmp_path / "fusion"
   assert fusion_demo.main([f"--output_dir={out}", flag]) == 2

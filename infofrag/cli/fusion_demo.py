@@ -26,6 +26,8 @@ import argparse
 import os
 import sys
 
+from infofrag.cli import common
+
 
 def _int_list(text):
   try:
@@ -73,12 +75,17 @@ def add_fusion_arguments(parser, *, sizes=(2, 3, 5, 10, 15, 20, 30, 50), repeats
                       help="weak learners' batch size (default: the config's 2048)")
   parser.add_argument("--learner_learning_rate", type=float, default=None,
                       help="weak learners' Adam learning rate (default: the config's 0.001)")
-  parser.add_argument("--num_points", type=int, default=200, help="evenly spaced fingerprint angles N")
-  parser.add_argument("--gin_config", default=None,
-                      help="weak-learner config (default gin_configs/circle/beta_vae_circle.gin)")
-  parser.add_argument("--processes", type=int, default=2, help="weak learners trained at once")
+  parser.add_argument("--fingerprint_size", "--num_points", dest="fingerprint_size", type=int,
+                      default=200, help="evenly spaced fingerprint angles N (--num_points is an "
+                                        "older name)")
+  parser.add_argument("--gin_config", action="append", default=[], metavar="FILE",
+                      help="weak-learner config file (repeatable; default "
+                           "gin_configs/circle/beta_vae_circle.gin)")
+  parser.add_argument("--processes", type=int, default=2,
+                      help="weak learners trained at once without --scheduler")
+  common.add_scheduler_argument(parser, what="the weak learners' training")
   parser.add_argument("--seed", type=int, default=0, help="seed of the fusion initialisations")
-  parser.add_argument("--no_progress", action="store_true", help="hide the training progress bar")
+  common.add_progress_argument(parser)
 
 
 def learner_bindings(args):
@@ -98,14 +105,14 @@ def check_arguments(args):
   checks = [(args.repeats >= 1, "--repeats must be >= 1"),
             (args.fusion_steps >= 0, "--fusion_steps must be >= 0"),
             (args.learning_rate > 0, "--learning_rate must be > 0"),
-            (args.num_points >= 3, "--num_points must be >= 3"),
+            (args.fingerprint_size >= 3, "--fingerprint_size must be >= 3"),
             (args.training_steps is None or args.training_steps >= 1, "--training_steps must be >= 1"),
             (args.batch_size is None or args.batch_size >= 1, "--batch_size must be >= 1"),
             (args.learner_learning_rate is None or args.learner_learning_rate > 0,
              "--learner_learning_rate must be > 0"),
             (args.processes >= 1, "--processes must be >= 1"),
-            (args.gin_config is None or os.path.isfile(args.gin_config),
-             f"--gin_config {args.gin_config}: no such file")]
+            *[(os.path.isfile(path), f"--gin_config {path}: no such file")
+              for path in args.gin_config]]
   return next((message for ok, message in checks if not ok), None)
 
 
@@ -116,6 +123,12 @@ def main(argv=None):
 def run(args):
   """Trains (or reuses) the learners, fuses, and writes the tables and figures."""
   problem = check_arguments(args)
+  if problem is None and args.scheduler != "none":
+    from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
+    try:
+      scheduler.parse_scheduler(args.scheduler)
+    except ValueError as error:
+      problem = str(error)
   if problem:
     print(f"infofrag_reproduce fusion: error: {problem}", file=sys.stderr)
     return 2
@@ -124,9 +137,10 @@ def run(args):
   try:
     so2_fusion.run(args.output_dir, sizes=args.sizes, repeats=args.repeats,
                    objectives=args.objectives, fusion_steps=args.fusion_steps,
-                   learning_rate=args.learning_rate, num_points=args.num_points,
-                   gin_config=args.gin_config, extra_bindings=learner_bindings(args),
-                   processes=args.processes, seed=args.seed, progress=not args.no_progress)
+                   learning_rate=args.learning_rate, num_points=args.fingerprint_size,
+                   gin_configs=args.gin_config, extra_bindings=learner_bindings(args),
+                   processes=args.processes, scheduler=args.scheduler, seed=args.seed,
+                   progress=not args.no_progress)
   except so2_fusion.LearnerTrainingError as error:
     print(f"infofrag_reproduce fusion: error: {error}", file=sys.stderr)
     return 1

@@ -26,7 +26,7 @@ from infofrag.cli import quickstart
 QUICK_HOTSPOTS = ["--betas=1,16", "--seeds=0-1", "--training_steps=1500",
                   "--fingerprint_size=500", "--num_train=500", "--min_samples=2"]
 QUICK_FUSION = ["--sizes=2,4", "--repeats=3", "--training_steps=3000", "--batch_size=128",
-                "--learner_learning_rate=0.003", "--fusion_steps=1500", "--num_points=100",
+                "--learner_learning_rate=0.003", "--fusion_steps=1500", "--fingerprint_size=100",
                 "--objectives=info,vi"]
 
 

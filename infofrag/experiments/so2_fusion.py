@@ -57,14 +57,15 @@ def models_root(output_dir: str) -> str:
   return os.path.join(output_dir, "models")
 
 
-def learner_sweep(num_models: int, *, gin_config: Optional[str] = None,
+def learner_sweep(num_models: int, *, gin_configs: Sequence[str] = (),
                   extra_bindings: Sequence[str] = ()) -> list:
   """The weak learners as a training sweep: model k is the config with model.random_seed = k.
 
   Parameters
   ----------
   num_models : int >= 1, learners 0 .. num_models - 1.
-  gin_config : str or None, the weak-learner config (default: the shipped circle config).
+  gin_configs : sequence of str, the weak-learner config files, parsed in order (default: the
+    shipped circle config).
   extra_bindings : gin bindings applied to every learner, e.g. "model.training_steps = 300".
 
   Returns
@@ -74,25 +75,27 @@ def learner_sweep(num_models: int, *, gin_config: Optional[str] = None,
   from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
   if int(num_models) < 1:
     raise ValueError(f"the experiment needs at least 1 weak learner; got {num_models}.")
-  gin_config = gin_config or default_gin_config()
-  if not os.path.isfile(gin_config):
-    raise FileNotFoundError(f"weak-learner config not found: {gin_config}")
-  return sweep.expand_grid([gin_config], [], list(range(int(num_models))),
+  gin_configs = list(gin_configs) or [default_gin_config()]
+  for gin_config in gin_configs:
+    if not os.path.isfile(gin_config):
+      raise FileNotFoundError(f"weak-learner config not found: {gin_config}")
+  return sweep.expand_grid(gin_configs, [], list(range(int(num_models))),
                            extra_bindings=list(extra_bindings))
 
 
-def train_weak_learners(output_dir: str, num_models: int, *, gin_config: Optional[str] = None,
+def train_weak_learners(output_dir: str, num_models: int, *, gin_configs: Sequence[str] = (),
                         extra_bindings: Sequence[str] = (), processes: int = 2,
-                        progress: bool = True) -> List[str]:
-  """Trains (or reuses) the weak learners with `infofrag.training.sweep.run_sweep`.
+                        scheduler: str = "none", progress: bool = True) -> List[str]:
+  """Trains (or reuses) the weak learners as a sweep (local processes, or Dask).
 
   Parameters
   ----------
   output_dir : str, the experiment folder (learners go to output_dir/models/<k>).
   num_models : int, learners 0 .. num_models - 1 (learner k: model.random_seed = k).
-  gin_config : str or None, the weak-learner config (default: the shipped circle config).
+  gin_configs : sequence of str, the weak-learner configs (default: the shipped circle config).
   extra_bindings : gin bindings for every learner (e.g. training steps, batch size).
-  processes : int, trainings at once (one process each).
+  processes : int, trainings at once (one process each) without a scheduler.
+  scheduler : str, a --scheduler value ("none": local processes; see infofrag.distributed).
   progress : bool, show the sweep's progress bar.
 
   Returns
@@ -105,7 +108,8 @@ def train_weak_learners(output_dir: str, num_models: int, *, gin_config: Optiona
   config.
   """
   from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
-  models = learner_sweep(num_models, gin_config=gin_config, extra_bindings=extra_bindings)
+  from infofrag.distributed import training  # pylint: disable=g-import-not-at-top
+  models = learner_sweep(num_models, gin_configs=gin_configs, extra_bindings=extra_bindings)
   root = models_root(output_dir)
   conflicts = sweep.check_finished_models(models, root)
   if conflicts:
@@ -114,7 +118,8 @@ def train_weak_learners(output_dir: str, num_models: int, *, gin_config: Optiona
     raise LearnerTrainingError(
         f"{models[number].model_dir(root)} was trained with another config ({differences}); "
         f"give another output folder, or delete {root} to retrain the learners.")
-  status = sweep.run_sweep(models, root, processes=processes, progress=progress)
+  status = training.train_sweep(models, root, scheduler_spec=scheduler, processes=processes,
+                                progress=progress)
   failed = {number: text for number, text in status.items() if text not in ("trained", "skipped")}
   if failed:
     number = min(failed)
@@ -314,8 +319,9 @@ def report_from_fingerprints(fingerprints: np.ndarray, output_dir: str, sizes: S
 
 def run(output_dir: str, *, sizes: Sequence[int], repeats: int,
         objectives: Sequence[str] = DEFAULT_OBJECTIVES, fusion_steps: int = 20000,
-        learning_rate: float = 3.0, num_points: int = 200, gin_config: Optional[str] = None,
-        extra_bindings: Sequence[str] = (), processes: int = 2, seed: int = 0,
+        learning_rate: float = 3.0, num_points: int = 200, gin_configs: Sequence[str] = (),
+        extra_bindings: Sequence[str] = (), processes: int = 2, scheduler: str = "none",
+        seed: int = 0,
         progress: bool = True, log: Callable[[str], None] = print) -> List[Dict[str, object]]:
   """The whole experiment: train (or reuse) the learners, fingerprint, fuse, write the outputs.
 
@@ -325,7 +331,7 @@ def run(output_dir: str, *, sizes: Sequence[int], repeats: int,
   sizes, repeats : ensemble sizes and repeats (disjoint blocks of max(sizes) learners each).
   objectives, fusion_steps, learning_rate : fusion settings (see `run_fusions`).
   num_points : int >= 3, evenly spaced fingerprint angles N.
-  gin_config, extra_bindings, processes, progress : weak-learner training (see
+  gin_configs, extra_bindings, processes, scheduler, progress : weak-learner training (see
     `train_weak_learners`).
   seed : int, seed of the fusion initialisations.
   log : called with progress lines.
@@ -338,9 +344,9 @@ def run(output_dir: str, *, sizes: Sequence[int], repeats: int,
   if int(num_points) < 3:
     raise ValueError(f"the circle needs at least 3 fingerprint points; got {num_points}.")
   os.makedirs(output_dir, exist_ok=True)
-  model_dirs = train_weak_learners(output_dir, repeats * sizes[-1], gin_config=gin_config,
+  model_dirs = train_weak_learners(output_dir, repeats * sizes[-1], gin_configs=gin_configs,
                                    extra_bindings=extra_bindings, processes=processes,
-                                   progress=progress)
+                                   scheduler=scheduler, progress=progress)
   fingerprints = fingerprint_models(model_dirs, num_points)
   save_fingerprints(fingerprints, os.path.join(output_dir, "fingerprints.npz"))
   return report_from_fingerprints(fingerprints, output_dir, sizes, repeats, objectives=objectives,
