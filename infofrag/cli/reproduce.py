@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = experiments.add_parser(name, help=text, description=text)
     sub.add_argument("--output_dir", required=True, help="folder for everything it writes")
     sub.add_argument("--quick", action="store_true",
-                     help="a small version (under about 2 minutes on 2 cores)")
+                     help="a small version (agreement, hotspots: about 2 minutes on 2 cores; "
+                          "fusion: about 5 minutes)")
     if name == "agreement":
       sub.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default 0)")
     elif name == "hotspots":

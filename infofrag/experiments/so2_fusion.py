@@ -18,7 +18,7 @@ of training code: this module is where the two meet.
 
 import dataclasses
 import os
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
