@@ -37,7 +37,7 @@ import json
 import os
 import sys
 import time
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -344,7 +344,7 @@ def _as_inputs(mean: np.ndarray, logvar: np.ndarray, channels) -> tuple:
 
 
 def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
-                           client=None, channels: Optional[np.ndarray] = None,
+                           client: Any = None, channels: Optional[np.ndarray] = None,
                            block_channels: Optional[int] = None,
                            num_threads: Optional[int] = None,
                            float32_above_bytes: int = FLOAT32_ABOVE_BYTES,

@@ -18,7 +18,7 @@ import os
 import re
 import secrets
 import socket
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 # Worker resource that limits trainings to one per worker (`dask worker --resources training=1`).
 TRAINING_RESOURCE = "training"
@@ -150,7 +150,7 @@ def connect(spec: SchedulerSpec | str, *, resources: Optional[dict] = None,
     yield client
 
 
-def worker_resources(client) -> dict:
+def worker_resources(client: Any) -> dict:
   """{worker address: {resource: amount}} of every worker the scheduler knows now."""
   try:
     info = client.scheduler_info(n_workers=-1)
@@ -176,7 +176,7 @@ def _write_probe(folder: str, name: str, token: str) -> tuple[str, str]:
   return host, ""
 
 
-def check_shared_path(client, path: str) -> None:
+def check_shared_path(client: Any, path: str) -> None:
   """Checks that every worker can write under `path` and that its files are visible here.
 
   Each worker writes a probe file holding a random token into `path`; this process

@@ -26,7 +26,7 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Optional
+from typing import Any, Optional
 
 from infofrag.distributed import scheduler
 from infofrag.training import sweep
@@ -102,7 +102,7 @@ def _trainings_on_this_host(trainings_by_host: Optional[dict]) -> int:
   return max(1, int(trainings_by_host.get(host, 1)))
 
 
-def trainings_by_host(client) -> dict:
+def trainings_by_host(client: Any) -> dict:
   """{worker host address: workers there that can train} for the client's cluster now."""
   resources = scheduler.worker_resources(client)
   training = [a for a, r in resources.items() if r.get(scheduler.TRAINING_RESOURCE)]
@@ -113,7 +113,7 @@ def trainings_by_host(client) -> dict:
   return counts
 
 
-def run_sweep_on_dask(models: list, root: str, *, client, progress: bool = True,
+def run_sweep_on_dask(models: list, root: str, *, client: Any, progress: bool = True,
                       overwrite: bool = False) -> dict:
   """Trains every unfinished model as a Dask task; returns {model_num: status} like `run_sweep`.
 
