@@ -107,7 +107,8 @@ def test_each_shipped_config_runs_through_gin(data, name):
   assert gin.query_parameter("evaluation.random_seed") == 0
   result = registry.METRICS[name](data, moment_codes, np.random.RandomState(0))
   assert _RESULT_KEYS[name] <= set(result)
-  assert all(np.isfinite(value) for value in result.values() if np.isscalar(value))
+  assert all(np.isfinite(value) for value in result.values()
+             if np.isscalar(value) and not isinstance(value, str))  # dci records its "mode"
   again = registry.METRICS[name](data, moment_codes, np.random.RandomState(0))
   assert again == result  # same seed, same numbers
 
