@@ -195,6 +195,35 @@ def test_inactive_channels_stay_out_of_the_pairwise_stage_and_show_as_inactive(t
   assert nmi_structure.channel_ids == ["a:0", "a:1", "b:0", "b:1"]
   labels = structure.hotspot_label_of(nmi_structure, embedding.channel_ids(embeddings))
   assert labels[2] == -2 and labels[5] == -2 and all(label >= -1 for label in labels[:2])
+  # A collapsed ensemble (no active channel) has empty matrices and no hotspot, not an error.
+  none = pairwise.ensemble_pairwise(embeddings, cache_dir=str(tmp_path), progress=False,
+                                    channels=np.zeros(0, dtype=np.int64))
+  assert none.nmi.shape == (0, 0)
+  empty = structure.find_structures(embeddings, none, min_samples=2, per_hyperparameter=False)
+  assert empty["nmi"]["all"].hotspots == []
   # Each hotspot's representative (traversals, fusion) is one of its own members.
   for hotspot in nmi_structure.hotspots:
     assert structure.representative(hotspot, nmi_structure) in hotspot.members
+
+
+def test_a_fully_collapsed_ensemble_is_analysed_and_reported(tmp_path):
+  # Every channel inactive (constant encoders): no pairs, no hotspots, still tables and a report.
+  from infofrag.reports import html_report  # pylint: disable=g-import-not-at-top
+  root = str(tmp_path / "zoo")
+  for number in range(2):
+    tf1_hub.build_tf1_hub_model(
+        os.path.join(root, str(number)), np.zeros((PIXELS, 2), np.float32), logvar_value=0.0,
+        bindings={"dataset.name": "'synthetic_dsprites'", "model.model": "@vae()",
+                  "model.name": "'beta_vae'", "vae.beta": "16.0",
+                  "model.random_seed": str(number), "encoder.num_latent": "2"})
+  options = options_lib.EvaluationOptions(output_dir=str(tmp_path / "out"), fingerprint_size=60,
+                                          min_samples=2, per_hyperparameter=True, progress=False)
+  analysis = pipeline.analyse_zoo(models.find_models(zoo=root), options)
+  result = analysis.datasets["synthetic_dsprites"]
+  assert [row["active_channels"] for row in result.models] == [0, 0]
+  assert result.hotspots == [] and result.details["pairwise_channels"] == 0
+  assert all(row["hotspot_per_channel"] == [-2, -2] for row in result.models)
+  outputs.write_tables(analysis, {"command": ["test"]})
+  report = html_report.write_report(options.output_dir, run_info=html_report.collect_run_info(
+      ["infofrag_evaluate"], 0.0))
+  assert "No scatter" in open(report).read()

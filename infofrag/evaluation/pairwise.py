@@ -109,7 +109,7 @@ def ensemble_pairwise(embeddings: Sequence[embedding_lib.ModelEmbedding], *, cac
   channels = np.asarray(channels, dtype=np.int64)
   key = stage_key(embeddings, channels)
   mean, logvar = embedding_lib.concatenated(embeddings)
-  if client is not None:
+  if client is not None and channels.size:
     from infofrag.distributed import pairwise as distributed_pairwise  # pylint: disable=g-import-not-at-top
     result = distributed_pairwise.pairwise_nmi_vi_blocks(
         mean, logvar, folder=os.path.join(cache_dir, f"pairwise-{key}"), client=client,
@@ -137,6 +137,8 @@ def pairwise_nmi_vi(mean: np.ndarray, logvar: np.ndarray, *, progress: bool = Tr
   from infofrag import fragments  # pylint: disable=g-import-not-at-top
   from infofrag.fragments import _parallel  # pylint: disable=g-import-not-at-top
   count, num_points = mean.shape[1], mean.shape[0]
+  if count == 0:  # e.g. every channel of a collapsed ensemble is inactive
+    return np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0)
   block = block_channels(count, _parallel.resolve_num_threads(None), max_accumulator_bytes)
   starts = range(0, count, block)
   lock = threading.Lock()
