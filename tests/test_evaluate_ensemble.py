@@ -106,6 +106,7 @@ def test_rerun_reuses_the_cache(zoo_run):
   assert samples == ["synthetic_dsprites_n200_seed0.npz"]
 
 
+@pytest.mark.slow  # 35 s: a LocalCluster of 2 starts; the blocked stage itself is in test_distributed_pairwise
 def test_a_dask_local_cluster_gives_the_in_process_tables(zoo_run, tmp_path):
   # Embedding and metrics run as one task per model, the pairwise stage as block tasks.
   root, out, (_, results), _ = zoo_run

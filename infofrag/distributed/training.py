@@ -1,9 +1,10 @@
 """A training sweep on Dask: one task per model, the same resumable training as `run_sweep`.
 
-Each task runs `python -m infofrag.cli.train --model_dir=ROOT/<n> --resume ...` (the
-command `infofrag.training.sweep` uses; TensorFlow and gin keep global state, so
-one process per model) on a worker and waits for it; ROOT/<n>.log holds its output
-(kept on failure). The layout, numbering, skipping of finished models and
+Each task runs `python -m infofrag.cli.train --model_dir=ROOT/<n> --resume ...`
+(`sweep.training_command`) on a worker and waits for it; ROOT/<n>.log holds its output
+(kept on failure). A fresh process per model, unlike the local sweep's long-lived
+workers: a Dask worker runs tasks on threads, where gin's global config and the
+signal handlers that save checkpoints cannot be used. The layout, numbering, skipping of finished models and
 ROOT/sweep.json are `run_sweep`'s.
 
 * One training per worker: tasks ask for one unit of the worker resource
@@ -23,20 +24,13 @@ from __future__ import annotations
 
 import fcntl
 import os
-import signal
 import subprocess
 import sys
 from typing import Any, Optional
 
 from infofrag.distributed import scheduler
 from infofrag.training import sweep
-
-
-def _die_with_parent() -> None:
-  """In the child before exec: SIGTERM when the worker process that started it dies (Linux)."""
-  if sys.platform.startswith("linux"):
-    import ctypes  # pylint: disable=g-import-not-at-top
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+from infofrag.training import workers
 
 
 def train_model(model: sweep.SweepModel, root: str, *, overwrite: bool = False,
@@ -75,7 +69,7 @@ def train_model(model: sweep.SweepModel, root: str, *, overwrite: bool = False,
     with open(log_path, "w") as log:
       process = subprocess.Popen(sweep.training_command(model, root, overwrite), stdout=log,
                                  stderr=subprocess.STDOUT, env=env, pass_fds=(lock,),
-                                 preexec_fn=_die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
+                                 preexec_fn=workers.die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
   finally:
     os.close(lock)
   try:
@@ -87,7 +81,7 @@ def train_model(model: sweep.SweepModel, root: str, *, overwrite: bool = False,
   if returncode == 0:
     os.remove(log_path)
     return "trained"
-  return sweep.failure_text(returncode, log_path)
+  return workers.failure_text(f"exit {returncode}", log_path)
 
 
 def _trainings_on_this_host(trainings_by_host: Optional[dict]) -> int:

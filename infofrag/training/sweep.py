@@ -1,11 +1,11 @@
 """Training sweeps: many models into ROOT/<n>/, several processes at once, resumable.
 
 A sweep is a list of models, each a list of gin config files plus bindings. Model n is
-trained into ROOT/<n>/ by a separate `python -m infofrag.cli.train` process (TensorFlow
-and gin keep global state, so one process per model is the robust choice). Finished
-models (a complete export) are skipped; a model whose earlier run was interrupted is
-resumed from its last checkpoint. The layout is the one `infofrag_evaluate --zoo=ROOT`
-reads.
+trained into ROOT/<n>/ by `train.train_with_gin` (what `infofrag_train` runs) in one of a
+few long-lived worker processes (`infofrag.training.workers`: TensorFlow starts once per
+worker, not once per model). Finished models (a complete export) are skipped; a model
+whose earlier run was interrupted is resumed from its last checkpoint. The layout is the
+one `infofrag_evaluate --zoo=ROOT` reads.
 """
 
 import ast
@@ -13,9 +13,7 @@ import dataclasses
 import itertools
 import json
 import os
-import subprocess
 import sys
-import time
 
 from infofrag.utils import checks
 from infofrag.utils import gin_text
@@ -175,56 +173,35 @@ def plan_sweep(models, root, overwrite=False):
   return status, pending
 
 
-def failure_text(returncode, log_path):
-  """Status of a failed training: exit code, the log's last line and the log's path."""
-  with open(log_path) as f:
-    lines = [line.strip() for line in f if line.strip()]
-  return f"failed (exit {returncode}): {lines[-1] if lines else ''} [log: {log_path}]"
-
-
 def run_sweep(models, root, processes=2, progress=True, overwrite=False):
   """Trains every unfinished model; returns {model_num: 'trained'|'skipped'|error text}.
 
-  Up to `processes` trainings run at once; each writes its log to ROOT/<n>.log (kept on
-  failure). A finished model is skipped only when its recorded config agrees with the
-  request; otherwise it is an error naming the differing bindings (or, with `overwrite`,
-  it is retrained). ROOT/sweep.json is written at the end from the models' own records.
+  Up to `processes` long-lived worker processes (`infofrag.training.workers`) each start
+  TensorFlow once and train models one after another, with an equal share of the cores;
+  each model writes its log to ROOT/<n>.log (kept on failure). A finished model is skipped
+  only when its recorded config agrees with the request; otherwise it is an error naming
+  the differing bindings (or, with `overwrite`, it is retrained). ROOT/sweep.json is
+  written at the end from the models' own records, also after Ctrl-C.
   """
   from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  from infofrag.training import workers  # pylint: disable=g-import-not-at-top
   processes = checks.check_positive_int(processes, name="processes")
   status, pending = plan_sweep(models, root, overwrite=overwrite)
   bar = tqdm(total=len(models), initial=len(models) - len(pending), desc="training sweep",
              unit="model", disable=not progress, file=sys.stderr)
-  running = {}
+  jobs = [workers.Job(model.model_num, model.model_dir(root), tuple(model.gin_config_files),
+                      tuple(model.gin_bindings), os.path.join(root, f"{model.model_num}.log"),
+                      overwrite=overwrite)
+          for model in pending]
+  at_once = max(1, min(processes, len(jobs)))
+
+  def done(number, text):
+    status[number] = text
+    bar.update(1)
+
   try:
-    while pending or running:
-      while pending and len(running) < processes:
-        model = pending.pop(0)
-        log_path = os.path.join(root, f"{model.model_num}.log")
-        log = open(log_path, "w")
-        # Each training gets an equal share of the cores: all of them when it runs alone
-        # (the last model of an odd-sized sweep), so no core idles.
-        at_once = min(processes, len(running) + 1 + len(pending))
-        running[model.model_num] = (subprocess.Popen(training_command(model, root, overwrite), stdout=log,
-                                                     stderr=subprocess.STDOUT,
-                                                     env=training_env(at_once)),
-                                    log, log_path)
-      time.sleep(0.2)
-      for number, (process, log, log_path) in list(running.items()):
-        if process.poll() is None:
-          continue
-        log.close()
-        del running[number]
-        if process.returncode == 0:
-          status[number] = "trained"
-          os.remove(log_path)
-        else:
-          status[number] = failure_text(process.returncode, log_path)
-        bar.update(1)
+    workers.run_jobs(jobs, processes=at_once, environment=training_env(at_once), on_done=done)
   finally:
-    for process, log, _ in running.values():  # Ctrl-C: stop children; their checkpoints stay
-      process.terminate()
-      log.close()
     bar.close()
     write_manifest(models, root, status)
   return status
