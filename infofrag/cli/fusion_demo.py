@@ -12,8 +12,9 @@ objective in 2-D and writes, to --output_dir:
   fingerprints.npz                     the weak learners' fingerprints
   models/<k>/                          the weak learners (reused on a re-run, so runs resume)
 
-Quick version (12 learners of 3,000 steps at batch 128, sizes 2 and 4 x 3 repeats; a few
-minutes on two CPU cores; see docs/reproduce/README.md for why its learners differ):
+Quick version (12 learners of gin_configs/circle/beta_vae_circle_quick.gin: 64 units,
+3,000 steps at batch 128; sizes 2 and 4 x 3 repeats; about 2 minutes on two CPU cores;
+see docs/reproduce/README.md for why its learners differ):
 
   infofrag_reproduce fusion --output_dir=/tmp/fusion_small --quick
 

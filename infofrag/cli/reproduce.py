@@ -12,8 +12,8 @@ Experiments (each resumable: finished models and results in DIR are reused):
              about 20 minutes on 2 cores; the paper's scale is --sizes=2,3,5,10,15,20,30,50
              --repeats=5 --objectives=info,vi,nmi, about 250 learner-minutes here).
 
---quick runs a small version of each (agreement and hotspots under about 2 minutes on 2
-cores; fusion trains 12 learners of 3,000 steps at batch 128 and takes a few minutes).
+--quick runs a small version of each in under about 2 minutes on 2 cores (fusion's trains
+12 cheaper learners, gin_configs/circle/beta_vae_circle_quick.gin: 64 units, batch 128).
 """
 
 import argparse
@@ -25,9 +25,9 @@ from infofrag.cli import quickstart
 
 QUICK_HOTSPOTS = ["--betas=1,16", "--seeds=0-1", "--training_steps=1500",
                   "--fingerprint_size=500", "--num_train=500", "--min_samples=2"]
-QUICK_FUSION = ["--sizes=2,4", "--repeats=3", "--training_steps=3000", "--batch_size=128",
-                "--learner_learning_rate=0.003", "--fusion_steps=1500", "--fingerprint_size=100",
+QUICK_FUSION = ["--sizes=2,4", "--repeats=3", "--fusion_steps=1500", "--fingerprint_size=100",
                 "--objectives=info,vi"]
+QUICK_FUSION_LEARNER = ("circle", "beta_vae_circle_quick.gin")  # 64 units, batch 128, lr 0.003
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,8 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = experiments.add_parser(name, help=text, description=text)
     sub.add_argument("--output_dir", required=True, help="folder for everything it writes")
     sub.add_argument("--quick", action="store_true",
-                     help="a small version (agreement, hotspots: about 2 minutes on 2 cores; "
-                          "fusion: about 5 minutes)")
+                     help="a small version, about 2 minutes on 2 cores")
     if name == "agreement":
       sub.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default 0)")
     elif name == "hotspots":
@@ -90,6 +89,9 @@ def main(argv=None) -> int:
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
   if args.quick and args.experiment in ("hotspots", "fusion"):
     quick_flags = QUICK_HOTSPOTS if args.experiment == "hotspots" else QUICK_FUSION
+    if args.experiment == "fusion" and not args.gin_config:
+      from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
+      quick_flags = quick_flags + [f"--gin_config={paths.gin_config_path(*QUICK_FUSION_LEARNER)}"]
     args = _with_quick_defaults(parser, argv, quick_flags)
   if args.experiment == "fusion":  # fingerprints and fuses in this process: TensorFlow quiet
     from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
