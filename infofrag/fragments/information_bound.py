@@ -87,10 +87,9 @@ def _information_of_zero_diagonal_source(source, max_memory_bytes):
   for group_index in range(source.num_fingerprints):
     for start in range(0, num_points, rows):
       stop = min(num_points, start + rows)
-      twice = source.fill_twice_rows(group_index, start, stop, 0, block[:stop - start], scratch)
-      np.multiply(twice, -0.5, out=twice)
-      np.exp(twice, out=twice)
-      log_sums[group_index] += np.log(twice.sum(axis=1)).sum()
+      coefficients = source.fill_coefficient_rows(group_index, start, stop, block[:stop - start],
+                                                  scratch)
+      log_sums[group_index] += np.log(coefficients.sum(axis=1)).sum()
   return bits_from_row_lse(log_sums / num_points, num_points)
 
 

@@ -117,11 +117,9 @@ def _exponential_block(source, start, stop, dtype, out, scratch, diagonal_shift)
     # Written in place into the output (float64) or a float64 staging area (float32).
     target = out[group_index] if in_double else staging
     if diagonal_shift and zero_diagonal:
-      # 2 D straight from the posteriors (D_ii = 0 exactly): E = exp(-0.5 * 2 D),
-      # one pass for the factor, the sign and the (zero) shift.
-      source.fill_twice_rows(group_index, start, stop, 0, target, scratch)
+      # exp(-D) straight from the posteriors (D_ii = 0 exactly, so no shift).
+      source.fill_coefficient_rows(group_index, start, stop, target, scratch, floor=floor)
       row_max[group_index] = 0.0
-      np.multiply(target, -0.5, out=target)
     else:
       distances = source.channel_rows(group_index, start, stop, target, scratch)
       if diagonal_shift:
@@ -129,8 +127,8 @@ def _exponential_block(source, start, stop, dtype, out, scratch, diagonal_shift)
       else:
         np.min(distances, axis=1, out=row_max[group_index])
       np.subtract(row_max[group_index][:, None], distances, out=target)
-    np.maximum(target, floor, out=target)
-    np.exp(target, out=target)
+      np.maximum(target, floor, out=target)
+      np.exp(target, out=target)
     # Products of two coefficients below sqrt(tiny) would be subnormal, which makes
     # the BLAS product ~10x slower; they are dropped (the pair sums they could
     # affect are caught by the repair threshold and recomputed exactly).
