@@ -78,6 +78,7 @@ def test_cli_help_is_fast_and_tensorflow_free(program):
   assert "usage:" in result.stdout
 
 
+@pytest.mark.slow  # 33 s; run_sweep itself is covered by test_training_workers.py
 def test_train_cli_sweep_trains_skips_and_resumes(tmp_path):
   """infofrag_train --zoo (or its older name --output_root): a 2-model grid in 2 processes, then a no-op re-run."""
   from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
