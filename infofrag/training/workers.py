@@ -15,7 +15,8 @@ worker has the same weights as the same model trained alone with as many threads
 (tests/test_training_workers.py).
 
 * Each model's output (descriptors 1 and 2) goes to its job's log (a sweep's ROOT/<n>.log)
-  while it trains; the log is removed when the model finished, and kept, named in the status, when it failed.
+  while it trains; the log is removed when the model finished, and kept, named in the
+  status, when it failed.
 * A model that raises fails alone: the worker writes the error to the log and takes the
   next model. A worker that dies (killed, out of memory) fails its current model with its
   exit code and is replaced.
