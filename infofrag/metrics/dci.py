@@ -24,7 +24,7 @@ Modes (gin `dci.mode`; the result records which one ran):
     difference from dlib is thus the coarser split thresholds, which fit the training
     points slightly less closely (with fewer distinct values than bins the trees are
     dlib's, up to ties). Measured on the quickstart's models at dlib's sizes:
-    about 20x faster, informativeness within 0.007 of exact (README, "DCI fast mode").
+    about 12x faster, informativeness within 0.007 of exact (README, "DCI fast mode").
     Needs the lightgbm package; one LightGBM thread per factor's fit.
 """
 
