@@ -45,6 +45,8 @@ setup(
         "numpy>=1.26,<2.5",
         "scipy>=1.11,<1.18",
         "scikit-learn>=1.3,<1.10",
+        # DCI's fast mode (dci.mode = 'fast') finds its trees' splits with LightGBM.
+        "lightgbm>=4.3,<5",
         "joblib>=1.3,<1.7",
         "threadpoolctl>=3.1,<4",
         "matplotlib>=3.7,<3.12",

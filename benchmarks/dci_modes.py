@@ -1,11 +1,11 @@
-"""DCI exact (dlib's GradientBoostingClassifier) against fast (histogram trees), per model.
+"""DCI exact (dlib's GradientBoostingClassifier) against fast (LightGBM-split trees), per model.
 
 Embeds synthetic_dsprites_32 samples with each trained model (the mean of its encoder)
 and computes DCI in both modes on the same codes: time per model, and the differences
 fast - exact of informativeness (test and train), disentanglement and completeness.
 The quickstart's zoo is the intended input; it is only read.
 
-Usage: python benchmarks/dci_modes.py ZOO [--num_train 10000] [--num_test 5000]
+Usage: [PYTHONPATH=CHECKOUT] python benchmarks/dci_modes.py ZOO [--num_train 10000] [--num_test 5000]
          [--models 0,1,2] [--n_jobs -1]
 """
 
@@ -40,6 +40,9 @@ def main():
   print(f"DCI exact vs fast on {args.dataset}, num_train={args.num_train}, "
         f"num_test={args.num_test}, n_jobs={args.n_jobs}, {os.cpu_count()} cores, "
         f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+  # `python benchmarks/...` imports the installed infofrag, not the checkout's: say which.
+  print(f"infofrag from {os.path.dirname(os.path.dirname(dci.__file__))} "
+        "(set PYTHONPATH to measure another checkout)")
   print("model  exact_s  fast_s  speedup  d_info_test  d_info_train  d_disent  d_complete"
         "  info_test_exact")
   rows = []

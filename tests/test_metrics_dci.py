@@ -97,3 +97,21 @@ def test_fast_mode_on_noise_and_bad_mode():
   assert result["disentanglement"] < 0.2 and result["informativeness_test"] < 0.5
   with pytest.raises(ValueError, match="dci.mode must be 'exact'"):
     dci.compute_dci(rng.randn(300, 4), train, rng.randn(150, 4), test, mode="quick")
+
+
+def test_fast_mode_informativeness_close_to_exact():
+  # Noisy mixed codes (accuracies well below 1); 3-, 5- and 2-class factors cover the
+  # multinomial and the binomial trees. Fewer distinct values than bins: fast mode's
+  # splits are dlib's, so its accuracies and importances follow the exact ones closely.
+  train, test = _factors(600, (3, 5, 2), 5), _factors(300, (3, 5, 2), 6)
+  rng = np.random.RandomState(7)
+  mixing = np.eye(3, 4) + 0.3 * rng.randn(3, 4)
+  codes = train @ mixing + 0.8 * rng.randn(600, 4)
+  codes_test = test @ mixing + 0.8 * rng.randn(300, 4)
+  exact = dci.compute_dci(codes, train, codes_test, test, random_state=3)
+  fast = dci.compute_dci(codes, train, codes_test, test, random_state=3, mode="fast")
+  assert 0.3 < exact["informativeness_test"] < 0.9
+  for key in ("informativeness_train", "informativeness_test"):
+    assert fast[key] == pytest.approx(exact[key], abs=0.01), key
+  for key in ("disentanglement", "completeness"):
+    assert fast[key] == pytest.approx(exact[key], abs=0.02), key
