@@ -99,7 +99,10 @@ def test_dataset_mig_equals_array_mig_and_finds_positions(data):
   assert per_factor[2] < 0.05
 
 
-@pytest.mark.parametrize("name", sorted(registry.METRICS))
+# DCI at its shipped sizes takes ~30 s of gradient-boosted trees: slow (tests/test_metrics_dci.py
+# covers the metric itself in the default suite).
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name == "dci" else name
+                                  for name in sorted(registry.METRICS)])
 def test_each_shipped_config_runs_through_gin(data, name):
   config = paths.gin_config_path("evaluate", f"{name}.gin")
   gin.parse_config_files_and_bindings([config], _SMALL_BINDINGS[name])

@@ -34,6 +34,7 @@ def test_help_does_not_import_tensorflow():
   assert usage.returncode == 0 and "--gin_bindings" in usage.stdout and "--resume" in usage.stdout
 
 
+@pytest.mark.slow  # 16 s; the circle config trains in test_training_workers.py too
 def test_cli_trains_the_circle_config_with_overrides(tmp_path):
   config = paths.gin_config_path("circle", "beta_vae_circle.gin")
   model_dir = tmp_path / "circle"
