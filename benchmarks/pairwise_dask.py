@@ -14,6 +14,8 @@ benchmark adds collapsed channels (mean ~0, variance ~1: below 0.01 bits).
             blocks run; then a client process is killed mid-run and the stage rerun:
             results must equal an undisturbed run; prints the blocks reused.
   inactive  K=1000 of which 40% collapsed: all channels against the active ones only.
+  work      K=2000 on one thread (CPU seconds): one symmetric call against its two-block
+            decomposition, and the best split of the blocks over two workers.
 
 Every case prints the load average before and after it. Usage:
   python benchmarks/pairwise_dask.py parity overhead faults inactive [--points 1000]
@@ -105,6 +107,33 @@ def case_overhead(args, work):
   print(f"  local:2 (blocks of {pairwise.default_block_channels(count)}): {dask_s:.1f} s, "
         f"{pairs(count) / dask_s:,.0f} pairs/s")
   print(f"  throughput ratio local:2 / in-process = {whole_s / dask_s:.3f} (target >= 0.85); {load()}")
+
+
+def case_work(args, work):
+  """CPU seconds on one thread: one symmetric call against its two-block decomposition."""
+  del work
+  from infofrag.fragments import _parallel  # pylint: disable=g-import-not-at-top
+  count = args.channels or 2000
+  mean, logvar = synthetic_posteriors(count, args.points)
+  half = count // 2
+  print(f"[work] K={count} N={args.points}, one thread, CPU seconds; {load()}")
+
+  def cpu(function, *inputs):
+    start = time.process_time()
+    function(*inputs)
+    return time.process_time() - start
+
+  with _parallel.single_threaded_blas():
+    whole = cpu(lambda: fragments.pairwise_information_terms(
+        fragments.LazyFingerprints(mean, logvar), num_threads=1))
+    off = cpu(pairwise.block_terms, mean[:, :half], logvar[:, :half], mean[:, half:], logvar[:, half:])
+    first = cpu(pairwise.block_terms, mean[:, :half], logvar[:, :half])
+    second = cpu(pairwise.block_terms, mean[:, half:], logvar[:, half:])
+  blocks = off + first + second
+  print(f"  one call {whole:.1f} s; blocks {off:.1f} (off-diagonal) + {first:.1f} + {second:.1f} "
+        f"(diagonal) = {blocks:.1f} s, {blocks / whole:.2f}x the one call")
+  print(f"  best split over 2 workers {max(off, first + second):.1f} s against {whole / 2:.1f} s: "
+        f"throughput ratio at most {whole / 2 / max(off, first + second):.2f}; {load()}")
 
 
 def case_scale(args, work):
@@ -202,7 +231,7 @@ def case_inactive(args, work):
         f"{count / active.size:.2f}x); active block of the full VI identical: {same}; {load()}")
 
 
-CASES = {"parity": case_parity, "overhead": case_overhead, "scale": case_scale,
+CASES = {"parity": case_parity, "overhead": case_overhead, "work": case_work, "scale": case_scale,
          "faults": case_faults, "inactive": case_inactive}
 
 
