@@ -23,6 +23,20 @@ from typing import Any, Iterator, Optional
 # Worker resource that limits trainings to one per worker (`dask worker --resources training=1`).
 TRAINING_RESOURCE = "training"
 
+# Dask settings for the LocalCluster `connect` starts. infofrag's tasks are few,
+# long and CPU-bound, one per single-threaded worker, so Dask's diagnostics cost
+# more than they tell: at the defaults (event-loop tick every 20 ms, the statistical
+# profiler every 10 ms, system and memory monitors every 0.5 s and 0.1 s) the
+# scheduler, two workers and their nannies used 21-24% of one core beside two busy
+# tasks on a 2-core machine; with these, 4% (benchmarks/dask_overhead.py). Memory
+# limits are still enforced, checked once a second.
+QUIET_DASK_CONFIG = {
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+
 _FORMS = ("none, local, local:N, tcp://HOST:PORT, or the path of a scheduler JSON file "
           "(written by `dask scheduler --scheduler-file=PATH`)")
 
@@ -125,13 +139,16 @@ def connect(spec: SchedulerSpec | str, *, resources: Optional[dict] = None,
     yield None
     return
   import logging  # pylint: disable=g-import-not-at-top
+  import dask  # pylint: disable=g-import-not-at-top
   from distributed import Client, LocalCluster  # pylint: disable=g-import-not-at-top
   if spec.kind == "local":
     workers = spec.workers if spec.workers is not None else (os.cpu_count() or 1)
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None,
-                           resources=dict(resources or {TRAINING_RESOURCE: 1}),
-                           silence_logs=logging.WARNING if quiet else logging.INFO)
+    # Read when the scheduler and workers start; the nannies pass it to the workers.
+    with dask.config.set(QUIET_DASK_CONFIG):
+      cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                             dashboard_address=None,
+                             resources=dict(resources or {TRAINING_RESOURCE: 1}),
+                             silence_logs=logging.WARNING if quiet else logging.INFO)
     try:
       with Client(cluster) as client:
         yield client
