@@ -11,11 +11,12 @@ benchmark adds collapsed channels (mean ~0, variance ~1: below 0.01 bits).
   scale     K=6000 on local:2: peak RSS per worker (target <= 2 GiB), channel pairs per
             second per core, projected wall clock for 18,000 channels on 64 cores.
   faults    K=1000 on local:2 in blocks of 200: one worker is killed (SIGKILL) while
-            blocks run; then a client process is killed mid-run and the stage rerun:
-            results must equal an undisturbed run; prints the blocks reused.
+            tasks run; then a client process is killed mid-run and the stage rerun:
+            results must equal an undisturbed run; prints the tasks reused.
   inactive  K=1000 of which 40% collapsed: all channels against the active ones only.
   work      K=2000 on one thread (CPU seconds): one symmetric call against its two-block
-            decomposition, and the best split of the blocks over two workers.
+            decomposition, and the best throughput two workers can reach with whole
+            block pairs and with block pairs cut into ranges of points.
 
 Every case prints the load average before and after it. Usage:
   python benchmarks/pairwise_dask.py parity overhead faults inactive [--points 1000]
@@ -104,7 +105,10 @@ def case_overhead(args, work):
   with scheduler.connect("local:2") as client:
     _, dask_s = timed_blocks(mean, logvar, os.path.join(work, "overhead"), client=client)
   print(f"  in-process (one call, 2 threads): {whole_s:.1f} s, {pairs(count) / whole_s:,.0f} pairs/s")
-  print(f"  local:2 (blocks of {pairwise.default_block_channels(count)}): {dask_s:.1f} s, "
+  block = pairwise.default_block_channels(count)
+  block_pairs = len(pairwise.block_pairs(len(pairwise.block_edges(count, block)) - 1))
+  print(f"  local:2 (blocks of {block} channels, {block_pairs} block pairs x "
+        f"{pairwise.default_row_chunks(block_pairs, args.points)} ranges of points): {dask_s:.1f} s, "
         f"{pairs(count) / dask_s:,.0f} pairs/s")
   print(f"  throughput ratio local:2 / in-process = {whole_s / dask_s:.3f} (target >= 0.85); {load()}")
 
@@ -126,14 +130,16 @@ def case_work(args, work):
   with _parallel.single_threaded_blas():
     whole = cpu(lambda: fragments.pairwise_information_terms(
         fragments.LazyFingerprints(mean, logvar), num_threads=1))
-    off = cpu(pairwise.block_terms, mean[:, :half], logvar[:, :half], mean[:, half:], logvar[:, half:])
-    first = cpu(pairwise.block_terms, mean[:, :half], logvar[:, :half])
-    second = cpu(pairwise.block_terms, mean[:, half:], logvar[:, half:])
+    off = cpu(pairwise.block_row_sums, mean[:, :half], logvar[:, :half], mean[:, half:],
+              logvar[:, half:])
+    first = cpu(pairwise.block_row_sums, mean[:, :half], logvar[:, :half])
+    second = cpu(pairwise.block_row_sums, mean[:, half:], logvar[:, half:])
   blocks = off + first + second
   print(f"  one call {whole:.1f} s; blocks {off:.1f} (off-diagonal) + {first:.1f} + {second:.1f} "
         f"(diagonal) = {blocks:.1f} s, {blocks / whole:.2f}x the one call")
-  print(f"  best split over 2 workers {max(off, first + second):.1f} s against {whole / 2:.1f} s: "
-        f"throughput ratio at most {whole / 2 / max(off, first + second):.2f}; {load()}")
+  print(f"  whole block pairs over 2 workers: best split {max(off, first + second):.1f} s against "
+        f"{whole / 2:.1f} s, throughput ratio at most {whole / 2 / max(off, first + second):.2f}; "
+        f"cut into ranges of points (no extra work): at most {whole / blocks:.2f}; {load()}")
 
 
 def case_scale(args, work):
@@ -165,7 +171,8 @@ def _kill_one_worker_when(client, folder, blocks):
 def case_faults(args, work):
   import threading  # pylint: disable=g-import-not-at-top
   mean, logvar = synthetic_posteriors(1000, args.points)
-  print(f"[faults] K=1000 N={args.points}, blocks of 200 (15 block pairs); {load()}")
+  print(f"[faults] K=1000 N={args.points}, blocks of 200 (15 block pairs, "
+        f"{15 * pairwise.default_row_chunks(15, args.points)} tasks); {load()}")
   reference = pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=os.path.join(work, "faults-ref"),
                                               block_channels=200, num_threads=2)
   folder = os.path.join(work, "faults-worker")
@@ -177,7 +184,7 @@ def case_faults(args, work):
     killer.start()
     result, seconds = timed_blocks(mean, logvar, folder, client=client, block_channels=200)
     killer.join()
-  print(f"  killed worker {killed['address']} after 3 blocks; run completed in {seconds:.0f} s; "
+  print(f"  killed worker {killed['address']} after 3 tasks; run completed in {seconds:.0f} s; "
         f"identical to the undisturbed run: nmi {np.array_equal(result.nmi, reference.nmi)}, "
         f"vi {np.array_equal(result.vi, reference.vi)}")
   # A client killed mid-run: a child process runs the stage; it is SIGKILLed after 5 blocks.
@@ -207,8 +214,8 @@ def case_faults(args, work):
   with scheduler.connect("local:2") as client:
     rerun, seconds = timed_blocks(mean, logvar, folder, client=client, block_channels=200,
                                   progress=True)
-  print(f"  killed the client with {done} blocks on disk; rerun reused {rerun.blocks_reused} of "
-        f"{rerun.blocks_total} blocks, took {seconds:.0f} s; identical: nmi "
+  print(f"  killed the client with {done} tasks on disk; rerun reused {rerun.tasks_reused} of "
+        f"{rerun.tasks_total} tasks, took {seconds:.0f} s; identical: nmi "
         f"{np.array_equal(rerun.nmi, reference.nmi)}, vi {np.array_equal(rerun.vi, reference.vi)}; "
         f"{load()}")
 

@@ -65,7 +65,8 @@ def test_blocks_equal_the_zoo_stage_in_both_of_its_paths(tmp_path, monkeypatch):
                                            max_accumulator_bytes=80 * 46 * 21)
   result = pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=str(tmp_path / "pw"),
                                            block_channels=16, num_threads=2)
-  assert result.blocks_total == 6 and result.dtype == "float64"
+  # 3 blocks -> 6 block pairs; N = 150 -> 3 ranges of points (MIN_TASKS, MIN_ROWS_PER_TASK).
+  assert result.tasks_total == 18 and result.dtype == "float64"
   active = pairwise.active_channels(result.information)
   assert active.size == 41
   for nmi, vi, information in ((m.nmi, m.vi, m.information) for m in (whole, blocked)):
@@ -94,21 +95,51 @@ def test_subset_of_channels_is_the_submatrix(tmp_path):
     pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=str(tmp_path / "x"), channels=[0, 0])
 
 
-def test_rerun_reuses_finished_blocks_and_new_inputs_discard_them(tmp_path):
+def test_rerun_reuses_finished_tasks_and_new_inputs_discard_them(tmp_path, monkeypatch):
   mean, logvar = _posteriors()
   folder = str(tmp_path / "pw")
-  first = pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=folder, block_channels=10)
-  nmi, vi = np.array(first.nmi), np.array(first.vi)
-  assert first.blocks_total == 15 and first.blocks_reused == 0
-  # A crash that lost two blocks and the outputs: the rerun computes only those two.
-  for name in sorted(os.listdir(os.path.join(folder, "blocks")))[:2]:
-    os.remove(os.path.join(folder, "blocks", name))
-  os.remove(os.path.join(folder, "nmi.npy"))
-  again = pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=folder, block_channels=10)
-  assert again.blocks_reused == 13
-  assert np.array_equal(again.nmi, nmi) and np.array_equal(again.vi, vi)
-  changed = pairwise.pairwise_nmi_vi_blocks(mean + 0.5, logvar, folder=folder, block_channels=10)
-  assert changed.blocks_reused == 0 and not np.array_equal(changed.vi, vi)
+  reference = pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=str(tmp_path / "ref"),
+                                              block_channels=10, row_chunks=2)
+  assert reference.tasks_total == 30 and reference.tasks_reused == 0  # 15 block pairs x 2 ranges
+  assert os.listdir(tmp_path / "ref" / "blocks") == []  # assembled: the tasks' files are gone
+  # Two tasks die (as with a killed worker): the run fails after the others finished.
+  run_task = pairwise.run_task
+
+  def dying(folder_, i, j, r):
+    if (i, j, r) in {(0, 1, 1), (3, 3, 0)}:
+      raise MemoryError("killed")
+    return run_task(folder_, i, j, r)
+  monkeypatch.setattr(pairwise, "run_task", dying)
+  with pytest.raises(MemoryError):
+    pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=folder, block_channels=10, row_chunks=2)
+  assert not os.path.exists(os.path.join(folder, "nmi.npy"))
+  assert len(os.listdir(os.path.join(folder, "blocks"))) == 28
+  monkeypatch.setattr(pairwise, "run_task", run_task)
+  again = pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=folder, block_channels=10,
+                                          row_chunks=2)
+  assert again.tasks_reused == 28
+  assert np.array_equal(again.nmi, reference.nmi) and np.array_equal(again.vi, reference.vi)
+  # Asked again: the assembled stage is returned as it is.
+  assert pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=folder, block_channels=10,
+                                         row_chunks=2).tasks_reused == 30
+  # Another cut of the points is another plan: nothing reused, the same numbers to rounding.
+  recut = pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=folder, block_channels=10,
+                                          row_chunks=3)
+  assert recut.tasks_total == 45 and recut.tasks_reused == 0
+  np.testing.assert_allclose(recut.vi, reference.vi, rtol=0, atol=1e-12)
+  changed = pairwise.pairwise_nmi_vi_blocks(1.5 * mean, logvar, folder=folder, block_channels=10,
+                                            row_chunks=3)
+  assert changed.tasks_reused == 0 and not np.allclose(changed.vi, reference.vi)
+  with pytest.raises(ValueError, match="row_chunks must be an integer in 1..N = 150"):
+    pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=folder, row_chunks=151)
+
+
+def test_default_cut_gives_enough_tasks_without_tiny_ranges():
+  assert pairwise.default_row_chunks(3, 1000) == 6     # K = 2,000 in two blocks: 18 tasks
+  assert pairwise.default_row_chunks(21, 1000) == 1    # K = 6,000: 21 block pairs suffice
+  assert pairwise.default_row_chunks(1, 120) == 2      # ranges of at least 50 points
+  assert pairwise.default_row_chunks(1, 30) == 1
+  assert list(pairwise.row_edges(10, 3)) == [0, 3, 6, 10]
 
 
 def test_large_matrices_are_stored_in_float32_and_memory_mapped(tmp_path):
@@ -132,7 +163,7 @@ def test_local_cluster_gives_identical_matrices_and_checks_the_path(tmp_path, cl
                                           block_channels=12, progress=lambda done, total: seen.append(done))
   assert np.array_equal(here.nmi, there.nmi) and np.array_equal(here.vi, there.vi)
   assert np.array_equal(here.information, there.information)
-  assert sorted(seen) == list(range(1, 11))
+  assert sorted(seen) == list(range(1, 21))  # 10 block pairs x 2 ranges of points
   scheduler.check_shared_path(client, str(tmp_path / "out"))
   assert os.listdir(tmp_path / "out") == []  # probes removed
   (tmp_path / "file").write_text("")

@@ -153,3 +153,21 @@ def test_mismatched_point_sets_are_rejected():
     fragments.pairwise_nmi_vi(np.zeros((2, 5, 5)), np.zeros((2, 6, 6)))
   with pytest.raises(ValueError, match="max_memory_bytes"):
     fragments.pairwise_nmi_vi(np.zeros((2, 5, 5)), max_memory_bytes=0)
+
+
+@pytest.mark.parametrize("two_sets", [False, True])
+def test_row_sums_over_ranges_add_up_to_the_terms_of_all_rows(two_sets):
+  # The distributed stage splits the N points over tasks and adds their row sums.
+  mus, logvars = _random_channels(90, 7, seed=5)
+  lazy_a = fragments.LazyFingerprints(mus[:, :4], logvars[:, :4])
+  lazy_b = fragments.LazyFingerprints(mus[:, 4:], logvars[:, 4:]) if two_sets else None
+  whole = fragments.pairwise_information_terms(lazy_a, lazy_b, num_threads=1)
+  parts = [fragments.pairwise_row_sums(lazy_a, lazy_b, rows=rows, num_threads=1)
+           for rows in ((0, 31), (31, 32), (32, 90))]
+  assert ("lse_b" in parts[0]) == two_sets
+  split = fragments.terms_from_row_sums(fragments.combine_row_sums(parts), 90)
+  for name in fragments.InformationTerms._fields:
+    np.testing.assert_allclose(getattr(split, name), getattr(whole, name), rtol=0, atol=1e-12)
+  assert np.array_equal(split.info_ab, split.info_ab.T) or two_sets
+  with pytest.raises(ValueError, match="rows must be a non-empty range"):
+    fragments.pairwise_row_sums(lazy_a, lazy_b, rows=(40, 40))

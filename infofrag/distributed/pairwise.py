@@ -1,30 +1,39 @@
-"""NMI / VI between channels in blocks of channels: one task per pair of blocks, resumable.
+"""NMI / VI between channels in blocks of channels and ranges of points: resumable tasks.
 
 The channels (columns of the posterior means / log-variances, [N, K]) are cut into
-blocks of `block_channels`. Each pair of blocks (i, j) with i <= j, the upper
-triangle, is one task: it builds the fingerprints (Bhattacharyya distance matrices,
-the paper's Bhattacharyya estimates) of its two blocks itself from their [N, c] means and
-log-variances, computes the information terms I(Da), I(2 Da), I(Db), I(2 Db) and
-I(Da + Db) of every pair (`infofrag.fragments.pairwise_information_terms`, one
-thread), and writes them atomically to FOLDER/blocks/<i>-<j>.npz. A task therefore
-needs only its blocks' inputs, which it reads from FOLDER/inputs/ (a path every
-worker sees), and returns a few numbers.
+blocks of `block_channels`, and the N points (the rows of every fingerprint) into
+`row_chunks` ranges. Each pair of blocks (i, j) with i <= j, the upper triangle,
+times each range r of points is one task: it builds the fingerprints (Bhattacharyya
+distance matrices, the paper's Bhattacharyya estimates) of its two blocks on its
+points itself from their [N, c] means and log-variances, sums the row terms behind
+I(Da), I(2 Da), I(Db), I(2 Db) and I(Da + Db) of every pair over its points
+(`infofrag.fragments.pairwise_row_sums`, one thread), and writes them atomically to
+FOLDER/blocks/<i>-<j>-<r>.npz. A task therefore needs only its blocks' inputs, which
+it reads from FOLDER/inputs/ (a path every worker sees), and returns a few numbers.
 
-Because every finished block is on disk, a rerun after the client or a worker was
-killed computes only the missing blocks (and says how many it reused). The inputs'
-digest is recorded in FOLDER/plan.json; blocks of other inputs are discarded.
+Splitting the points costs nothing extra (each coefficient is still computed once
+per block pair), so it is how the work is balanced when there are few block pairs:
+by default a stage has at least `MIN_TASKS` tasks. Smaller blocks would balance too,
+but every block pair rebuilds its blocks' fingerprints.
 
-Assembly turns each block's terms into NMI and VI (`nmi_vi_from_terms`, the
+Because every finished task is on disk, a rerun after the client or a worker was
+killed computes only the missing tasks (and says how many it reused). The inputs'
+digest (with the channels and the block and range edges) is recorded in
+FOLDER/plan.json; tasks of other inputs are discarded, and the tasks' files are
+removed once the stage is assembled.
+
+Assembly adds each block pair's ranges in order (`combine_row_sums`), turns them into
+bits (`terms_from_row_sums`) and then into NMI and VI (`nmi_vi_from_terms`, the
 paper's NMI = (I_a + I_b - I_ab) / sqrt((2 I_a - I_aa)(2 I_b - I_bb)) and
 VI = 2 I_ab - I_aa - I_bb), mirrors them, and writes FOLDER/nmi.npy and
 FOLDER/vi.npy, which `np.load(..., mmap_mode='r')` maps without reading them:
 float64 up to `float32_above_bytes` per matrix, float32 above (NMI and VI are
 then rounded once, to ~6e-8 relative). FOLDER/pairwise.json records the dtype.
 
-The same block function runs in-process (client=None, a thread per block with
-single-threaded BLAS) or on Dask workers (one single-threaded task per block).
-Both give bit-identical matrices; against `pairwise_information_terms` on all
-channels at once they agree to ~1e-13 (other BLAS summation orders).
+The same task function runs in-process (client=None, a thread per task with
+single-threaded BLAS) or on Dask workers (one single-threaded task each). Both
+give bit-identical matrices; against `pairwise_information_terms` on all channels
+at once they agree to ~1e-13 (other BLAS and row summation orders).
 """
 
 from __future__ import annotations
@@ -43,22 +52,30 @@ import numpy as np
 
 from infofrag.utils import io
 
-# Largest default block: 1,000 channels at N = 1,000 hold a task near 0.6 GB. Each
-# task recomputes its blocks' fingerprints, a cost per pair that falls as 1 / block
-# size, so blocks are as large as this allows while giving at least two blocks
-# (three tasks: one off-diagonal pair and two half-size diagonal ones, which two
-# workers share evenly).
-DEFAULT_BLOCK_CHANNELS = 1000
+# Default block size. A block pair rebuilds its two blocks' fingerprints, a cost
+# per pair that falls as 1 / block size (blocks of 1,000 channels cost 17% more CPU
+# than one call over 2,000 channels at N = 1,000, one block of 2,000 nothing), while
+# a task's accumulators take 40 bytes per pair of its block pair: 160 MB at 2,000.
+DEFAULT_BLOCK_CHANNELS = 2000
+# Default number of tasks a stage is cut into at least (by ranges of points), so
+# that a few workers finish together: with 2 workers the last task leaves at most
+# ~1/16 of the work to one of them.
+MIN_TASKS = 16
+# Default ranges of points are not cut below this many rows (per-task costs).
+MIN_ROWS_PER_TASK = 50
 # NMI / VI matrices above this size (bytes in float64) are stored in float32.
 FLOAT32_ABOVE_BYTES = 256 * 2**20
-# Work area of one block task's row loop besides its fingerprints and accumulators.
-BLOCK_WORK_BYTES = 256 * 2**20
+# Work area of one task: its accumulators (160 MB for two blocks of 2,000 channels)
+# and groups of coefficient rows (32 MB per row at N = 1,000; groups of ~10 rows keep
+# the per-channel Python steps negligible).
+BLOCK_WORK_BYTES = 512 * 2**20
 # The paper's cut: channels with at most this information (bits) are inactive.
 ACTIVE_BITS = 0.01
 
 _PLAN = "plan.json"
 _SUMMARY = "pairwise.json"
-_TERMS = ("info_a", "info_aa", "info_b", "info_bb", "info_ab")
+_SUMS_A = ("log_sum_ab", "lse_a", "lse_aa", "max_sum_a")
+_SUMS_B = ("lse_b", "lse_bb", "max_sum_b")
 
 
 @dataclasses.dataclass
@@ -77,10 +94,10 @@ class PairwiseResult:
     Column of the input each row / column of the matrices belongs to (int64).
   dtype : str
     'float64' or 'float32', the stored type of nmi and vi.
-  blocks_total : int
-    Block pairs of the upper triangle.
-  blocks_reused : int
-    Block pairs found finished on disk instead of computed.
+  tasks_total : int
+    Tasks of the stage: block pairs of the upper triangle times ranges of points.
+  tasks_reused : int
+    Tasks found finished on disk instead of computed.
   folder : str
   """
   nmi: np.ndarray
@@ -88,8 +105,8 @@ class PairwiseResult:
   information: np.ndarray
   channels: np.ndarray
   dtype: str
-  blocks_total: int
-  blocks_reused: int
+  tasks_total: int
+  tasks_reused: int
   folder: str
 
 
@@ -121,8 +138,8 @@ def block_edges(num_channels: int, block_channels: int) -> np.ndarray:
 
 
 def default_block_channels(num_channels: int) -> int:
-  """min(DEFAULT_BLOCK_CHANNELS, ceil(K / 2)): at least two blocks, each at most 1,000 channels."""
-  return int(max(1, min(DEFAULT_BLOCK_CHANNELS, -(-num_channels // 2))))
+  """min(DEFAULT_BLOCK_CHANNELS, K): blocks of 2,000 channels; ranges of points balance the work."""
+  return int(max(1, min(DEFAULT_BLOCK_CHANNELS, num_channels)))
 
 
 def block_pairs(num_blocks: int) -> list[tuple[int, int]]:
@@ -131,10 +148,29 @@ def block_pairs(num_blocks: int) -> list[tuple[int, int]]:
   return sorted(pairs, key=lambda pair: pair[0] == pair[1])
 
 
-def block_terms(mean_a: np.ndarray, logvar_a: np.ndarray, mean_b: Optional[np.ndarray] = None,
-                logvar_b: Optional[np.ndarray] = None, *,
-                max_memory_bytes: int = BLOCK_WORK_BYTES) -> dict:
-  """Information terms of every pair of channels of two blocks, on one thread.
+def default_row_chunks(num_block_pairs: int, num_points: int) -> int:
+  """Ranges of points per block pair: enough for `MIN_TASKS` tasks, none under `MIN_ROWS_PER_TASK` rows."""
+  wanted = -(-MIN_TASKS // max(1, num_block_pairs))
+  return int(max(1, min(wanted, num_points // MIN_ROWS_PER_TASK)))
+
+
+def row_edges(num_points: int, row_chunks: int) -> np.ndarray:
+  """Edges [0, ..., N] of `row_chunks` nearly equal ranges of points (int64)."""
+  if int(row_chunks) != row_chunks or not 1 <= row_chunks <= num_points:
+    raise ValueError(f"row_chunks must be an integer in 1..N = {num_points}; got {row_chunks!r}.")
+  return np.array([num_points * k // int(row_chunks) for k in range(int(row_chunks) + 1)],
+                  dtype=np.int64)
+
+
+def stage_tasks(num_blocks: int, num_row_chunks: int) -> list[tuple[int, int, int]]:
+  """Every task (row_block, column_block, row_chunk), largest work first."""
+  return [(i, j, r) for i, j in block_pairs(num_blocks) for r in range(num_row_chunks)]
+
+
+def block_row_sums(mean_a: np.ndarray, logvar_a: np.ndarray, mean_b: Optional[np.ndarray] = None,
+                   logvar_b: Optional[np.ndarray] = None, *, rows: Optional[tuple[int, int]] = None,
+                   max_memory_bytes: int = BLOCK_WORK_BYTES) -> dict:
+  """Row sums of the information terms of every pair of channels of two blocks, on one thread.
 
   Parameters
   ----------
@@ -142,34 +178,35 @@ def block_terms(mean_a: np.ndarray, logvar_a: np.ndarray, mean_b: Optional[np.nd
     Posterior means and natural-log variances of block a's channels on N points.
   mean_b, logvar_b : ndarray of shape (n, b) or None
     Block b; None compares block a with itself (a symmetric product, half the work).
+  rows : (first, last) or None, keyword-only
+    The points whose row terms are summed (None: all N).
   max_memory_bytes : int, keyword-only
     Work area of the row loop.
 
   Returns
   -------
-  dict of float64 arrays, bits: info_a (a,), info_aa (a,), info_b (b,), info_bb (b,),
-  info_ab (a, b).
+  dict of float64 arrays, nats: `infofrag.fragments.pairwise_row_sums`.
   """
   from infofrag import fragments  # pylint: disable=g-import-not-at-top
   source_a = fragments.LazyFingerprints(mean_a, logvar_a)
   source_b = None if mean_b is None else fragments.LazyFingerprints(mean_b, logvar_b)
-  terms = fragments.pairwise_information_terms(source_a, source_b, num_threads=1,
-                                               max_memory_bytes=max_memory_bytes)
-  return {name: np.asarray(getattr(terms, name), dtype=np.float64) for name in _TERMS}
+  return fragments.pairwise_row_sums(source_a, source_b, rows=rows, num_threads=1,
+                                     max_memory_bytes=max_memory_bytes)
 
 
-def _block_path(folder: str, row_block: int, column_block: int) -> str:
-  return os.path.join(folder, "blocks", f"{row_block:05d}-{column_block:05d}.npz")
+def _task_path(folder: str, row_block: int, column_block: int, row_chunk: int) -> str:
+  return os.path.join(folder, "blocks", f"{row_block:05d}-{column_block:05d}-{row_chunk:05d}.npz")
 
 
-def _load_block(folder: str, row_block: int, column_block: int) -> Optional[dict]:
-  """The stored terms of one block pair, or None when absent or unreadable."""
-  path = _block_path(folder, row_block, column_block)
+def _load_task(folder: str, row_block: int, column_block: int, row_chunk: int) -> Optional[dict]:
+  """The stored row sums of one task, or None when absent or unreadable."""
+  path = _task_path(folder, row_block, column_block, row_chunk)
   if not os.path.exists(path):
     return None
+  names = _SUMS_A + (() if row_block == column_block else _SUMS_B)
   try:
     with np.load(path) as stored:
-      return {name: stored[name] for name in _TERMS}
+      return {name: stored[name] for name in names}
   except (OSError, ValueError, KeyError, EOFError):
     return None
 
@@ -182,14 +219,14 @@ def _read_plan(folder: str) -> Optional[dict]:
     return None
 
 
-def run_block(folder: str, row_block: int, column_block: int) -> dict:
-  """One task: computes and persists the terms of block pair (row_block, column_block).
+def run_task(folder: str, row_block: int, column_block: int, row_chunk: int) -> dict:
+  """One task: computes and persists the row sums of one block pair over one range of points.
 
   Reads the two blocks' means and log-variances from FOLDER/inputs/ (written by
-  `pairwise_nmi_vi_blocks`), computes `block_terms` and writes them atomically
-  to FOLDER/blocks/<row>-<column>.npz. A block already on disk (e.g. written by a
-  worker that died afterwards) is not recomputed. Top-level and picklable, so
-  it can be submitted to any Dask client.
+  `pairwise_nmi_vi_blocks`), computes `block_row_sums` over range `row_chunk` of
+  the plan's points and writes them atomically to FOLDER/blocks/<row>-<column>-<chunk>.npz.
+  A task already on disk (e.g. written by a worker that died afterwards) is not
+  recomputed. Top-level and picklable, so it can be submitted to any Dask client.
 
   Parameters
   ----------
@@ -197,53 +234,53 @@ def run_block(folder: str, row_block: int, column_block: int) -> dict:
     The stage folder, on a path this process can read and write.
   row_block, column_block : int
     Block indices, row_block <= column_block.
+  row_chunk : int
+    Index of the range of points.
 
   Returns
   -------
-  dict: row_block, column_block, seconds (compute time, 0 when found), computed (bool).
+  dict: task (the three indices), seconds (compute time, 0 when found), computed (bool).
   """
-  if _load_block(folder, row_block, column_block) is not None:
-    return {"row_block": row_block, "column_block": column_block, "seconds": 0.0, "computed": False}
+  task = (row_block, column_block, row_chunk)
+  if _load_task(folder, *task) is not None:
+    return {"task": task, "seconds": 0.0, "computed": False}
   plan = _read_plan(folder)
   if plan is None:
     raise FileNotFoundError(f"{os.path.join(folder, _PLAN)} is missing or unreadable: the "
                             "pairwise folder must be on a path shared with the client.")
-  edges = plan["edges"]
+  edges, points = plan["edges"], plan["row_edges"]
   means = np.load(os.path.join(folder, "inputs", "mean_t.npy"), mmap_mode="r")
   logvars = np.load(os.path.join(folder, "inputs", "logvar_t.npy"), mmap_mode="r")
 
   def block(index):
-    rows = slice(edges[index], edges[index + 1])
-    return np.array(means[rows]).T, np.array(logvars[rows]).T
+    channels = slice(edges[index], edges[index + 1])
+    return np.array(means[channels]).T, np.array(logvars[channels]).T
 
   start = time.perf_counter()
-  mean_a, logvar_a = block(row_block)
-  if row_block == column_block:
-    terms = block_terms(mean_a, logvar_a, max_memory_bytes=plan["max_memory_bytes"])
-  else:
-    terms = block_terms(mean_a, logvar_a, *block(column_block),
+  rows = (points[row_chunk], points[row_chunk + 1])
+  other = () if row_block == column_block else block(column_block)
+  sums = block_row_sums(*block(row_block), *other, rows=rows,
                         max_memory_bytes=plan["max_memory_bytes"])
-  with io.atomic_path(_block_path(folder, row_block, column_block)) as tmp:
-    np.savez(tmp, **terms)
-  return {"row_block": row_block, "column_block": column_block,
-          "seconds": time.perf_counter() - start, "computed": True}
+  with io.atomic_path(_task_path(folder, *task)) as tmp:
+    np.savez(tmp, **sums)
+  return {"task": task, "seconds": time.perf_counter() - start, "computed": True}
 
 
-def _digest(mean_t: np.ndarray, logvar_t: np.ndarray, edges: np.ndarray) -> str:
+def _digest(*arrays: np.ndarray) -> str:
   digest = hashlib.sha256()
-  for array in (mean_t, logvar_t, edges):
+  for array in arrays:
     digest.update(str(array.shape).encode())
     digest.update(np.ascontiguousarray(array).data)
   return digest.hexdigest()[:24]
 
 
-def _prepare(folder: str, mean_t: np.ndarray, logvar_t: np.ndarray, edges: np.ndarray,
-             max_memory_bytes: int) -> str:
+def _prepare(folder: str, mean_t: np.ndarray, logvar_t: np.ndarray, channels: np.ndarray,
+             edges: np.ndarray, points: np.ndarray, max_memory_bytes: int) -> str:
   """Writes the inputs and plan unless the folder already holds these inputs; returns the digest.
 
-  Blocks of other inputs (another digest) are removed, as are their outputs.
+  Tasks of other inputs or another cut (another digest) are removed, as are their outputs.
   """
-  digest = _digest(mean_t, logvar_t, edges)
+  digest = _digest(mean_t, logvar_t, channels, edges, points)
   plan = _read_plan(folder)
   inputs = [os.path.join(folder, "inputs", name) for name in ("mean_t.npy", "logvar_t.npy")]
   if plan is not None and plan.get("digest") == digest and all(map(os.path.exists, inputs)):
@@ -262,15 +299,17 @@ def _prepare(folder: str, mean_t: np.ndarray, logvar_t: np.ndarray, edges: np.nd
       np.save(tmp, array)
   io.write_json_atomic(os.path.join(folder, _PLAN), {
       "digest": digest, "num_channels": int(mean_t.shape[0]), "num_points": int(mean_t.shape[1]),
-      "edges": [int(e) for e in edges], "max_memory_bytes": int(max_memory_bytes)})
+      "edges": [int(e) for e in edges], "row_edges": [int(e) for e in points],
+      "max_memory_bytes": int(max_memory_bytes)})
   return digest
 
 
-def _assemble(folder: str, edges: np.ndarray, channels: np.ndarray, digest: str,
-              float32_above_bytes: int, blocks_total: int, blocks_reused: int) -> PairwiseResult:
+def _assemble(folder: str, edges: np.ndarray, points: np.ndarray, channels: np.ndarray,
+              digest: str, float32_above_bytes: int, tasks_total: int,
+              tasks_reused: int) -> PairwiseResult:
   """Writes nmi.npy / vi.npy (memory-mappable), information.npy, channels.npy and pairwise.json."""
   from infofrag import fragments  # pylint: disable=g-import-not-at-top
-  count = int(edges[-1])
+  count, num_points = int(edges[-1]), int(points[-1])
   dtype = np.dtype(np.float32 if 8 * count * count > float32_above_bytes else np.float64)
   information = np.zeros(count)
   paths = {name: os.path.join(folder, f"{name}.npy") for name in ("nmi", "vi")}
@@ -278,17 +317,18 @@ def _assemble(folder: str, edges: np.ndarray, channels: np.ndarray, digest: str,
     nmi = np.lib.format.open_memmap(nmi_tmp, mode="w+", dtype=dtype, shape=(count, count))
     vi = np.lib.format.open_memmap(vi_tmp, mode="w+", dtype=dtype, shape=(count, count))
     for i, j in block_pairs(len(edges) - 1):
-      terms = _load_block(folder, i, j)
-      if terms is None:
-        raise RuntimeError(f"block {i}-{j} of {folder} vanished before assembly; rerun to "
-                           "compute it again.")
+      parts = [_load_task(folder, i, j, r) for r in range(len(points) - 1)]
+      if any(part is None for part in parts):
+        raise RuntimeError(f"a task of block pair {i}-{j} in {folder} vanished before assembly; "
+                           "rerun to compute it again.")
+      terms = fragments.terms_from_row_sums(fragments.combine_row_sums(parts), num_points)
       rows, columns = slice(edges[i], edges[i + 1]), slice(edges[j], edges[j + 1])
-      block_nmi, block_vi = fragments.nmi_vi_from_terms(fragments.InformationTerms(**terms))
+      block_nmi, block_vi = fragments.nmi_vi_from_terms(terms)
       nmi[rows, columns], vi[rows, columns] = block_nmi, block_vi
       if i != j:
         nmi[columns, rows], vi[columns, rows] = block_nmi.T, block_vi.T
       else:
-        information[rows] = terms["info_a"]
+        information[rows] = terms.info_a
     nmi.flush()
     vi.flush()
     del nmi, vi
@@ -301,11 +341,28 @@ def _assemble(folder: str, edges: np.ndarray, channels: np.ndarray, digest: str,
       "files": {"nmi": "nmi.npy", "vi": "vi.npy", "information": "information.npy",
                 "channels": "channels.npy"},
       "units": {"nmi": "dimensionless", "vi": "bits", "information": "bits"},
-      "blocks_total": blocks_total, "blocks_reused": blocks_reused})
-  return load_result(folder, blocks_reused=blocks_reused)
+      "tasks_total": tasks_total, "tasks_reused": tasks_reused})
+  # The assembled files now answer a rerun; the tasks' row sums (8 bytes per pair
+  # of each block pair and range of points) are no longer needed.
+  for i, j, r in stage_tasks(len(edges) - 1, len(points) - 1):
+    with contextlib.suppress(FileNotFoundError):
+      os.remove(_task_path(folder, i, j, r))
+  return load_result(folder, tasks_reused=tasks_reused)
 
 
-def load_result(folder: str, *, blocks_reused: Optional[int] = None) -> PairwiseResult:
+def _assembled(folder: str, digest: str, dtype: str) -> bool:
+  """Whether `folder` holds the assembled stage of these inputs, stored in `dtype`."""
+  try:
+    with open(os.path.join(folder, _SUMMARY)) as f:
+      summary = json.load(f)
+  except (OSError, ValueError):
+    return False
+  return (summary.get("digest") == digest and summary.get("dtype") == dtype
+          and all(os.path.exists(os.path.join(folder, name))
+                  for name in summary.get("files", {}).values()))
+
+
+def load_result(folder: str, *, tasks_reused: Optional[int] = None) -> PairwiseResult:
   """The assembled result stored in `folder` (matrices memory-mapped read-only)."""
   with open(os.path.join(folder, _SUMMARY)) as f:
     summary = json.load(f)
@@ -314,8 +371,8 @@ def load_result(folder: str, *, blocks_reused: Optional[int] = None) -> Pairwise
       vi=np.load(os.path.join(folder, "vi.npy"), mmap_mode="r"),
       information=np.load(os.path.join(folder, "information.npy")),
       channels=np.load(os.path.join(folder, "channels.npy")),
-      dtype=summary["dtype"], blocks_total=summary["blocks_total"],
-      blocks_reused=summary["blocks_total"] if blocks_reused is None else blocks_reused,
+      dtype=summary["dtype"], tasks_total=summary["tasks_total"],
+      tasks_reused=summary["tasks_total"] if tasks_reused is None else tasks_reused,
       folder=folder)
 
 
@@ -346,44 +403,50 @@ def _as_inputs(mean: np.ndarray, logvar: np.ndarray, channels) -> tuple:
 def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
                            client: Any = None, channels: Optional[np.ndarray] = None,
                            block_channels: Optional[int] = None,
+                           row_chunks: Optional[int] = None,
                            num_threads: Optional[int] = None,
                            float32_above_bytes: int = FLOAT32_ABOVE_BYTES,
                            max_memory_bytes: int = BLOCK_WORK_BYTES,
                            progress: bool | Callable[[int, int], None] = False) -> PairwiseResult:
-  """NMI and VI between channels, one task per pair of channel blocks, resumable.
+  """NMI and VI between channels, one task per pair of channel blocks and range of points, resumable.
 
   Parameters
   ----------
   mean, logvar : ndarray of shape (n, K)
     Posterior means and natural-log variances of every channel on the N shared points.
   folder : str, keyword-only
-    Stage folder: inputs, finished blocks and the assembled .npy files. With a
+    Stage folder: inputs, finished tasks and the assembled .npy files. With a
     client it must be on a filesystem shared by this process and every worker.
   client : distributed.Client or None, keyword-only
-    None: the blocks run in this process on `num_threads` threads.
+    None: the tasks run in this process on `num_threads` threads.
   channels : ndarray of shape (k,) (int indices or a K-long bool mask) or None, keyword-only
     Only these channels enter the stage (e.g. `active_channels(information)`);
     None: all K. The matrices' rows follow this order; `result.channels` holds it.
   block_channels : int or None, keyword-only
-    Channels per block (None: `default_block_channels(k)`). Blocks hold their fingerprints ([c, N, 2] x 6 float64) and
-    [c, c] accumulators, ~0.6 GB at c = N = 1,000.
+    Channels per block (None: `default_block_channels(k)`, 2,000). A task holds
+    [c, c] accumulators (40 bytes per pair) within `max_memory_bytes`; larger
+    blocks rebuild fewer fingerprints.
+  row_chunks : int or None, keyword-only
+    Ranges of points each block pair is cut into, one task each (None:
+    `default_row_chunks`, at least `MIN_TASKS` tasks in all). The matrices do not
+    depend on the scheduler, but they do (at ~1e-15) on this cut and on `block_channels`.
   num_threads : int or None, keyword-only
-    In-process only: blocks computed at once (None: CPUs, at most 8).
+    In-process only: tasks computed at once (None: CPUs, at most 8).
   float32_above_bytes : int, keyword-only
     Store NMI / VI in float32 when one float64 matrix would exceed this.
   max_memory_bytes : int, keyword-only
-    Row-loop work area of one block task.
+    Row-loop work area of one task.
   progress : bool or callable(done, total), keyword-only
-    True: a bar on stderr counting block pairs; a callable receives the counts.
+    True: a bar on stderr counting tasks; a callable receives the counts.
 
   Returns
   -------
-  PairwiseResult (nmi, vi memory-mapped; information in bits; blocks_reused).
+  PairwiseResult (nmi, vi memory-mapped; information in bits; tasks_reused).
 
   Raises
   ------
   ValueError
-    Inputs of different shapes, non-finite values, bad channel indices or block size.
+    Inputs of different shapes, non-finite values, bad channel indices, block size or row chunks.
   scheduler.SharedPathError
     With a client: `folder` is not writable from a worker or not shared with this process.
   """
@@ -392,44 +455,43 @@ def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
   if block_channels is None:
     block_channels = default_block_channels(mean_t.shape[0])
   edges = block_edges(mean_t.shape[0], block_channels)
+  num_points = mean_t.shape[1]
+  if row_chunks is None:
+    row_chunks = default_row_chunks(len(block_pairs(len(edges) - 1)), num_points)
+  points = row_edges(num_points, row_chunks)
   folder = os.path.abspath(folder)
   if client is not None:
     from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
     scheduler.check_shared_path(client, folder)
-  digest = _prepare(folder, mean_t, logvar_t, edges, max_memory_bytes)
-  pairs = block_pairs(len(edges) - 1)
-  pending = [pair for pair in pairs if _load_block(folder, *pair) is None]
-  reused = len(pairs) - len(pending)
-  summary = None
-  with contextlib.suppress(OSError, ValueError):
-    with open(os.path.join(folder, _SUMMARY)) as f:
-      summary = json.load(f)
+  digest = _prepare(folder, mean_t, logvar_t, channels, edges, points, max_memory_bytes)
   expected_dtype = "float32" if 8 * edges[-1]**2 > float32_above_bytes else "float64"
-  if (not pending and summary is not None and summary.get("digest") == digest
-      and summary.get("dtype") == expected_dtype):
-    return load_result(folder, blocks_reused=reused)
+  if _assembled(folder, digest, expected_dtype):
+    return load_result(folder)
+  tasks = stage_tasks(len(edges) - 1, len(points) - 1)
+  pending = [task for task in tasks if _load_task(folder, *task) is None]
+  reused = len(tasks) - len(pending)
   if reused and progress:
-    print(f"pairwise NMI/VI: reusing {reused} of {len(pairs)} finished blocks in {folder}",
+    print(f"pairwise NMI/VI: reusing {reused} of {len(tasks)} finished tasks in {folder}",
           file=sys.stderr)
-  report = _progress_reporter(progress, len(pairs), reused)
+  report = _progress_reporter(progress, len(tasks), reused)
   try:
     if client is None:
       workers = min(_parallel.resolve_num_threads(num_threads), max(1, len(pending)))
       with _parallel.single_threaded_blas():
         with concurrent.futures.ThreadPoolExecutor(workers) as executor:
-          futures = [executor.submit(run_block, folder, i, j) for i, j in pending]
+          futures = [executor.submit(run_task, folder, *task) for task in pending]
           for future in concurrent.futures.as_completed(futures):
             future.result()
             report()
     else:
       from distributed import as_completed  # pylint: disable=g-import-not-at-top
-      futures = [client.submit(run_block, folder, i, j, pure=False) for i, j in pending]
+      futures = [client.submit(run_task, folder, *task, pure=False) for task in pending]
       for future in as_completed(futures):
         future.result()
         report()
   finally:
     report(close=True)
-  return _assemble(folder, edges, channels, digest, float32_above_bytes, len(pairs), reused)
+  return _assemble(folder, edges, points, channels, digest, float32_above_bytes, len(tasks), reused)
 
 
 def _progress_reporter(progress, total: int, initial: int):
@@ -438,7 +500,7 @@ def _progress_reporter(progress, total: int, initial: int):
   bar = None
   if progress is True:
     from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-    bar = tqdm(total=total, initial=initial, desc="pairwise NMI/VI", unit="block", file=sys.stderr)
+    bar = tqdm(total=total, initial=initial, desc="pairwise NMI/VI", unit="task", file=sys.stderr)
 
   def report(close=False):
     if close:

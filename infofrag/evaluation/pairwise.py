@@ -116,7 +116,7 @@ def ensemble_pairwise(embeddings: Sequence[embedding_lib.ModelEmbedding], *, cac
         channels=channels, progress=progress)
     return PairwiseMatrices(np.asarray(result.nmi, dtype=np.float64),
                             np.asarray(result.vi, dtype=np.float64), result.information,
-                            channels, result.blocks_reused == result.blocks_total)
+                            channels, result.tasks_reused == result.tasks_total)
   path = os.path.join(cache_dir, f"pairwise-{key}.npz")
   stored = io.load_npz_or_set_aside(path, ("nmi", "vi", "information"))
   if stored is not None:

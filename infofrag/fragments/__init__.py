@@ -18,10 +18,13 @@ from infofrag.fragments.monte_carlo import monte_carlo_information
 from infofrag.fragments.monte_carlo import monte_carlo_nmi_vi
 from infofrag.fragments.monte_carlo import MonteCarloComparison
 from infofrag.fragments.monte_carlo import propagate_nmi_vi
+from infofrag.fragments.nmi_vi import combine_row_sums
 from infofrag.fragments.nmi_vi import InformationTerms
 from infofrag.fragments.nmi_vi import nmi_vi_from_terms
 from infofrag.fragments.nmi_vi import pairwise_information_terms
 from infofrag.fragments.nmi_vi import pairwise_nmi_vi
+from infofrag.fragments.nmi_vi import pairwise_row_sums
+from infofrag.fragments.nmi_vi import terms_from_row_sums
 from infofrag.fragments.plotting import plot_structure
 from infofrag.fragments.structure import DISTANCES
 from infofrag.fragments.structure import ensemble_structure
@@ -34,8 +37,9 @@ from infofrag.fragments.structure import structure_from_matrices
 __all__ = [
     "ArrayFingerprints", "bhattacharyya_distances", "channel_fingerprints", "factor_fingerprints",
     "FACTOR_MISMATCH_DISTANCE", "LazyFingerprints", "information", "monte_carlo_information",
-    "monte_carlo_nmi_vi", "MonteCarloComparison", "propagate_nmi_vi", "InformationTerms",
-    "nmi_vi_from_terms", "pairwise_information_terms", "pairwise_nmi_vi", "plot_structure",
+    "monte_carlo_nmi_vi", "MonteCarloComparison", "propagate_nmi_vi", "combine_row_sums",
+    "InformationTerms", "nmi_vi_from_terms", "pairwise_information_terms", "pairwise_nmi_vi",
+    "pairwise_row_sums", "terms_from_row_sums", "plot_structure",
     "DISTANCES", "ensemble_structure", "EnsembleStructure", "Hotspot", "hotspot_factor_nmi", "optics_distances",
     "structure_from_matrices",
 ]

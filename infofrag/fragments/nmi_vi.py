@@ -266,6 +266,108 @@ def _accumulate_rows(source_a, source_b, dtype, first, last, step, threshold, di
   return totals
 
 
+def pairwise_row_sums(fingerprints_a: Fingerprints, fingerprints_b: Fingerprints | None = None, *,
+                      rows: tuple[int, int] | None = None, dtype: npt.DTypeLike = np.float64,
+                      max_memory_bytes: int = DEFAULT_WORK_BYTES, num_threads: int | None = None,
+                      progress: Callable[[int], object] | None = None) -> dict[str, np.ndarray]:
+  """Sums over a range of rows of the row terms behind `pairwise_information_terms`, nats.
+
+  Every information term is a mean over the N rows (points) i of a row term, so
+  sums over disjoint row ranges add up (`combine_row_sums`) to the sums over all
+  rows, which `terms_from_row_sums` turns into bits. This lets one pair of
+  fingerprint sets be split over tasks by rows without computing any coefficient
+  twice.
+
+  Parameters
+  ----------
+  fingerprints_a, fingerprints_b, dtype, max_memory_bytes, num_threads, progress
+    As for `pairwise_information_terms` (progress sees the range's rows).
+  rows : (first, last) or None, keyword-only
+    The rows first..last-1 to sum over (None: all N).
+
+  Returns
+  -------
+  dict of float64 arrays, nats, with the row maxima m_i taken out of the logs:
+    log_sum_ab : ndarray of shape (A, B), sum_i log sum_j Ea_ij Eb_ij;
+    lse_a, lse_aa, max_sum_a : ndarray of shape (A,), sum_i of log sum_j exp(-Da_ij),
+      of log sum_j exp(-2 Da_ij), and of m_i;
+    lse_b, lse_bb, max_sum_b : ndarray of shape (B,), only when the sets differ.
+  """
+  dtype = checks.as_float_dtype(dtype)
+  max_memory_bytes = checks.check_memory_budget(max_memory_bytes)
+  symmetric = fingerprints_b is None or fingerprints_b is fingerprints_a
+  source_a = bhattacharyya.as_fingerprint_source(fingerprints_a)
+  source_b = source_a if symmetric else bhattacharyya.as_fingerprint_source(fingerprints_b)
+  if source_a.num_points != source_b.num_points:
+    raise ValueError(
+        f"Both fingerprint sets must be on the same points; got N = {source_a.num_points} "
+        f"and N = {source_b.num_points}.")
+  num_points = source_a.num_points
+  first, last = (0, num_points) if rows is None else (int(rows[0]), int(rows[1]))
+  if not 0 <= first < last <= num_points:
+    raise ValueError(f"rows must be a non-empty range (first, last) within 0..{num_points}; "
+                     f"got {rows!r}.")
+  num_a, num_b = source_a.num_fingerprints, source_b.num_fingerprints
+  num_threads = min(_parallel.resolve_num_threads(num_threads), last - first)
+  both = num_a + (0 if symmetric else num_b)
+  # Per thread: per row of a block the `dtype` coefficients of every channel
+  # (plus a ones row); fixed: the (A + 1) x (B + 1) product, its log, the running
+  # product, two accumulators, and float64 staging rows for float32 products.
+  per_row = dtype.itemsize * num_points * (both + 2)
+  fixed = (dtype.itemsize + 32) * (num_a + 1) * (num_b + 1) + 8 * 64 * num_points
+  per_thread = max_memory_bytes // num_threads
+  step = int(max(1, min(64, (per_thread - fixed) // per_row)))
+  threshold = _repair_threshold(dtype, num_points)
+
+  def accumulate(start, stop):
+    # Shifting by the diagonal is exact for fingerprints; it only fails (overflows)
+    # when some D_ij < D_ii - 700, which no Bhattacharyya matrix has. Then the
+    # general row-maximum shift is used instead. errstate is per thread.
+    with np.errstate(over="ignore", invalid="ignore"):
+      totals = _accumulate_rows(source_a, source_b, dtype, first + start, first + stop, step,
+                                threshold, True, progress)
+    if all(np.isfinite(value).all() for value in totals.values()):
+      return totals
+    return _accumulate_rows(source_a, source_b, dtype, first + start, first + stop, step,
+                            threshold, False, progress)
+
+  return combine_row_sums(_parallel.map_ranges(accumulate, last - first, num_threads))
+
+
+def combine_row_sums(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+  """Sums of `pairwise_row_sums` results over disjoint row ranges, added in the given order."""
+  if not parts:
+    raise ValueError("combine_row_sums needs at least one part.")
+  return {key: sum(part[key] for part in parts) for key in parts[0]}
+
+
+def terms_from_row_sums(sums: dict[str, np.ndarray], num_points: int) -> InformationTerms:
+  """Information terms, bits, from `pairwise_row_sums` over all `num_points` rows.
+
+  Parameters
+  ----------
+  sums : dict of ndarray
+    `pairwise_row_sums` (or `combine_row_sums` of ranges covering every row once).
+  num_points : int
+    N, the number of rows summed over.
+
+  Returns
+  -------
+  InformationTerms, bits. For a set compared with itself info_ab is made exactly
+  symmetric and info_b, info_bb repeat info_a, info_aa.
+  """
+  symmetric = "lse_b" not in sums
+  b = "a" if symmetric else "b"  # the symmetric case keeps one set of per-channel sums
+  total_ab = sums["log_sum_ab"] + sums["max_sum_a"][:, None] + sums[f"max_sum_{b}"][None, :]
+  if symmetric:
+    total_ab = 0.5 * (total_ab + total_ab.T)  # exact symmetry despite BLAS rounding
+  to_bits = lambda lse_sum: information_lib.bits_from_row_lse(lse_sum / num_points, num_points)
+  return InformationTerms(
+      info_a=to_bits(sums["lse_a"]), info_aa=to_bits(sums["lse_aa"]),
+      info_b=to_bits(sums[f"lse_{b}"]), info_bb=to_bits(sums[f"lse_{b}{b}"]),
+      info_ab=to_bits(total_ab))
+
+
 def pairwise_information_terms(fingerprints_a: Fingerprints, fingerprints_b: Fingerprints | None = None,
                                dtype: npt.DTypeLike = np.float64,
                                max_memory_bytes: int = DEFAULT_WORK_BYTES, num_threads: int | None = None,
@@ -288,7 +390,8 @@ def pairwise_information_terms(fingerprints_a: Fingerprints, fingerprints_b: Fin
     Each holds its own [A, B] accumulator.
   progress : optional callable(rows), called from the worker threads after each
     block of rows (e.g. a lock-guarded `tqdm.update`); it sees N rows in all,
-    or 2 N when matrices that are not fingerprints force a second pass.
+    plus the rows of any range that matrices that are not fingerprints force to
+    be redone.
 
   Returns
   -------
@@ -296,53 +399,12 @@ def pairwise_information_terms(fingerprints_a: Fingerprints, fingerprints_b: Fin
     info_a, info_aa of shape (A,), info_b, info_bb of shape (B,), info_ab of shape (A, B),
     bits.
   """
-  dtype = checks.as_float_dtype(dtype)
-  max_memory_bytes = checks.check_memory_budget(max_memory_bytes)
-  symmetric = fingerprints_b is None or fingerprints_b is fingerprints_a
   source_a = bhattacharyya.as_fingerprint_source(fingerprints_a)
-  source_b = source_a if symmetric else bhattacharyya.as_fingerprint_source(fingerprints_b)
-  if source_a.num_points != source_b.num_points:
-    raise ValueError(
-        f"Both fingerprint sets must be on the same points; got N = {source_a.num_points} "
-        f"and N = {source_b.num_points}.")
-  num_points = source_a.num_points
-  num_a, num_b = source_a.num_fingerprints, source_b.num_fingerprints
-  num_threads = min(_parallel.resolve_num_threads(num_threads), num_points)
-  both = num_a + (0 if symmetric else num_b)
-  # Per thread: per row of a block the `dtype` coefficients of every channel
-  # (plus a ones row); fixed: the (A + 1) x (B + 1) product, its log, the running
-  # product, two accumulators, and float64 staging rows for float32 products.
-  per_row = dtype.itemsize * num_points * (both + 2)
-  fixed = (dtype.itemsize + 32) * (num_a + 1) * (num_b + 1) + 8 * 64 * num_points
-  per_thread = max_memory_bytes // num_threads
-  step = int(max(1, min(64, (per_thread - fixed) // per_row)))
-  threshold = _repair_threshold(dtype, num_points)
-
-  def run(diagonal_shift):
-    def accumulate(first, last):
-      # errstate is per thread. An overflow of the diagonal shift is detected below.
-      with np.errstate(over="ignore" if diagonal_shift else "warn",
-                       invalid="ignore" if diagonal_shift else "warn"):
-        return _accumulate_rows(source_a, source_b, dtype, first, last, step, threshold, diagonal_shift,
-                                progress)
-    partials = _parallel.map_ranges(accumulate, num_points, num_threads)
-    return {key: sum(part[key] for part in partials) for key in partials[0]}
-
-  # Shifting by the diagonal is exact for fingerprints; it only fails (overflows)
-  # when some D_ij < D_ii - 700, which no Bhattacharyya matrix has. Then the
-  # general row-maximum shift is used instead.
-  totals = run(diagonal_shift=True)
-  if not all(np.isfinite(value).all() for value in totals.values()):
-    totals = run(diagonal_shift=False)
-  b = "a" if symmetric else "b"  # the symmetric case keeps one set of per-channel sums
-  total_ab = totals["log_sum_ab"] + totals["max_sum_a"][:, None] + totals[f"max_sum_{b}"][None, :]
-  if symmetric:
-    total_ab = 0.5 * (total_ab + total_ab.T)  # exact symmetry despite BLAS rounding
-  to_bits = lambda lse_sum: information_lib.bits_from_row_lse(lse_sum / num_points, num_points)
-  return InformationTerms(
-      info_a=to_bits(totals["lse_a"]), info_aa=to_bits(totals["lse_aa"]),
-      info_b=to_bits(totals[f"lse_{b}"]), info_bb=to_bits(totals[f"lse_{b}{b}"]),
-      info_ab=to_bits(total_ab))
+  source_b = (None if fingerprints_b is None or fingerprints_b is fingerprints_a
+              else bhattacharyya.as_fingerprint_source(fingerprints_b))
+  sums = pairwise_row_sums(source_a, source_b, dtype=dtype, max_memory_bytes=max_memory_bytes,
+                           num_threads=num_threads, progress=progress)
+  return terms_from_row_sums(sums, source_a.num_points)
 
 
 def nmi_vi_from_terms(terms: InformationTerms) -> tuple[np.ndarray, np.ndarray]:
