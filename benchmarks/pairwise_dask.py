@@ -231,11 +231,13 @@ def case_inactive(args, work):
                                   block_channels=250)
     some, some_s = timed_blocks(mean, logvar, os.path.join(work, "inactive-active"), client=client,
                                 channels=active, block_channels=250)
-  same = np.array_equal(np.asarray(every.vi)[np.ix_(active, active)], some.vi)
+  # Other blocks and ranges of points: other summation orders, so equal to rounding only.
+  difference = np.abs(np.asarray(every.vi)[np.ix_(active, active)] - some.vi).max()
   print(f"  active channels {active.size} of {count} (> {pairwise.ACTIVE_BITS} bits); "
         f"all {every_s:.1f} s, active only {some_s:.1f} s: speed-up {every_s / some_s:.2f}x "
         f"(pairs ratio {pairs(count) / pairs(active.size):.2f}x, channels ratio "
-        f"{count / active.size:.2f}x); active block of the full VI identical: {same}; {load()}")
+        f"{count / active.size:.2f}x); active block of the full VI against the active-only VI: max "
+        f"|d vi| {difference:.1e} bits; {load()}")
 
 
 CASES = {"parity": case_parity, "overhead": case_overhead, "work": case_work, "scale": case_scale,

@@ -2,8 +2,8 @@
 
 * `scheduler`: the `--scheduler` value, a client context, and a check that an
   output path is shared with (and writable from) the workers.
-* `pairwise`: NMI / VI between channels in blocks of channels, one task per pair
-  of blocks, each block persisted so that a rerun resumes.
+* `pairwise`: NMI / VI between channels, one task per pair of channel blocks and
+  range of points, each task persisted so that a rerun resumes.
 * `training`: a sweep as one Dask task per model, resumable like `run_sweep`.
 
 Dask is imported only when a client is started, so the in-process paths do not need it.
