@@ -130,8 +130,27 @@ def test_rerun_reuses_finished_tasks_and_new_inputs_discard_them(tmp_path, monke
   changed = pairwise.pairwise_nmi_vi_blocks(1.5 * mean, logvar, folder=folder, block_channels=10,
                                             row_chunks=3)
   assert changed.tasks_reused == 0 and not np.allclose(changed.vi, reference.vi)
+  # Nothing of the earlier inputs (e.g. fingerprints kept in memory for the next tasks) leaks in.
+  fresh = pairwise.pairwise_nmi_vi_blocks(1.5 * mean, logvar, folder=str(tmp_path / "fresh"),
+                                          block_channels=10, row_chunks=3)
+  assert np.array_equal(changed.vi, fresh.vi) and np.array_equal(changed.nmi, fresh.nmi)
   with pytest.raises(ValueError, match="row_chunks must be an integer in 1..N = 150"):
     pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=folder, row_chunks=151)
+
+
+def test_a_rerun_keeps_the_cut_it_started_with(tmp_path, monkeypatch):
+  mean, logvar = _posteriors()
+  folder = str(tmp_path / "pw")
+  run_task = pairwise.run_task
+  monkeypatch.setattr(pairwise, "run_task", lambda f, i, j, r: (
+      run_task(f, i, j, r) if (i, j, r) != (0, 1, 2) else 1 / 0))
+  with pytest.raises(ZeroDivisionError):  # 8 threads: 32 tasks wanted, 15 block pairs x 3 ranges
+    pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=folder, block_channels=10, num_threads=8)
+  monkeypatch.setattr(pairwise, "run_task", run_task)
+  # Alone, one thread would cut 2 ranges (16 tasks wanted); resuming, it keeps the 3.
+  again = pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=folder, block_channels=10,
+                                          num_threads=1)
+  assert again.tasks_total == 45 and again.tasks_reused == 44
 
 
 def test_default_cut_gives_enough_tasks_without_tiny_ranges():
@@ -139,6 +158,9 @@ def test_default_cut_gives_enough_tasks_without_tiny_ranges():
   assert pairwise.default_row_chunks(21, 1000) == 1    # K = 6,000: 21 block pairs suffice
   assert pairwise.default_row_chunks(1, 120) == 2      # ranges of at least 50 points
   assert pairwise.default_row_chunks(1, 30) == 1
+  # Many workers: four tasks each (K = 18,000 in blocks of 2,000 on 64 workers: 45 x 6 tasks).
+  assert pairwise.default_row_chunks(45, 1000, 64) == 6
+  assert pairwise.default_row_chunks(3, 1000, 4) == pairwise.default_row_chunks(3, 1000, 1)
   assert list(pairwise.row_edges(10, 3)) == [0, 3, 6, 10]
 
 

@@ -13,8 +13,8 @@ it reads from FOLDER/inputs/ (a path every worker sees), and returns a few numbe
 
 Splitting the points costs nothing extra (each coefficient is still computed once
 per block pair), so it is how the work is balanced when there are few block pairs:
-by default a stage has at least `MIN_TASKS` tasks. Smaller blocks would balance too,
-but every block pair rebuilds its blocks' fingerprints.
+by default a stage has at least `MIN_TASKS` tasks, and `TASKS_PER_WORKER` per worker.
+Smaller blocks would balance too, but every block pair rebuilds its blocks' fingerprints.
 
 Because every finished task is on disk, a rerun after the client or a worker was
 killed computes only the missing tasks (and says how many it reused). The inputs'
@@ -58,10 +58,11 @@ from infofrag.utils import io
 # than one call over 2,000 channels at N = 1,000, one block of 2,000 nothing), while
 # a task's accumulators take 40 bytes per pair of its block pair: 160 MB at 2,000.
 DEFAULT_BLOCK_CHANNELS = 2000
-# Default number of tasks a stage is cut into at least (by ranges of points), so
-# that a few workers finish together: with 2 workers the last task leaves at most
-# ~1/16 of the work to one of them.
+# Default number of tasks a stage is cut into at least (by ranges of points), and
+# per worker, so that the workers finish together: the last round of tasks leaves
+# a worker idle for at most about one task, a quarter of its share or less.
 MIN_TASKS = 16
+TASKS_PER_WORKER = 4
 # Default ranges of points are not cut below this many rows (per-task costs).
 MIN_ROWS_PER_TASK = 50
 # NMI / VI matrices above this size (bytes in float64) are stored in float32.
@@ -149,9 +150,16 @@ def block_pairs(num_blocks: int) -> list[tuple[int, int]]:
   return sorted(pairs, key=lambda pair: pair[0] == pair[1])
 
 
-def default_row_chunks(num_block_pairs: int, num_points: int) -> int:
-  """Ranges of points per block pair: enough for `MIN_TASKS` tasks, none under `MIN_ROWS_PER_TASK` rows."""
-  wanted = -(-MIN_TASKS // max(1, num_block_pairs))
+def default_row_chunks(num_block_pairs: int, num_points: int, num_workers: int = 1) -> int:
+  """Ranges of points per block pair.
+
+  Enough for max(`MIN_TASKS`, `TASKS_PER_WORKER` x `num_workers`) tasks, but no
+  range under `MIN_ROWS_PER_TASK` points. With up to 4 workers the cut does not
+  depend on their number, so in-process and LocalCluster runs of a few workers
+  give bit-identical matrices; other cuts agree to ~1e-15.
+  """
+  wanted_tasks = max(MIN_TASKS, TASKS_PER_WORKER * int(num_workers))
+  wanted = -(-wanted_tasks // max(1, num_block_pairs))
   return int(max(1, min(wanted, num_points // MIN_ROWS_PER_TASK)))
 
 
@@ -290,13 +298,21 @@ def _digest(*arrays: np.ndarray) -> str:
   return digest.hexdigest()[:24]
 
 
-def _prepare(folder: str, mean_t: np.ndarray, logvar_t: np.ndarray, channels: np.ndarray,
+def _planned_row_edges(folder: str, inputs_digest: str) -> Optional[np.ndarray]:
+  """The cut of points of the stage planned in `folder` for these inputs, or None."""
+  plan = _read_plan(folder)
+  if plan is None or plan.get("inputs_digest") != inputs_digest:
+    return None
+  return np.asarray(plan["row_edges"], dtype=np.int64)
+
+
+def _prepare(folder: str, mean_t: np.ndarray, logvar_t: np.ndarray, inputs_digest: str,
              edges: np.ndarray, points: np.ndarray, max_memory_bytes: int) -> str:
   """Writes the inputs and plan unless the folder already holds these inputs; returns the digest.
 
   Tasks of other inputs or another cut (another digest) are removed, as are their outputs.
   """
-  digest = _digest(mean_t, logvar_t, channels, edges, points)
+  digest = _digest(np.frombuffer(inputs_digest.encode(), dtype=np.uint8), points)
   plan = _read_plan(folder)
   inputs = [os.path.join(folder, "inputs", name) for name in ("mean_t.npy", "logvar_t.npy")]
   if plan is not None and plan.get("digest") == digest and all(map(os.path.exists, inputs)):
@@ -314,7 +330,8 @@ def _prepare(folder: str, mean_t: np.ndarray, logvar_t: np.ndarray, channels: np
     with io.atomic_path(os.path.join(folder, "inputs", name)) as tmp:
       np.save(tmp, array)
   io.write_json_atomic(os.path.join(folder, _PLAN), {
-      "digest": digest, "num_channels": int(mean_t.shape[0]), "num_points": int(mean_t.shape[1]),
+      "digest": digest, "inputs_digest": inputs_digest,
+      "num_channels": int(mean_t.shape[0]), "num_points": int(mean_t.shape[1]),
       "edges": [int(e) for e in edges], "row_edges": [int(e) for e in points],
       "max_memory_bytes": int(max_memory_bytes)})
   return digest
@@ -444,8 +461,9 @@ def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
     blocks rebuild fewer fingerprints.
   row_chunks : int or None, keyword-only
     Ranges of points each block pair is cut into, one task each (None:
-    `default_row_chunks`, at least `MIN_TASKS` tasks in all). The matrices do not
-    depend on the scheduler, but they do (at ~1e-15) on this cut and on `block_channels`.
+    `default_row_chunks` for the threads or the client's worker threads; a rerun
+    keeps the cut of the run it resumes). The matrices depend (at ~1e-15) on this
+    cut and on `block_channels`, not on where the tasks run.
   num_threads : int or None, keyword-only
     In-process only: tasks computed at once (None: CPUs, at most 8).
   float32_above_bytes : int, keyword-only
@@ -472,14 +490,22 @@ def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
     block_channels = default_block_channels(mean_t.shape[0])
   edges = block_edges(mean_t.shape[0], block_channels)
   num_points = mean_t.shape[1]
-  if row_chunks is None:
-    row_chunks = default_row_chunks(len(block_pairs(len(edges) - 1)), num_points)
-  points = row_edges(num_points, row_chunks)
   folder = os.path.abspath(folder)
+  inputs_digest = _digest(mean_t, logvar_t, channels, edges)
+  if row_chunks is not None:
+    points = row_edges(num_points, row_chunks)
+  else:
+    # A rerun keeps the cut it started with, however many workers it finds now.
+    points = _planned_row_edges(folder, inputs_digest)
+    if points is None:
+      workers = (_parallel.resolve_num_threads(num_threads) if client is None
+                 else sum(client.nthreads().values()))
+      points = row_edges(num_points, default_row_chunks(len(block_pairs(len(edges) - 1)),
+                                                        num_points, workers))
   if client is not None:
     from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
     scheduler.check_shared_path(client, folder)
-  digest = _prepare(folder, mean_t, logvar_t, channels, edges, points, max_memory_bytes)
+  digest = _prepare(folder, mean_t, logvar_t, inputs_digest, edges, points, max_memory_bytes)
   expected_dtype = "float32" if 8 * edges[-1]**2 > float32_above_bytes else "float64"
   if _assembled(folder, digest, expected_dtype):
     return load_result(folder)
