@@ -183,7 +183,7 @@ def test_models_of_different_datasets_are_analysed_separately(tmp_path):
 
 
 def test_pairwise_in_channel_blocks_equals_one_symmetric_call(tmp_path):
-  # Large zoos are done in blocks of channels to bound memory; the matrices
+  # Large zoos are done in tasks of channel blocks to bound memory; the matrices
   # must not depend on it.
   import types
   from infofrag.evaluation import pairwise
@@ -194,7 +194,8 @@ def test_pairwise_in_channel_blocks_equals_one_symmetric_call(tmp_path):
   every = np.arange(12)
   whole = pairwise.ensemble_pairwise(embeddings, cache_dir=str(tmp_path / "one"), channels=every,
                                      progress=False)
-  assert pairwise.block_channels(12, 2, 80 * 13 * 6) == 5
+  assert pairwise.block_channels(12, 2, 80 * 13 * 13) is None  # one call fits
+  assert pairwise.block_channels(12, 2, 80 * 13 * 6) == 7  # two tasks of 8 x 8 accumulators fit
   blocks = pairwise.ensemble_pairwise(embeddings, cache_dir=str(tmp_path / "blocks"), channels=every,
                                       progress=False, max_accumulator_bytes=80 * 13 * 6)
   for name in ("nmi", "vi", "information"):

@@ -1,14 +1,16 @@
 """NMI and VI between every pair of active channels of an ensemble (the paper's pairwise stage).
 
-Cached as ``OUT/cache/<sample key>/pairwise-<digest>.npz``, the digest over the ordered
-model keys and the selected channels (so a different or reordered ensemble never reuses
-another's matrices).
+Cached as ``OUT/cache/<sample key>/pairwise-<digest>.npz`` (one in-process call) or in the
+folder ``pairwise-<digest>/`` of `infofrag.distributed.pairwise` (tasks of channel blocks: on
+Dask, or too many channels for one call), the digest over the ordered model keys and the
+selected channels (so a different or reordered ensemble never reuses another's matrices).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import os
 import sys
 import threading
@@ -20,7 +22,7 @@ from infofrag.evaluation import embedding as embedding_lib
 from infofrag.utils import io
 
 # Pair accumulators (five float64 [K+1, K+1] arrays per thread) above this size
-# switch the pairwise stage from one symmetric call to blocks of channels.
+# switch the in-process stage from one symmetric call to tasks of channel blocks.
 PAIRWISE_ACCUMULATOR_BYTES = 2 * 2**30
 
 
@@ -46,12 +48,19 @@ class PairwiseMatrices:
   cached: bool
 
 
-def block_channels(count: int, num_threads: int, max_accumulator_bytes: int) -> int:
-  """Channels per block so that (block + 1, count + 1) accumulators fit (count: one call)."""
+def block_channels(count: int, num_threads: int, max_accumulator_bytes: int) -> Optional[int]:
+  """None when one symmetric call over `count` channels fits the accumulator budget.
+
+  Otherwise the channels per block of `pairwise_nmi_vi_blocks` tasks such that
+  `num_threads` tasks at a time (each with [c + 1, c + 1] accumulators) fit it, at
+  most the distributed stage's default block.
+  """
+  from infofrag.distributed import pairwise as distributed_pairwise  # pylint: disable=g-import-not-at-top
   per_pair = 5 * 8 * num_threads
   if per_pair * (count + 1)**2 <= max_accumulator_bytes:
-    return count
-  return int(max(1, max_accumulator_bytes // (per_pair * (count + 1)) - 1))
+    return None
+  fitting = math.isqrt(max_accumulator_bytes // per_pair) - 1
+  return int(max(1, min(distributed_pairwise.DEFAULT_BLOCK_CHANNELS, fitting)))
 
 
 def selected_channels(embeddings: Sequence[embedding_lib.ModelEmbedding], *,
@@ -86,7 +95,8 @@ def ensemble_pairwise(embeddings: Sequence[embedding_lib.ModelEmbedding], *, cac
   ----------
   embeddings : sequence of ModelEmbedding
   cache_dir : str
-      Folder of the cache (``pairwise-<key>.npz``, or ``pairwise-<key>/`` on Dask).
+      Folder of the cache: ``pairwise-<key>.npz`` for one call, ``pairwise-<key>/`` for
+      tasks (on Dask, or above the accumulator budget).
   channels : ndarray of shape (k,) or None
       Positions among all channels to compare (default: `selected_channels`).
   client : distributed.Client or None
@@ -95,25 +105,33 @@ def ensemble_pairwise(embeddings: Sequence[embedding_lib.ModelEmbedding], *, cac
       the in-process ones to 1e-12.
   progress : bool
       A progress bar on stderr.
+  max_accumulator_bytes : int
+      Accumulators of one symmetric call above this go to tasks of channel blocks
+      instead, sized so that the threads' tasks fit it.
 
   Notes
   -----
-  In process, up to about 3,600 channels (2 threads, 2 GiB of accumulators) this is one
+  In process, up to about 5,100 channels (2 threads, 2 GiB of accumulators; fewer with
+  more threads) this is one
   symmetric call: each fingerprint row is computed once and costs one symmetric BLAS
-  product. Larger ensembles go in blocks of channels against all later channels (the
-  upper triangle, mirrored), so memory stays bounded at the price of recomputing column
-  fingerprints.
+  product. Larger ensembles run the tasks of `pairwise_nmi_vi_blocks` on this process's
+  threads (blocks of up to 2,000 channels and ranges of points, resumable, in
+  ``pairwise-<key>/``), so memory stays bounded at the price of rebuilding each block's
+  fingerprints once per pair of blocks.
   """
   if channels is None:
     channels = selected_channels(embeddings)
   channels = np.asarray(channels, dtype=np.int64)
   key = stage_key(embeddings, channels)
   mean, logvar = embedding_lib.concatenated(embeddings)
-  if client is not None and channels.size:
+  from infofrag.fragments import _parallel  # pylint: disable=g-import-not-at-top
+  block = block_channels(channels.size, _parallel.resolve_num_threads(None), max_accumulator_bytes)
+  if channels.size and (client is not None or block is not None):
     from infofrag.distributed import pairwise as distributed_pairwise  # pylint: disable=g-import-not-at-top
     result = distributed_pairwise.pairwise_nmi_vi_blocks(
         mean, logvar, folder=os.path.join(cache_dir, f"pairwise-{key}"), client=client,
-        channels=channels, progress=progress)
+        channels=channels, block_channels=None if client is not None else block,
+        progress=progress)
     return PairwiseMatrices(np.asarray(result.nmi, dtype=np.float64),
                             np.asarray(result.vi, dtype=np.float64), result.information,
                             channels, result.tasks_reused == result.tasks_total)
@@ -122,44 +140,41 @@ def ensemble_pairwise(embeddings: Sequence[embedding_lib.ModelEmbedding], *, cac
   if stored is not None:
     return PairwiseMatrices(stored["nmi"], stored["vi"], stored["information"], channels, True)
   nmi, vi, information = pairwise_nmi_vi(mean[:, channels], logvar[:, channels],
-                                         progress=progress,
-                                         max_accumulator_bytes=max_accumulator_bytes)
+                                         progress=progress)
   with io.atomic_path(path) as tmp:
     np.savez(tmp, nmi=nmi, vi=vi, information=information)
   return PairwiseMatrices(nmi, vi, information, channels, False)
 
 
-def pairwise_nmi_vi(mean: np.ndarray, logvar: np.ndarray, *, progress: bool = True,
-                    max_accumulator_bytes: int = PAIRWISE_ACCUMULATOR_BYTES
+def pairwise_nmi_vi(mean: np.ndarray, logvar: np.ndarray, *, progress: bool = True
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-  """(nmi, vi, information) of the channels of posteriors of shape (n, k), in process."""
+  """(nmi, vi, information) of the channels of posteriors of shape (n, k): one symmetric call.
+
+  Parameters
+  ----------
+  mean, logvar : ndarray of shape (n, k)
+    Posterior means and natural-log variances.
+  progress : bool, keyword-only
+    A progress bar on stderr, counting points.
+
+  Returns
+  -------
+  nmi : ndarray of shape (k, k)
+  vi : ndarray of shape (k, k), bits
+  information : ndarray of shape (k,), bits
+  """
   from tqdm import tqdm  # pylint: disable=g-import-not-at-top
   from infofrag import fragments  # pylint: disable=g-import-not-at-top
-  from infofrag.fragments import _parallel  # pylint: disable=g-import-not-at-top
   count, num_points = mean.shape[1], mean.shape[0]
   if count == 0:  # e.g. every channel of a collapsed ensemble is inactive
     return np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0)
-  block = block_channels(count, _parallel.resolve_num_threads(None), max_accumulator_bytes)
-  starts = range(0, count, block)
   lock = threading.Lock()
-  with tqdm(total=num_points * len(starts), desc="pairwise NMI/VI", unit="row",
-            disable=not progress, file=sys.stderr) as bar:
+  with tqdm(total=num_points, desc="pairwise NMI/VI", unit="row", disable=not progress,
+            file=sys.stderr) as bar:
     def advance(rows):
       with lock:  # called from the worker threads
         bar.update(rows)
-    if block == count:
-      terms = fragments.pairwise_information_terms(fragments.LazyFingerprints(mean, logvar),
-                                                   progress=advance)
-      nmi, vi = fragments.nmi_vi_from_terms(terms)
-      return nmi, vi, np.asarray(terms.info_a, dtype=np.float64)
-    nmi, vi, information = np.zeros((count, count)), np.zeros((count, count)), np.zeros(count)
-    for start in starts:
-      stop = min(count, start + block)
-      terms = fragments.pairwise_information_terms(
-          fragments.LazyFingerprints(mean[:, start:stop], logvar[:, start:stop]),
-          fragments.LazyFingerprints(mean[:, start:], logvar[:, start:]), progress=advance)
-      block_nmi, block_vi = fragments.nmi_vi_from_terms(terms)
-      nmi[start:stop, start:], vi[start:stop, start:] = block_nmi, block_vi
-      nmi[start:, start:stop], vi[start:, start:stop] = block_nmi.T, block_vi.T
-      information[start:stop] = terms.info_a
-  return nmi, vi, information
+    terms = fragments.pairwise_information_terms(fragments.LazyFingerprints(mean, logvar),
+                                                 progress=advance)
+  nmi, vi = fragments.nmi_vi_from_terms(terms)
+  return nmi, vi, np.asarray(terms.info_a, dtype=np.float64)
