@@ -118,6 +118,7 @@ def test_rerun_reuses_finished_tasks_and_new_inputs_discard_them(tmp_path, monke
   again = pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=folder, block_channels=10,
                                           row_chunks=2)
   assert again.tasks_reused == 28
+  assert pairwise._block_fingerprints.cache_info().currsize == 0  # released after the stage
   assert np.array_equal(again.nmi, reference.nmi) and np.array_equal(again.vi, reference.vi)
   # Asked again: the assembled stage is returned as it is.
   assert pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=folder, block_channels=10,

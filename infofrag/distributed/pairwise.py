@@ -246,6 +246,15 @@ def _block_fingerprints(folder: str, digest: str, index: int):
   return fragments.LazyFingerprints(np.array(means[channels]).T, np.array(logvars[channels]).T)
 
 
+def _release_fingerprints(client: Any) -> None:
+  """Drops the blocks' fingerprints kept for next tasks, here or on every worker."""
+  if client is None:
+    _block_fingerprints.cache_clear()
+    return
+  with contextlib.suppress(Exception):  # a dead or departing worker keeps nothing anyway
+    client.run(_block_fingerprints.cache_clear)
+
+
 def run_task(folder: str, row_block: int, column_block: int, row_chunk: int) -> dict:
   """One task: computes and persists the row sums of one block pair over one range of points.
 
@@ -533,6 +542,7 @@ def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
         report()
   finally:
     report(close=True)
+    _release_fingerprints(client)
   return _assemble(folder, edges, points, channels, digest, float32_above_bytes, len(tasks), reused)
 
 
