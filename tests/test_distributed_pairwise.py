@@ -139,6 +139,22 @@ def test_rerun_reuses_finished_tasks_and_new_inputs_discard_them(tmp_path, monke
     pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=folder, row_chunks=151)
 
 
+def test_ctrl_c_stops_at_the_running_tasks_and_keeps_them(tmp_path):
+  mean, logvar = _posteriors()
+  folder = str(tmp_path / "pw")
+
+  def interrupt(done, total):
+    raise KeyboardInterrupt
+  with pytest.raises(KeyboardInterrupt):
+    pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=folder, block_channels=10, row_chunks=2,
+                                    num_threads=2, progress=interrupt)
+  kept = len(os.listdir(os.path.join(folder, "blocks")))
+  assert 1 <= kept < 10  # the first task and the few running beside it, not the 30
+  again = pairwise.pairwise_nmi_vi_blocks(mean, logvar, folder=folder, block_channels=10,
+                                          row_chunks=2)
+  assert again.tasks_reused == kept and again.tasks_total == 30
+
+
 def test_a_rerun_keeps_the_cut_it_started_with(tmp_path, monkeypatch):
   mean, logvar = _posteriors()
   folder = str(tmp_path / "pw")

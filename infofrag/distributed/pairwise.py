@@ -531,9 +531,16 @@ def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
       with _parallel.single_threaded_blas():
         with concurrent.futures.ThreadPoolExecutor(workers) as executor:
           futures = [executor.submit(run_task, folder, *task) for task in pending]
-          for future in concurrent.futures.as_completed(futures):
-            future.result()
-            report()
+          try:
+            for future in concurrent.futures.as_completed(futures):
+              future.result()
+              report()
+          except (KeyboardInterrupt, SystemExit):
+            # Ctrl-C: stop at the running tasks (their results are kept) instead of
+            # letting the executor work through the queue before it exits.
+            for future in futures:
+              future.cancel()
+            raise
     else:
       from distributed import as_completed  # pylint: disable=g-import-not-at-top
       futures = [client.submit(run_task, folder, *task, pure=False) for task in pending]
