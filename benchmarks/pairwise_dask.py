@@ -131,10 +131,15 @@ def case_work(args, work):
   with _parallel.single_threaded_blas():
     whole = cpu(lambda: fragments.pairwise_information_terms(
         fragments.LazyFingerprints(mean, logvar), num_threads=1))
-    off = cpu(pairwise.block_row_sums, mean[:, :half], logvar[:, :half], mean[:, half:],
-              logvar[:, half:])
-    first = cpu(pairwise.block_row_sums, mean[:, :half], logvar[:, :half])
-    second = cpu(pairwise.block_row_sums, mean[:, half:], logvar[:, half:])
+    def block_sums(columns_a, columns_b=None):
+      """One task of a whole block pair over all points, as a worker runs it."""
+      lazy = lambda columns: fragments.LazyFingerprints(mean[:, columns], logvar[:, columns])
+      fragments.pairwise_row_sums(lazy(columns_a), None if columns_b is None else lazy(columns_b),
+                                  num_threads=1, max_memory_bytes=pairwise.BLOCK_WORK_BYTES)
+    first_half, second_half = slice(0, half), slice(half, count)
+    off = cpu(block_sums, first_half, second_half)
+    first = cpu(block_sums, first_half)
+    second = cpu(block_sums, second_half)
   blocks = off + first + second
   print(f"  one call {whole:.1f} s; blocks {off:.1f} (off-diagonal) + {first:.1f} + {second:.1f} "
         f"(diagonal) = {blocks:.1f} s, {blocks / whole:.2f}x the one call")

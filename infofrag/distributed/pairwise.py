@@ -176,33 +176,6 @@ def stage_tasks(num_blocks: int, num_row_chunks: int) -> list[tuple[int, int, in
   return [(i, j, r) for i, j in block_pairs(num_blocks) for r in range(num_row_chunks)]
 
 
-def block_row_sums(mean_a: np.ndarray, logvar_a: np.ndarray, mean_b: Optional[np.ndarray] = None,
-                   logvar_b: Optional[np.ndarray] = None, *, rows: Optional[tuple[int, int]] = None,
-                   max_memory_bytes: int = BLOCK_WORK_BYTES) -> dict:
-  """Row sums of the information terms of every pair of channels of two blocks, on one thread.
-
-  Parameters
-  ----------
-  mean_a, logvar_a : ndarray of shape (n, a)
-    Posterior means and natural-log variances of block a's channels on N points.
-  mean_b, logvar_b : ndarray of shape (n, b) or None
-    Block b; None compares block a with itself (a symmetric product, half the work).
-  rows : (first, last) or None, keyword-only
-    The points whose row terms are summed (None: all N).
-  max_memory_bytes : int, keyword-only
-    Work area of the row loop.
-
-  Returns
-  -------
-  dict of float64 arrays, nats: `infofrag.fragments.pairwise_row_sums`.
-  """
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
-  source_a = fragments.LazyFingerprints(mean_a, logvar_a)
-  source_b = None if mean_b is None else fragments.LazyFingerprints(mean_b, logvar_b)
-  return fragments.pairwise_row_sums(source_a, source_b, rows=rows, num_threads=1,
-                                     max_memory_bytes=max_memory_bytes)
-
-
 def _task_path(folder: str, row_block: int, column_block: int, row_chunk: int) -> str:
   return os.path.join(folder, "blocks", f"{row_block:05d}-{column_block:05d}-{row_chunk:05d}.npz")
 
@@ -259,7 +232,7 @@ def run_task(folder: str, row_block: int, column_block: int, row_chunk: int) -> 
   """One task: computes and persists the row sums of one block pair over one range of points.
 
   Reads the two blocks' means and log-variances from FOLDER/inputs/ (written by
-  `pairwise_nmi_vi_blocks`), computes their row sums (`block_row_sums`) over range
+  `pairwise_nmi_vi_blocks`), computes their row sums (`fragments.pairwise_row_sums`, one thread) over range
   `row_chunk` of the plan's points and writes them atomically to
   FOLDER/blocks/<row>-<column>-<chunk>.npz.
   A task already on disk (e.g. written by a worker that died afterwards) is not
