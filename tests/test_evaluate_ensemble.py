@@ -158,9 +158,10 @@ def test_models_of_different_datasets_are_analysed_separately(tmp_path):
   root = tmp_path / "zoo"
   _make_zoo(str(root), num_good=2)
   circle_weights = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)  # mean = (cos t, sin t)
-  for number in (10, 11):
+  for number in (10, 11):  # two noise levels: not one model twice
     tf1_hub.build_tf1_hub_model(
-        str(root / str(number)), circle_weights, logvar_value=-6.0, image_shape=(2,),
+        str(root / str(number)), circle_weights, logvar_value=-6.0 + 0.5 * (number - 10),
+        image_shape=(2,),
         bindings={"dataset.name": "'circle'", "model.model": "@vae()", "vae.beta": "0.03",
                   "model.random_seed": str(number), "encoder.num_latent": "2"})
   out = tmp_path / "analysis"
@@ -233,7 +234,11 @@ def test_spaces_and_model_similarity_tables_have_every_kind_of_row(tmp_path):
   for row in rows:
     assert 0.0 < float(row["info_bits"]) <= np.log2(int(row["points"])) + 5 * float(row["info_err"])
     assert float(row["info_fraction"]) == pytest.approx(float(row["info_bits"]) / np.log2(int(row["points"])), rel=1e-5)
-    assert "nmi_pos_x" in row and float(row["nmi_pos_x_err"]) >= 0
+    if row["note"]:  # below the information floor: NMI is not reported
+      assert float(row["info_bits"]) < 0.1 and np.isnan(float(row["factors_nmi"]))
+      assert np.isnan(float(row["nmi_pos_x"])) and "floor" in row["note"]
+    else:
+      assert float(row["nmi_pos_x_err"]) >= 0 and 0 <= float(row["nmi_pos_x"]) <= 1
   # Models 0 and 2 are the same linear encoder: their pair NMI is near 1.
   with open(os.path.join(out, "model_similarity.csv")) as f:
     pairs = list(csv.DictReader(f))

@@ -212,7 +212,9 @@ def test_a_fully_collapsed_ensemble_is_analysed_and_reported(tmp_path):
   root = str(tmp_path / "zoo")
   for number in range(2):
     tf1_hub.build_tf1_hub_model(
-        os.path.join(root, str(number)), np.zeros((PIXELS, 2), np.float32), logvar_value=0.0,
+        # Distinct log-variances: identical constant encoders would be one model counted once.
+        os.path.join(root, str(number)), np.zeros((PIXELS, 2), np.float32),
+        logvar_value=0.1 * number,
         bindings={"dataset.name": "'synthetic_dsprites'", "model.model": "@vae()",
                   "model.name": "'beta_vae'", "vae.beta": "16.0",
                   "model.random_seed": str(number), "encoder.num_latent": "2"})

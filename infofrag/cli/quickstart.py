@@ -88,6 +88,11 @@ def check_ensemble_arguments(args):
   if not betas:
     raise ValueError("--betas names no value.")
   seeds = checks.parse_int_ranges(args.seeds, flag="--seeds")
+  for flag, values in (("--betas", betas), ("--seeds", seeds)):
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+      raise ValueError(f"{flag} repeats {', '.join(f'{v:g}' for v in repeated)}; each model "
+                       "would be trained twice, identically. Give each value once.")
   from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
   scheduler.parse_scheduler(args.scheduler)
   for flag in ("processes", "training_steps", "fingerprint_size", "num_train"):
@@ -168,6 +173,11 @@ def run_ensemble(args, configs, betas, seeds, program, extra_config=None, evalua
   if os.path.exists(report):
     print(f"\nThe browsable report (one self-contained file): {report}\n"
           f"  open it in a web browser, e.g. file://{os.path.abspath(report)}", flush=True)
+  if failed:  # also listed in the report's failures (from the zoo's sweep.json)
+    print(f"{program}: {len(failed)} of {len(models)} trainings failed ("
+          + ", ".join(f"model {n}" for n in sorted(failed)) + "); the tables cover the others.",
+          file=sys.stderr)
+    return status or 1
   return status
 
 if __name__ == "__main__":

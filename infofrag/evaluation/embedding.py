@@ -26,6 +26,11 @@ from infofrag.zoo import model_info
 CACHE_VERSION = 1
 # Channels at or below this information (bits) are inactive (the paper's cut).
 INFO_THRESHOLD_BITS = 0.01
+# A Gaussian encoder's posteriors lie well inside these bounds; values outside them are an
+# overflow or a wrong output convention, and would make channels look more (or less)
+# informative than log2(N) bits allows.
+MAX_ABS_MEAN = 1e8
+LOGVAR_RANGE = (-100.0, 100.0)
 _CACHED_ARRAYS = ("version", "mean", "logvar", "channel_information", "total_information",
                   "factor_nmi", "factor_vi")
 
@@ -62,6 +67,87 @@ class ModelEmbedding:
   def active(self) -> np.ndarray:
     """ndarray of shape (c,), bool: channels above `INFO_THRESHOLD_BITS`."""
     return self.channel_information > INFO_THRESHOLD_BITS
+
+
+class PosteriorError(ValueError):
+  """A model's posteriors are not finite or out of the range of a Gaussian encoder."""
+
+
+def _channel_list(bad: np.ndarray) -> str:
+  channels = np.flatnonzero(bad)
+  shown = ", ".join(str(c) for c in channels[:8])
+  return shown + (f" and {channels.size - 8} more" if channels.size > 8 else "")
+
+
+def check_posteriors(mean: np.ndarray, logvar: np.ndarray, *, model: str) -> None:
+  """Rejects non-finite or overflowing posteriors, naming the model and the channels.
+
+  Parameters
+  ----------
+  mean, logvar : ndarray of shape (n, c)
+      Posterior means and natural-log variances.
+  model : str
+      The model's name or folder, for the message.
+
+  Raises
+  ------
+  PosteriorError
+      When a channel holds NaN or inf, a mean beyond ±`MAX_ABS_MEAN`, or a log-variance
+      outside `LOGVAR_RANGE`.
+  """
+  for what, values in (("mean", mean), ("log-variance", logvar)):
+    bad = ~np.all(np.isfinite(values), axis=0)
+    if bad.any():
+      raise PosteriorError(f"model {model}: posterior {what} of channel(s) {_channel_list(bad)} "
+                           "is NaN or inf on the fingerprint points; check the encoder's "
+                           "weights and output convention.")
+  low, high = LOGVAR_RANGE
+  checks = (("mean", np.any(np.abs(mean) > MAX_ABS_MEAN, axis=0), f"beyond ±{MAX_ABS_MEAN:g}"),
+            ("log-variance", np.any((logvar < low) | (logvar > high), axis=0),
+             f"outside [{low:g}, {high:g}]"))
+  for what, bad, bound in checks:
+    if bad.any():
+      raise PosteriorError(f"model {model}: posterior {what} of channel(s) {_channel_list(bad)} "
+                           f"is {bound} (an overflow or a wrong output convention); check the "
+                           "encoder's outputs.")
+
+
+def check_information(information: np.ndarray, num_points: int, *, model: str) -> None:
+  """Rejects channel information that is not finite or above log2(n) bits (an overflow)."""
+  limit = np.log2(num_points) * (1 + 1e-9)
+  bad = ~np.isfinite(information) | (information > limit)
+  if bad.any():
+    raise PosteriorError(f"model {model}: channel(s) {_channel_list(bad)} would carry more than "
+                         f"log2({num_points}) = {np.log2(num_points):.3f} bits about the "
+                         "fingerprint points, which is impossible (numerical overflow); check "
+                         "the encoder's outputs.")
+
+
+def posterior_digest(embedding: ModelEmbedding) -> str:
+  """SHA-1 of the posterior means and log-variances: equal for models that compute the same
+  function on the sample (identical weights, a copied folder, a repeated seed)."""
+  digest = hashlib.sha1(np.ascontiguousarray(embedding.mean).tobytes())
+  digest.update(np.ascontiguousarray(embedding.logvar).tobytes())
+  return digest.hexdigest()
+
+
+def split_duplicates(embeddings: Sequence[ModelEmbedding]
+                     ) -> tuple[list[ModelEmbedding], list[models_lib.DuplicateModel]]:
+  """(first model of each distinct posterior, the repeats) in the given order.
+
+  A hotspot is information found again by independent runs: a model that repeats another
+  bit for bit would pair every channel with its own copy at NMI 1, so it is counted once.
+  """
+  first: dict[str, ModelEmbedding] = {}
+  duplicates = []
+  for embedding in embeddings:
+    key = posterior_digest(embedding)
+    if key in first:
+      duplicates.append(models_lib.DuplicateModel(embedding.info.model_dir, embedding.info.name,
+                                                  first[key].info.name, "identical posteriors"))
+    else:
+      first[key] = embedding
+  return list(first.values()), duplicates
 
 
 def model_key(model_dir: str) -> str:
@@ -128,9 +214,11 @@ def embed_model(info: model_info.ModelInfo, sample: sample_lib.FingerprintSample
   model.check_observation_shape(sample.observations.shape[1:])
   mean, logvar = model.encode(sample.observations)
   mean, logvar = mean.astype(np.float64), logvar.astype(np.float64)
+  check_posteriors(mean, logvar, model=info.name)
   timings["embedding"] = timings.get("embedding", 0.0) + time.time() - start
   start = time.time()
   information, total, nmi, vi = channel_statistics(mean, logvar, factor_fingerprints)
+  check_information(information, mean.shape[0], model=info.name)
   timings["fingerprints"] = timings.get("fingerprints", 0.0) + time.time() - start
   with io.atomic_path(cache_path(cache_dir, info.model_dir)) as tmp:
     np.savez(tmp, version=CACHE_VERSION, mean=mean, logvar=logvar, channel_information=information,
@@ -147,7 +235,9 @@ class EmbeddingStage:
   seconds: dict[str, float]
 
 
-_MODEL_ERRORS = (model_info.ModelDirError, ValueError)
+# What one model can raise without the others being affected (OSError: an unreadable or
+# vanished file in its folder).
+_MODEL_ERRORS = (model_info.ModelDirError, ValueError, OSError)
 
 
 def embed_models(infos: Sequence[model_info.ModelInfo], sample: sample_lib.FingerprintSample, *,
@@ -186,10 +276,15 @@ def _embed_on_workers(infos: Sequence[model_info.ModelInfo], sample: sample_lib.
                       ) -> tuple[list[model_info.ModelInfo], list[models_lib.ModelFailure]]:
   """Runs `embed_from_files` for the uncached models on Dask; (succeeded, failures)."""
   from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
-  pending = [info for info in infos if not os.path.exists(cache_path(cache_dir, info.model_dir))]
+  pending, failed = [], {}
+  for info in infos:
+    try:
+      if not os.path.exists(cache_path(cache_dir, info.model_dir)):
+        pending.append(info)
+    except OSError as error:  # its weights cannot be read for the cache key
+      failed[info.model_dir] = models_lib.ModelFailure(info.model_dir, str(error))
   futures = [client.submit(embed_from_files, info, sample.path, cache_dir, pure=False)
              for info in pending]
-  failed = {}
   for info, future in zip(pending, futures):
     try:
       future.result()

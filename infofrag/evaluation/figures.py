@@ -21,6 +21,11 @@ from infofrag.evaluation import structure as structure_lib
 from infofrag.zoo import saved_model
 
 
+def file_slug(name: str) -> str:
+  """`name` as a file-name part: runs of characters other than word, ".", "=", "-" become "_"."""
+  return re.sub(r"[^\w.=-]+", "_", name)
+
+
 def traversal_strip(model: saved_model.LoadedModel, embedding: embedding_lib.ModelEmbedding,
                     channel: int, path: str, *, steps: int = 10) -> str:
   """Decodes a sweep of one channel (the others at the sample's mean code) to a PNG strip.
@@ -50,8 +55,7 @@ def structure_figures(dataset: str, structures: structure_lib.Structures,
   written = []
   for distance, by_group in structures.items():
     for group, structure in by_group.items():
-      slug = re.sub(r"[^\w.=-]+", "_", group)
-      path = os.path.join(figure_dir, f"structure_{slug}_{distance}.png")
+      path = os.path.join(figure_dir, f"structure_{file_slug(group)}_{distance}.png")
       try:
         fragments.plot_structure(structure, path, display=distance,
                                  factor_nmi=structure_lib.aligned_factor_nmi(embeddings, structure),
@@ -77,12 +81,14 @@ def traversal_figures(structures: structure_lib.Structures,
     member = structure_lib.representative(hotspot, structure)
     name, channel = member.rsplit(":", 1)
     embedding = by_name[name]
-    path = os.path.join(figure_dir, f"hotspot_{hotspot.label}_traversal_{name}_ch{channel}.png")
+    path = os.path.join(figure_dir, f"hotspot_{hotspot.label}_traversal_{file_slug(name)}"
+                                    f"_ch{channel}.png")
     try:
       written.append(traversal_strip(loader.load(embedding.info.model_dir), embedding,
                                      int(channel), path))
-    except saved_model.ModelLoadError as error:
-      print(f"traversal for hotspot {hotspot.label} skipped: {error}", file=sys.stderr)
+    except (saved_model.ModelLoadError, OSError, ValueError) as error:
+      print(f"traversal for hotspot {hotspot.label} skipped: {str(error).splitlines()[0]}",
+            file=sys.stderr)
   return written
 
 

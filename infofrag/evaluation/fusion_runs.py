@@ -11,12 +11,13 @@ from typing import Any, Mapping, Sequence
 
 from infofrag.evaluation import embedding as embedding_lib
 from infofrag.evaluation import sample as sample_lib
+from infofrag.evaluation import spaces as spaces_lib
 from infofrag.fragments import structure as fragments_structure
 
 FUSION_COLUMNS = ["dataset", "fused", "members", "points", "dim", "fused_info_bits",
                   "members_mean_info_bits", "members_max_info_bits", "gain_over_best_bits",
                   "mean_nmi_with_members", "fused_best_factor", "fused_best_factor_nmi",
-                  "members_best_nmi_for_it"]
+                  "members_best_nmi_for_it", "note"]
 
 
 def run_fusion(embeddings: Sequence[embedding_lib.ModelEmbedding],
@@ -58,7 +59,11 @@ def run_fusion(embeddings: Sequence[embedding_lib.ModelEmbedding],
 
 
 def fusion_rows(dataset: str, reports: Mapping[str, Mapping[str, Any]]) -> list[dict]:
-  """One row per fusion: fused vs members' information, best factor of the fused space."""
+  """One row per fusion: fused vs members' information, best factor of the fused space.
+
+  NMI is clipped to [0, 1], and not reported (NaN, reason in ``note``) for a fused space
+  below `spaces.INFORMATION_FLOOR_BITS`.
+  """
   rows = []
   for target, report in reports.items():
     row = {"dataset": dataset, "fused": target, "members": report["num_members"],
@@ -67,11 +72,18 @@ def fusion_rows(dataset: str, reports: Mapping[str, Mapping[str, Any]]) -> list[
            "members_mean_info_bits": report["members_information_bits"]["mean"],
            "members_max_info_bits": report["members_information_bits"]["max"],
            "gain_over_best_bits": report["gain_over_best_member_bits"],
-           "mean_nmi_with_members": report["nmi_with_members"]["mean"]}
+           "mean_nmi_with_members": spaces_lib.clipped_nmi(report["nmi_with_members"]["mean"]),
+           "note": spaces_lib.below_floor_note(report["fused_information_bits"],
+                                               "the fused space's information")}
     factors = report.get("factors") or {}
     if factors:
       best = max(factors, key=lambda name: factors[name]["fused_nmi"])
-      row.update({"fused_best_factor": best, "fused_best_factor_nmi": factors[best]["fused_nmi"],
-                  "members_best_nmi_for_it": factors[best]["best_member_nmi"]})
+      row.update({"fused_best_factor": best,
+                  "fused_best_factor_nmi": spaces_lib.clipped_nmi(factors[best]["fused_nmi"]),
+                  "members_best_nmi_for_it": spaces_lib.clipped_nmi(
+                      factors[best]["best_member_nmi"])})
+    if row["note"] is not None:  # NMI of an almost empty space is noise: not reported
+      row.update({"mean_nmi_with_members": float("nan"), "fused_best_factor": None,
+                  "fused_best_factor_nmi": float("nan")})
     rows.append(row)
   return rows

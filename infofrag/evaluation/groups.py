@@ -46,7 +46,7 @@ def group_row(dataset: str, group: str, structure: structure_lib.EnsembleStructu
   informative = len(structure.kept)
   in_hotspots = sum(h.size for h in structure.hotspots)
   known_mig = [float(v) for v in mig if v is not None]
-  best = [(h.label, factor_names[int(np.argmax(row))], float(np.max(row)))
+  best = [(h.label, factor_names[int(np.argmax(row))], float(np.clip(np.max(row), 0, 1)))
           for h, row in zip(structure.hotspots, hotspot_factor_nmi)]
   return {
       "dataset": dataset, "group": group, "distance": structure.distance,
@@ -54,7 +54,7 @@ def group_row(dataset: str, group: str, structure: structure_lib.EnsembleStructu
       "mean_active_channels": float(np.mean(active_channels)) if active_channels else float("nan"),
       "hotspots": len(structure.hotspots),
       "fraction_in_hotspots": in_hotspots / informative if informative else float("nan"),
-      "mean_hotspot_nmi": (float(np.mean([h.mean_nmi for h in structure.hotspots]))
+      "mean_hotspot_nmi": (float(np.clip(np.mean([h.mean_nmi for h in structure.hotspots]), 0, 1))
                            if structure.hotspots else float("nan")),
       "mean_mig": float(np.mean(known_mig)) if known_mig else None,
       "hotspot_factors": " ".join(f"{label}:{name}={value:.2f}" for label, name, value in best),

@@ -98,7 +98,6 @@ def evaluate_standard_metrics(infos: Sequence[model_info.ModelInfo], *, metrics:
   """
   from tqdm import tqdm  # pylint: disable=g-import-not-at-top
   from infofrag.evaluation import evaluate  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
 
   rows, failures = [], []
   bar = tqdm(total=len(infos) * len(metrics), desc="metrics", unit="run",
@@ -121,10 +120,12 @@ def evaluate_standard_metrics(infos: Sequence[model_info.ModelInfo], *, metrics:
         sources.add(run.source)
         bar.update(1)
         done += 1
-    except (model_info.ModelDirError, saved_model.ModelLoadError, evaluate.EvaluationError,
-            PermissionError) as error:
-      # gin appends "In call to configurable ..." lines; the first line is the message.
-      failures.append(models_lib.ModelFailure(info.model_dir, str(error).strip().splitlines()[0]))
+    except Exception as error:  # pylint: disable=broad-except
+      # One model's failure (a broken file, a metric that cannot handle its codes) is
+      # recorded and the others go on; a full disk or read-only file system stops the run.
+      if models_lib.is_environment_error(error):
+        raise
+      failures.append(models_lib.ModelFailure(info.model_dir, models_lib.first_line(error)))
       bar.update(len(metrics) - done)
       continue
     row = {"model": info.name, "model_dir": info.model_dir, "dataset": info.dataset,

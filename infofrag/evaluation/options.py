@@ -19,6 +19,9 @@ MAX_POINTS = 1_000_000
 # Smallest value of each numeric analysis option.
 MINIMUMS = {"fingerprint_size": 2, "min_samples": 2, "fusion_dim": 1, "fusion_steps": 0,
             "fusion_points": 2, "mc_samples": 2, "spaces_points": 0}
+# Switches of the ensemble analysis: each is an error without --output_dir (never ignored).
+ANALYSIS_FLAGS = ("per_hyperparameter", "include_inactive", "fusion", "spaces",
+                  "model_similarity")
 _SIZE_PARAMETERS = ("num_train", "num_test", "num_eval", "num_variance_estimate")
 
 
@@ -136,14 +139,20 @@ def check_size_bindings(gin_bindings: Sequence[str]) -> None:
 
 
 def check_analysis_values(options: EvaluationOptions) -> None:
-  """Rejects numeric options below their minimum and analyses without an output folder."""
+  """Rejects numeric options below their minimum, seeds outside [0, 2**32), and analysis
+  switches without an output folder."""
   for name, minimum in MINIMUMS.items():
     value = getattr(options, name)
     if value < minimum:
       raise ValueError(f"--{name} must be at least {minimum}, got {value}.")
-  if (options.spaces or options.model_similarity) and not options.output_dir:
-    raise ValueError("--spaces and --model_similarity need --output_dir (or --zoo with "
-                     "--output_dir) for their tables.")
+  for name in ("fingerprint_seed", "mc_seed"):
+    value = getattr(options, name)
+    if not 0 <= value < 2**32:
+      raise ValueError(f"--{name} must be an integer in [0, 2**32), got {value}.")
+  needs_folder = [f"--{name}" for name in ANALYSIS_FLAGS if getattr(options, name)]
+  if needs_folder and not options.output_dir:
+    raise ValueError(f"{', '.join(needs_folder)} need(s) --output_dir (the ensemble analysis "
+                     "writes its tables there); add --output_dir=FOLDER.")
 
 
 def check_environment(options: EvaluationOptions) -> None:

@@ -33,6 +33,11 @@ SPACE_SUMMARY_COLUMNS = [("space", "space"), ("kind", "kind"), ("method", "metho
                          ("mig", "MIG"), ("sap", "SAP")]
 
 
+# Every table a run can write (each as .csv and .md). A run removes those it did not write,
+# so that nothing in the folder, nor the report built from it, is left from an earlier run.
+TABLE_NAMES = ("models", "hotspots", "groups", "spaces", "model_similarity", "fusion")
+
+
 @dataclasses.dataclass
 class MarkdownTables:
   """The Markdown of each table written (None: that table was not asked for)."""
@@ -60,10 +65,64 @@ def results_document(analysis: pipeline.ZooAnalysis,
       "model_similarity": analysis.rows("model_similarity"),
       "datasets": {name: d.details for name, d in analysis.datasets.items()},
       "failures": [dataclasses.asdict(f) for f in analysis.failures],
+      "duplicates": [dataclasses.asdict(d) for d in analysis.all_duplicates],
+      "stage_failures": [dataclasses.asdict(f) for f in analysis.stage_failures],
+      "tables": tables_written(analysis.options),
       "settings": analysis.options.settings}
   if run_info is not None:
     document["run"] = dict(run_info)
   return document
+
+
+def tables_written(options) -> list[str]:
+  """The names of the tables a run with `options` writes (models and hotspots always)."""
+  asked = {"groups": options.per_hyperparameter, "spaces": options.spaces,
+           "model_similarity": options.model_similarity, "fusion": options.fusion}
+  return [name for name in TABLE_NAMES if asked.get(name, True)]
+
+
+def remove_stale_outputs(output_dir: str, tables_kept: list[str], figures_kept: list[str]) -> list[str]:
+  """Removes the tables and figures of earlier runs that this run did not write.
+
+  Parameters
+  ----------
+  output_dir : str
+  tables_kept : list of str
+      Table names written by this run.
+  figures_kept : list of str
+      Figure paths written by this run.
+
+  Returns
+  -------
+  list of str, the removed paths.
+  """
+  removed = []
+  for name in TABLE_NAMES:
+    if name not in tables_kept:
+      for extension in (".csv", ".md"):
+        path = os.path.join(output_dir, name + extension)
+        if os.path.exists(path):
+          os.remove(path)
+          removed.append(path)
+  kept = {os.path.realpath(p) for p in figures_kept}
+  for folder, _, names in os.walk(os.path.join(output_dir, "figures")):
+    for name in names:
+      path = os.path.join(folder, name)
+      # models_scatter.png is drawn by the report from this run's models table.
+      if name.endswith(".png") and name != "models_scatter.png" \
+          and os.path.realpath(path) not in kept:
+        os.remove(path)
+        removed.append(path)
+  return removed
+
+
+def _figures_of(analysis: pipeline.ZooAnalysis) -> list[str]:
+  paths = []
+  for dataset in analysis.datasets.values():
+    paths += dataset.figures
+    if dataset.details.get("model_similarity_figure"):
+      paths.append(dataset.details["model_similarity_figure"])
+  return paths
 
 
 def write_tables(analysis: pipeline.ZooAnalysis,
@@ -73,7 +132,9 @@ def write_tables(analysis: pipeline.ZooAnalysis,
   output_dir = options.output_dir
   models = analysis.rows("models")
   metric_names = [column for _, _, column in metric_runs.metric_columns(options.metrics)]
-  short_model_columns = (["model", "method", "value", "seed"] + metric_names
+  # A zoo of several datasets shows each model's dataset (one analysis per dataset).
+  dataset_column = ["dataset"] if len(analysis.datasets) > 1 else []
+  short_model_columns = (["model"] + dataset_column + ["method", "value", "seed"] + metric_names
                          + ["info_total_bits", "active_channels", "best_factor_per_channel"])
   result = MarkdownTables(
       models=_write(output_dir, "models", models, rows_lib.model_columns(options.metrics),
@@ -95,6 +156,7 @@ def write_tables(analysis: pipeline.ZooAnalysis,
   if options.fusion:
     result.fusion = _write(output_dir, "fusion", analysis.rows("fusion"),
                            fusion_runs.FUSION_COLUMNS, fusion_runs.FUSION_COLUMNS)
+  remove_stale_outputs(output_dir, tables_written(options), _figures_of(analysis))
   io.write_json_atomic(os.path.join(output_dir, "results.json"),
                        results_document(analysis, run_info))
   return result

@@ -42,6 +42,25 @@ class EvaluationInputError(ValueError):
   """Input rejected before any model was touched (the command exits with code 2)."""
 
 
+@dataclasses.dataclass(frozen=True)
+class StageFailure:
+  """A stage that failed for one group or one dataset; the other stages and tables go on.
+
+  Attributes
+  ----------
+  dataset, stage : str
+      Where it failed (stage: "pairwise", "figures", "fusion", "spaces", ...).
+  subject : str
+      What it failed for: a group, a space, or "all".
+  reason : str
+      One line.
+  """
+  dataset: str
+  stage: str
+  subject: str
+  reason: str
+
+
 @dataclasses.dataclass
 class DatasetAnalysis:
   """Everything computed for the models of one dataset.
@@ -51,6 +70,9 @@ class DatasetAnalysis:
   dataset : str
   models, hotspots, groups, spaces, model_similarity, fusion : list of dict
       Table rows (see `rows`, `whole_spaces`, `fusion_runs`).
+  duplicates : list of DuplicateModel
+      Models left out because they repeat another model of the dataset.
+  stage_failures : list of StageFailure
   details : dict
       JSON-able extras for results.json: sample path, factor names, cache counts, stage
       seconds, figures, structures, fusion reports.
@@ -64,19 +86,31 @@ class DatasetAnalysis:
   model_similarity: list[dict] = dataclasses.field(default_factory=list)
   fusion: list[dict] = dataclasses.field(default_factory=list)
   figures: list[str] = dataclasses.field(default_factory=list)
+  duplicates: list[models_lib.DuplicateModel] = dataclasses.field(default_factory=list)
+  stage_failures: list[StageFailure] = dataclasses.field(default_factory=list)
   details: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
 class ZooAnalysis:
-  """The analyses of every dataset of a run, and the models that failed."""
+  """The analyses of every dataset of a run, the models that failed or repeat others."""
   options: options_lib.EvaluationOptions
   datasets: dict[str, DatasetAnalysis]
   failures: list[models_lib.ModelFailure]
+  duplicates: list[models_lib.DuplicateModel] = dataclasses.field(default_factory=list)
 
   def rows(self, table: str) -> list[dict]:
     """All datasets' rows of one table ("models", "hotspots", "groups", ...)."""
     return [row for analysis in self.datasets.values() for row in getattr(analysis, table)]
+
+  @property
+  def all_duplicates(self) -> list[models_lib.DuplicateModel]:
+    """Folders given twice, then each dataset's models with identical posteriors."""
+    return self.duplicates + [d for a in self.datasets.values() for d in a.duplicates]
+
+  @property
+  def stage_failures(self) -> list[StageFailure]:
+    return [f for analysis in self.datasets.values() for f in analysis.stage_failures]
 
   @property
   def factor_names(self) -> list[str]:
@@ -97,6 +131,29 @@ def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
     seconds[stage] = time.time() - start
 
 
+class _Stages:
+  """Runs the stages of one dataset, each isolated: a stage that raises is recorded as a
+  `StageFailure` (one line) and the analysis goes on without its result. A full disk or a
+  read-only file system is not a stage's fault: it stops the run."""
+
+  def __init__(self, analysis: DatasetAnalysis, seconds: dict[str, float]) -> None:
+    self.analysis = analysis
+    self.seconds = seconds
+
+  @contextlib.contextmanager
+  def stage(self, name: str, subject: str = "all") -> Iterator[None]:
+    start = time.time()
+    try:
+      yield
+    except Exception as error:  # pylint: disable=broad-except
+      if models_lib.is_environment_error(error):
+        raise
+      self.analysis.stage_failures.append(
+          StageFailure(self.analysis.dataset, name, subject, models_lib.first_line(error)))
+    finally:
+      self.seconds[name] = self.seconds.get(name, 0.0) + time.time() - start
+
+
 def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
                     options: options_lib.EvaluationOptions, loader: models_lib.ModelLoader,
                     *, client: Any = None
@@ -104,9 +161,12 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
   """Runs every stage for the models of one dataset.
 
   Returns the analysis and the models that failed (embedding or metrics); a model whose
-  metrics failed keeps its channel analysis, with the reason in ``metrics_error``. With a
-  Dask `client`, embedding and metrics run as one task per model and the pairwise stage
-  as one task per pair of channel blocks.
+  metrics failed keeps its channel analysis, with the reason in ``metrics_error``. Models
+  whose posteriors repeat another's bit for bit are counted once (``analysis.duplicates``).
+  A later stage that fails (pairwise, structure, figures, fusion, spaces) is recorded in
+  ``analysis.stage_failures`` and every other table is still made. With a Dask `client`,
+  embedding and metrics run as one task per model and the pairwise stage as one task per
+  pair of channel blocks.
   """
   output_dir = options.output_dir
   sample = sample_lib.fingerprint_sample(dataset, size=options.fingerprint_size,
@@ -115,8 +175,9 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
   embedded = embedding_lib.embed_models(infos, sample, cache_dir=cache_dir, loader=loader,
                                         client=client, progress=options.progress)
   failures = list(embedded.failures)
-  embeddings = embedded.embeddings
+  embeddings, duplicates = embedding_lib.split_duplicates(embedded.embeddings)
   seconds = dict(embedded.seconds)
+  analysis = DatasetAnalysis(dataset, list(sample.factor_names), duplicates=duplicates)
   metric_options = dict(metrics=options.metrics, representation=options.representation,
                         gin_config_files=options.gin_config_files,
                         gin_bindings=options.gin_bindings, overwrite=options.overwrite,
@@ -131,66 +192,87 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
           **metric_options)
   failures += [models_lib.ModelFailure(f.model_dir, "metrics: " + f.reason)
                for f in metric_failures]
-  analysis = DatasetAnalysis(dataset, list(sample.factor_names))
-  analysis.details = {"fingerprint_sample": sample.path, "factor_names": sample.factor_names,
+  analysis.details = {"fingerprint_sample": sample.path,
+                      "fingerprint_size": sample.size, "fingerprint_seed": options.fingerprint_seed,
+                      "factor_names": sample.factor_names,
                       "cached_embeddings": embedded.reused,
-                      "embedded_models": len(embeddings) - embedded.reused,
+                      "embedded_models": len(embedded.embeddings) - embedded.reused,
                       "stage_seconds": seconds}
   if not embeddings:
     return analysis, failures
 
-  with _timed(seconds, "pairwise"):
+  stages = _Stages(analysis, seconds)
+  structures: Optional[structure_lib.Structures] = None
+  with stages.stage("pairwise"):
     channels = pairwise_lib.selected_channels(embeddings,
                                               include_inactive=options.include_inactive)
     matrices = pairwise_lib.ensemble_pairwise(embeddings, cache_dir=cache_dir, channels=channels,
                                               client=client, progress=options.progress)
-  with _timed(seconds, "optics"):
-    structures = structure_lib.find_structures(
-        embeddings, matrices, min_samples=options.min_samples,
-        per_hyperparameter=options.per_hyperparameter)
-  with _timed(seconds, "figures"):
-    analysis.figures = figures_lib.write_figures(dataset, structures, embeddings, sample, loader,
-                                                 output_dir)
-  primary = structures[structure_lib.HOTSPOT_DISTANCE]["all"]
+    analysis.details.update({"pairwise_cached": matrices.cached,
+                             "pairwise_channels": int(matrices.channels.size)})
+  if "pairwise_channels" in analysis.details:
+    with stages.stage("optics"):
+      structures = structure_lib.find_structures(
+          embeddings, matrices, min_samples=options.min_samples,
+          per_hyperparameter=options.per_hyperparameter)
+  primary = structures[structure_lib.HOTSPOT_DISTANCE]["all"] if structures else None
+  if structures:
+    with stages.stage("figures"):
+      analysis.figures = figures_lib.write_figures(dataset, structures, embeddings, sample,
+                                                   loader, output_dir)
   fusion_reports: dict[str, dict] = {}
-  if options.fusion:
-    with _timed(seconds, "fusion"):
+  if options.fusion and primary is not None:
+    with stages.stage("fusion"):
       fusion_reports = fusion_runs.run_fusion(embeddings, primary, sample, dim=options.fusion_dim,
                                               steps=options.fusion_steps,
                                               points=options.fusion_points)
-    analysis.fusion = fusion_runs.fusion_rows(dataset, fusion_reports)
+      analysis.fusion = fusion_runs.fusion_rows(dataset, fusion_reports)
   analysis.models = rows_lib.model_rows(embeddings, metric_rows, primary, sample.factor_names,
                                         options.metrics,
                                         {f.model_dir: f.reason for f in metric_failures})
   if options.spaces or options.model_similarity:
-    with _timed(seconds, "spaces"):
+    with stages.stage("spaces"):
       spaces = whole_spaces.analyse_spaces(dataset, embeddings, sample, fusion_reports, options,
                                            loader)
-    analysis.spaces = spaces.pop("spaces", [])
-    analysis.model_similarity = spaces.pop("model_similarity", [])
-    analysis.details.update(spaces)
-  if options.per_hyperparameter:
-    analysis.groups = rows_lib.group_rows(dataset, structures, embeddings, analysis.models,
-                                          sample.factor_names)
-  analysis.hotspots = rows_lib.hotspot_rows(dataset, structures, embeddings, sample.factor_names)
-  analysis.details.update({
-      "pairwise_cached": matrices.cached, "pairwise_channels": int(matrices.channels.size),
-      "figures": analysis.figures,
-      "structures": {distance: {group: s.to_dict() for group, s in by_group.items()}
-                     for distance, by_group in structures.items()}})
+      for failure in spaces.pop("failures", []):
+        analysis.stage_failures.append(StageFailure(dataset, *failure))
+      analysis.spaces = spaces.pop("spaces", [])
+      analysis.model_similarity = spaces.pop("model_similarity", [])
+      analysis.details.update(spaces)
+  if structures:
+    with stages.stage("tables"):
+      if options.per_hyperparameter:
+        analysis.groups = rows_lib.group_rows(dataset, structures, embeddings, analysis.models,
+                                              sample.factor_names)
+      analysis.hotspots = rows_lib.hotspot_rows(dataset, structures, embeddings,
+                                                sample.factor_names)
+    analysis.details["structures"] = {
+        distance: {group: s.to_dict() for group, s in by_group.items()}
+        for distance, by_group in structures.items()}
+  analysis.details["figures"] = analysis.figures
   if fusion_reports:
     analysis.details["fusion"] = fusion_reports
   return analysis, failures
 
 
 def analyse_zoo(model_dirs: Sequence[str], options: options_lib.EvaluationOptions,
-                *, loader: Optional[models_lib.ModelLoader] = None) -> ZooAnalysis:
+                *, loader: Optional[models_lib.ModelLoader] = None,
+                known_failures: Sequence[models_lib.ModelFailure] = ()) -> ZooAnalysis:
   """The whole analysis of a run (``options.output_dir`` must be set).
+
+  Parameters
+  ----------
+  model_dirs : sequence of str
+      The models; a folder given twice is analysed once and reported as a duplicate.
+  known_failures : sequence of ModelFailure
+      Models that failed before the analysis (e.g. `models.failed_trainings` of a sweep's
+      zoo): reported with the others.
 
   Raises
   ------
   EvaluationInputError
-      When a dataset's fingerprint sample cannot fit (before any model is touched).
+      When a dataset's fingerprint (or --spaces_points) sample cannot fit, or the scheduler
+      cannot be reached (before any model is touched).
   """
   if not options.output_dir:
     raise EvaluationInputError("the ensemble analysis needs --output_dir.")
@@ -198,33 +280,43 @@ def analyse_zoo(model_dirs: Sequence[str], options: options_lib.EvaluationOption
   loader = loader or models_lib.ModelLoader()
   if options.scheduler != "none":
     from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
-    with scheduler.connect(options.scheduler) as client:
-      try:
-        scheduler.check_shared_path(client, options.output_dir)
-      except scheduler.SharedPathError as error:
-        raise EvaluationInputError(str(error)) from error
-      return _analyse(model_dirs, options, loader, client)
-  return _analyse(model_dirs, options, loader, None)
+    try:
+      with scheduler.connect(options.scheduler) as client:
+        try:
+          scheduler.check_shared_path(client, options.output_dir)
+        except scheduler.SharedPathError as error:
+          raise EvaluationInputError(str(error)) from error
+        return _analyse(model_dirs, options, loader, client, known_failures)
+    except ConnectionError as error:
+      raise EvaluationInputError(f"--scheduler={options.scheduler}: "
+                                 f"{models_lib.first_line(error)}") from error
+  return _analyse(model_dirs, options, loader, None, known_failures)
 
 
 def _analyse(model_dirs: Sequence[str], options: options_lib.EvaluationOptions,
-             loader: models_lib.ModelLoader, client: Any) -> ZooAnalysis:
+             loader: models_lib.ModelLoader, client: Any,
+             known_failures: Sequence[models_lib.ModelFailure]) -> ZooAnalysis:
   infos, failures = models_lib.read_models(model_dirs, dataset_override=options.dataset_override)
+  failures = list(known_failures) + failures
   by_dataset = models_lib.by_dataset(infos)
   try:
     sample_lib.check_samples_fit(list(by_dataset), options.fingerprint_size)
+    if options.spaces_points:
+      sample_lib.check_samples_fit(list(by_dataset), options.spaces_points,
+                                   flag="--spaces_points")
   except (ValueError, FileNotFoundError) as error:
-    raise EvaluationInputError(str(error).splitlines()[0]) from error
+    raise EvaluationInputError(models_lib.first_line(error)) from error
   analyses = {}
   for dataset, dataset_infos in by_dataset.items():
     try:
       analysis, dataset_failures = analyse_dataset(dataset, dataset_infos, options, loader,
                                                    client=client)
-    except (ValueError, FileNotFoundError) as error:
-      failures += [models_lib.ModelFailure(info.model_dir, f"dataset {dataset}: {error}")
+    except (ValueError, FileNotFoundError) as error:  # its sample could not be drawn
+      failures += [models_lib.ModelFailure(info.model_dir,
+                                           f"dataset {dataset}: {models_lib.first_line(error)}")
                    for info in dataset_infos]
       continue
     failures += dataset_failures
     if analysis.models:
       analyses[dataset] = analysis
-  return ZooAnalysis(options, analyses, failures)
+  return ZooAnalysis(options, analyses, failures, models_lib.same_folder_duplicates(model_dirs))

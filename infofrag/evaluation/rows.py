@@ -13,12 +13,13 @@ import numpy as np
 from infofrag.evaluation import embedding as embedding_lib
 from infofrag.evaluation import groups as groups_lib
 from infofrag.evaluation import metric_runs
+from infofrag.evaluation import spaces as spaces_lib
 from infofrag.evaluation import structure as structure_lib
 from infofrag.fragments import structure as fragments_structure
 
 MODEL_COLUMNS_HEAD = ["model", "dataset", "method", "hyperparameter", "value", "seed"]
 MODEL_COLUMNS_TAIL = ["metrics_by", "info_total_bits", "active_channels", "info_bits_per_channel",
-                      "best_factor_per_channel", "hotspot_per_channel"]
+                      "best_factor_per_channel", "hotspot_per_channel", "model_dir"]
 HOTSPOT_COLUMNS = ["dataset", "group", "distance", "hotspot", "size", "models_covered",
                    "mean_nmi", "information_bits", "best_factor", "best_factor_nmi", "members"]
 
@@ -52,7 +53,7 @@ def model_rows(embeddings: Sequence[embedding_lib.ModelEmbedding], metric_rows: 
   for e in embeddings:
     row = {"model": e.info.name, "dataset": e.info.dataset, "method": e.info.method_label,
            "hyperparameter": e.info.hyperparameter, "value": e.info.hyperparameter_value,
-           "seed": e.info.seed}
+           "seed": e.info.seed, "model_dir": e.info.model_dir}
     metric_row = metrics_by_dir.get(e.info.model_dir, {})
     for _, _, column in metric_runs.metric_columns(metrics):
       row[column] = metric_row.get(column)
@@ -66,7 +67,7 @@ def model_rows(embeddings: Sequence[embedding_lib.ModelEmbedding], metric_rows: 
         "info_bits_per_channel": [round(float(v), 3) for v in e.channel_information],
         # NMI of a channel without information is 0/0 noise: such channels show "-".
         "best_factor_per_channel": [
-            f"{factor_names[b]}:{e.factor_nmi[c, b]:.2f}"
+            f"{factor_names[b]}:{spaces_lib.clipped_nmi(e.factor_nmi[c, b]):.2f}"
             if e.channel_information[c] > threshold else "-" for c, b in enumerate(best)],
         "hotspot_per_channel": (labels[offset:offset + e.num_channels]
                                 if labels is not None else None)})
@@ -96,11 +97,13 @@ def hotspot_rows(dataset: str, structures: structure_lib.Structures,
             "dataset": dataset, "group": group, "distance": distance, "hotspot": hotspot.label,
             "size": hotspot.size,
             "models_covered": len(set(groups_lib.model_groups(hotspot.members))),
-            "mean_nmi": hotspot.mean_nmi, "information_bits": hotspot.information_bits,
-            "best_factor": factor_names[best], "best_factor_nmi": float(mean_factor_nmi[best]),
+            "mean_nmi": spaces_lib.clipped_nmi(hotspot.mean_nmi),
+            "information_bits": hotspot.information_bits, "best_factor": factor_names[best],
+            "best_factor_nmi": spaces_lib.clipped_nmi(float(mean_factor_nmi[best])),
             "members": " ".join(hotspot.members),
             "representative": structure_lib.representative(hotspot, structure),
-            "factor_nmi": {name: float(v) for name, v in zip(factor_names, mean_factor_nmi)}})
+            "factor_nmi": {name: spaces_lib.clipped_nmi(float(v))
+                           for name, v in zip(factor_names, mean_factor_nmi)}})
   return rows
 
 

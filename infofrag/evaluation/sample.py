@@ -57,7 +57,8 @@ def available_memory_bytes() -> int:
   return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_sample_fits(dataset_name: str, data: Any, size: int) -> None:
+def check_sample_fits(dataset_name: str, data: Any, size: int, *,
+                      flag: str = "--fingerprint_size") -> None:
   """Rejects a sample larger than the dataset or than memory, before any work.
 
   The sample holds `size` observations, and the factors' fingerprints are F float64
@@ -66,26 +67,26 @@ def check_sample_fits(dataset_name: str, data: Any, size: int) -> None:
   Raises
   ------
   ValueError
-      Naming ``--fingerprint_size`` and the largest size that fits.
+      Naming `flag` (the option that set `size`) and the largest size that fits.
   """
   states = int(np.prod(data.factors_num_values))
   if size > states:
-    raise ValueError(f"--fingerprint_size {size:,} exceeds the {states:,} distinct factor "
+    raise ValueError(f"{flag} {size:,} exceeds the {states:,} distinct factor "
                      f"settings of {dataset_name}; use at most {states:,}.")
   needed = size * int(np.prod(data.observation_shape)) * 4 + data.num_factors * size**2 * 8
   available = available_memory_bytes()
   if needed > available:
     largest = int(np.sqrt(available / (8 * max(1, data.num_factors))))
-    raise ValueError(f"--fingerprint_size {size:,} needs about {needed / 2**30:.1f} GiB for "
+    raise ValueError(f"{flag} {size:,} needs about {needed / 2**30:.1f} GiB for "
                      f"{dataset_name} but {available / 2**30:.1f} GiB is available; use at most "
                      f"about {largest:,} points.")
 
 
-def check_samples_fit(datasets: list[str], size: int) -> None:
+def check_samples_fit(datasets: list[str], size: int, *, flag: str = "--fingerprint_size") -> None:
   """`check_sample_fits` for each dataset (run before any model is touched)."""
   from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
   for dataset in datasets:
-    check_sample_fits(dataset, named_data.get_named_ground_truth_data(dataset), size)
+    check_sample_fits(dataset, named_data.get_named_ground_truth_data(dataset), size, flag=flag)
 
 
 def fingerprint_sample(dataset_name: str, *, size: int, seed: int,

@@ -30,10 +30,32 @@ from infofrag import fragments
 # (Bhattacharyya), so their overlap is exp(-125000) = 0 in float64.
 FACTOR_LOG_VARIANCE = float(np.log(1e-6))
 
+# NMI divides a mutual information by entropy terms of the same size as the information
+# I(U;X) a space holds about the points. Below this floor both are estimates of almost
+# nothing and their ratio is noise (a collapsed model's 0.04 bits gave an "NMI" of 0.36,
+# although I(U;F) <= I(U;X)), so NMI is not reported there: NaN, with the reason in "note".
+INFORMATION_FLOOR_BITS = 0.1
+
 SPACE_COLUMNS = ["dataset", "space", "kind", "method", "members", "dims", "points", "mc_samples", "seed",
                  "info_bits", "info_err", "info_fraction", "bhattacharyya_info_bits",
                  "factors_nmi", "factors_nmi_err", "factors_vi_bits", "factors_vi_err",
-                 "bhattacharyya_factors_nmi", "mig", "sap"]
+                 "bhattacharyya_factors_nmi", "mig", "sap", "note"]
+
+
+def below_floor_note(info_bits: float, what: str = "I(U;X)") -> Optional[str]:
+  """The reason NMI is not reported for a space holding `info_bits` bits, or None if it is."""
+  if np.isfinite(info_bits) and info_bits >= INFORMATION_FLOOR_BITS:
+    return None
+  return (f"NMI not reported: {what} = {info_bits:.3g} bits is below the "
+          f"{INFORMATION_FLOOR_BITS:g}-bit floor")
+
+
+def clipped_nmi(value: Optional[float]) -> Optional[float]:
+  """NMI clipped to its valid range [0, 1] (estimates stray past it by their error); None
+  and NaN stay."""
+  if value is None or not np.isfinite(value):
+    return value
+  return float(min(1.0, max(0.0, value)))
 
 
 @dataclasses.dataclass
@@ -157,18 +179,30 @@ def space_row(space: Space, factors: np.ndarray, factor_names: Sequence[str], *,
                                      groups=[list(range(space.mean.shape[1]))])
   joint_fingerprint = fragments.bhattacharyya_distances(*factor_space(factors))[None]
   bound_nmi, _ = fragments.pairwise_nmi_vi(whole, joint_fingerprint)
+  bound_info = float(np.asarray(fragments.information(whole)).reshape(-1)[0])
   row = {"dataset": dataset, "space": space.name, "kind": space.kind, "method": space.method,
          "members": space.members,
          "dims": space.mean.shape[1], "points": num_points, "mc_samples": num_samples,
          "seed": seed, "info_bits": info, "info_err": info_err,
          "info_fraction": info / np.log2(num_points),
-         "bhattacharyya_info_bits": float(np.asarray(fragments.information(whole)).reshape(-1)[0]),
+         "bhattacharyya_info_bits": bound_info,
          "factors_nmi": joint_nmi, "factors_nmi_err": joint_nmi_err,
          "factors_vi_bits": joint_vi, "factors_vi_err": joint_vi_err,
          "bhattacharyya_factors_nmi": float(bound_nmi[0, 0])}
   for index, name in enumerate(factor_names):
     values = _nmi_vi(space, factor_space(factors[:, index]), num_samples, streams[2 + index])
     row.update(zip((f"nmi_{name}", f"nmi_{name}_err", f"vi_{name}", f"vi_{name}_err"), values))
+  nmi_keys = ["factors_nmi", "factors_nmi_err"] + [
+      f"nmi_{name}{suffix}" for name in factor_names for suffix in ("", "_err")]
+  row["note"] = below_floor_note(info)
+  if row["note"] is not None:
+    row.update(dict.fromkeys(nmi_keys, float("nan")))
+  bound_note = below_floor_note(bound_info, "its Bhattacharyya bound")
+  if bound_note is not None:
+    row["bhattacharyya_factors_nmi"] = float("nan")
+    row["note"] = row["note"] or bound_note
+  for key in ["factors_nmi", "bhattacharyya_factors_nmi"] + [f"nmi_{n}" for n in factor_names]:
+    row[key] = clipped_nmi(row[key])
   row.update(_standard_metrics(space.mean, factors))
   return row
 
@@ -215,15 +249,23 @@ def model_similarity(spaces: Sequence[Space], *, num_samples: int, seed: int) ->
   for stream, (a, b) in zip(streams, upper):
     result = fragments.monte_carlo_nmi_vi(spaces[a].mean, spaces[a].logvar, spaces[b].mean,
                                           spaces[b].logvar, num_samples=num_samples, seed=stream)
-    for matrix, value in ((nmi, result.nmi), (nmi_err, result.nmi_error), (vi, result.vi),
+    note = (below_floor_note(result.info_a, f"I({spaces[a].name};X)")
+            or below_floor_note(result.info_b, f"I({spaces[b].name};X)"))
+    pair_nmi = float("nan") if note else clipped_nmi(result.nmi)
+    pair_nmi_err = float("nan") if note else result.nmi_error
+    for matrix, value in ((nmi, pair_nmi), (nmi_err, pair_nmi_err), (vi, result.vi),
                           (vi_err, result.vi_error)):
       matrix[a, b] = matrix[b, a] = value
-    pairs.append({"model_a": spaces[a].name, "model_b": spaces[b].name, "nmi": result.nmi,
-                  "nmi_err": result.nmi_error, "vi_bits": result.vi, "vi_err": result.vi_error})
-  combined_nmi = inverse_variance_mean([p["nmi"] for p in pairs], [p["nmi_err"] for p in pairs])
+    pairs.append({"model_a": spaces[a].name, "model_b": spaces[b].name, "nmi": pair_nmi,
+                  "nmi_err": pair_nmi_err, "vi_bits": result.vi, "vi_err": result.vi_error,
+                  "note": note})
+  reported = [p for p in pairs if np.isfinite(p["nmi"])]
+  combined_nmi = (inverse_variance_mean([p["nmi"] for p in reported],
+                                        [p["nmi_err"] for p in reported])
+                  if reported else (float("nan"), float("nan")))
   combined_vi = inverse_variance_mean([p["vi_bits"] for p in pairs], [p["vi_err"] for p in pairs])
   return {"names": [s.name for s in spaces], "nmi": nmi, "nmi_err": nmi_err, "vi": vi,
           "vi_err": vi_err, "pairs": pairs,
-          "combined": {"nmi": combined_nmi[0], "nmi_err": combined_nmi[1],
+          "combined": {"nmi": clipped_nmi(combined_nmi[0]), "nmi_err": combined_nmi[1],
                        "vi_bits": combined_vi[0], "vi_err": combined_vi[1],
                        "pairs": len(pairs), "mc_samples": num_samples, "seed": seed}}

@@ -10,9 +10,10 @@ The numbers themselves come from `infofrag.evaluation.spaces`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import Any, Dict, List, Mapping, Sequence
+from typing import Any, Dict, Iterator, List, Mapping, Sequence
 
 import numpy as np
 
@@ -41,6 +42,7 @@ def embed_means(model_dirs: Sequence[str], observations: np.ndarray, *, cache_di
       continue
     mean, logvar = loader.load(model_dir).encode(observations)
     mean, logvar = mean.astype(np.float64), logvar.astype(np.float64)
+    embedding_lib.check_posteriors(mean, logvar, model=model_dir)
     with io.atomic_path(path) as tmp:
       np.savez(tmp, mean=mean, logvar=logvar)
     result.append((mean, logvar))
@@ -75,32 +77,49 @@ def fused_spaces(fusion_reports: Dict) -> List[spaces_lib.Space]:
 
 def space_rows(dataset: str, spaces: Sequence[spaces_lib.Space], factors: np.ndarray,
                factor_names: Sequence[str], *, num_samples: int, seed: int,
-               progress: bool = True) -> List[Dict]:
-  """One `spaces.space_row` per space; a fused space uses the first points it was fused on."""
+               failures: List[tuple[str, str, str]], progress: bool = True) -> List[Dict]:
+  """One `spaces.space_row` per space; a fused space uses the first points it was fused on.
+
+  A space whose row cannot be computed is left out and recorded in `failures` as
+  ("spaces", space name, reason); the other rows are kept.
+  """
   from tqdm import tqdm  # pylint: disable=g-import-not-at-top
   rows = []
   for space in tqdm(spaces, desc="whole spaces (Monte Carlo)", unit="space", disable=not progress,
                     file=sys.stderr):
     points = space.mean.shape[0]
-    rows.append(spaces_lib.space_row(space, factors[:points], factor_names,
-                                     num_samples=num_samples, seed=seed, dataset=dataset))
+    with _isolated(failures, "spaces", space.name):
+      rows.append(spaces_lib.space_row(space, factors[:points], factor_names,
+                                       num_samples=num_samples, seed=seed, dataset=dataset))
   return rows
 
 
+@contextlib.contextmanager
+def _isolated(failures: List[tuple[str, str, str]], stage: str, subject: str) -> Iterator[None]:
+  """Records an error of one space or group as (stage, subject, first line) and goes on."""
+  try:
+    yield
+  except (ValueError, ArithmeticError, FloatingPointError, np.linalg.LinAlgError) as error:
+    failures.append((stage, subject, (str(error).strip().splitlines() or [repr(error)])[0]))
+
+
 def similarity_by_group(names: Sequence[str], group_of: Sequence[str], posteriors: Sequence, *,
-                        num_samples: int, seed: int) -> Dict[str, Dict]:
-  """`spaces.model_similarity` of every group with two or more models."""
+                        num_samples: int, seed: int,
+                        failures: List[tuple[str, str, str]]) -> Dict[str, Dict]:
+  """`spaces.model_similarity` of every group with two or more models; a group that fails
+  is recorded in `failures` as ("model_similarity", group, reason)."""
   result = {}
   for group in dict.fromkeys(group_of):
     members = [spaces_lib.Space(n, "model", *p)
                for n, g, p in zip(names, group_of, posteriors) if g == group]
     if len(members) >= 2:
-      result[group] = spaces_lib.model_similarity(members, num_samples=num_samples, seed=seed)
+      with _isolated(failures, "model_similarity", group):
+        result[group] = spaces_lib.model_similarity(members, num_samples=num_samples, seed=seed)
   return result
 
 
 SIMILARITY_COLUMNS = ["dataset", "group", "model_a", "model_b", "nmi", "nmi_err", "vi_bits",
-                      "vi_err"]
+                      "vi_err", "note"]
 COMBINED_COLUMNS = ["dataset", "group", "pairs", "nmi", "nmi_err", "vi_bits", "vi_err",
                     "mc_samples", "seed"]
 
@@ -127,8 +146,11 @@ def plot_similarity(similarity: Dict[str, Dict], path: str) -> str:
   fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.8), squeeze=False)
   for axis, group in zip(axes[0], groups):
     result = similarity[group]
-    matrix = np.where(np.isnan(result["nmi"]), 1.0, result["nmi"])
-    image = axis.imshow(matrix, cmap="magma_r", vmin=0, vmax=1)
+    matrix = np.array(result["nmi"], dtype=np.float64)
+    np.fill_diagonal(matrix, 1.0)
+    # Pairs below the information floor stay NaN: drawn in grey, never as a value.
+    colours = matplotlib.colormaps["magma_r"].with_extremes(bad="0.8")
+    image = axis.imshow(np.ma.masked_invalid(matrix), cmap=colours, vmin=0, vmax=1)
     ticks = np.arange(len(result["names"]))
     axis.set_xticks(ticks, result["names"], fontsize=6, rotation=90)
     axis.set_yticks(ticks, result["names"], fontsize=6)
@@ -164,16 +186,18 @@ def analyse_spaces(dataset: str, embeddings: Sequence[embedding_lib.ModelEmbeddi
                              cache_dir=os.path.join(options.output_dir, "cache", space_sample.key),
                              loader=loader, progress=options.progress)
   factors = space_sample.factors[:points]
-  result: Dict[str, Any] = {"spaces_points": points, "spaces_sample": space_sample.path}
+  failures: List[tuple[str, str, str]] = []
+  result: Dict[str, Any] = {"spaces_points": points, "spaces_sample": space_sample.path,
+                            "failures": failures}
   if options.spaces:
     spaces = build_spaces(names, [e.info.method_label for e in embeddings], group_of, posteriors)
     spaces += fused_spaces(fusion_reports)
     result["spaces"] = space_rows(dataset, spaces, factors, sample.factor_names,
                                   num_samples=options.mc_samples, seed=options.mc_seed,
-                                  progress=options.progress)
+                                  failures=failures, progress=options.progress)
   if options.model_similarity:
     similarity = similarity_by_group(names, group_of, posteriors, num_samples=options.mc_samples,
-                                     seed=options.mc_seed)
+                                     seed=options.mc_seed, failures=failures)
     result["model_similarity"] = similarity_rows(dataset, similarity)
     if similarity:
       result["model_similarity_figure"] = plot_similarity(

@@ -149,8 +149,8 @@ def _hotspot_cards(results: Mapping[str, Any], traversals: Mapping[str, Dict[tup
     candidates = ([representative] if representative else []) + members
     for member in candidates:  # The representative's strip, else any member's.
       model, _, channel = member.rpartition(":")
-      if (model, channel) in strips:
-        strip, strip_channel = strips[(model, channel)], member
+      if (_slug(model), channel) in strips:
+        strip, strip_channel = strips[(_slug(model), channel)], member
         break
     factor_nmi = row.get("factor_nmi") or {}
     if not factor_nmi and row.get("best_factor") is not None:
@@ -260,20 +260,22 @@ def build_context(output_dir: str, run_info: Mapping[str, Any]) -> Dict[str, Any
   with open(results_path) as f:
     results = json.load(f)
   settings = results.get("settings", {})
-  models_table = _read_csv(os.path.join(output_dir, "models.csv"))
+  # Only the tables this run wrote (results.json lists them); an older results.json
+  # without the list is read as before.
+  written = set(results.get("tables", ["models", "hotspots", "groups", "spaces",
+                                       "model_similarity", "fusion"]))
+  read = lambda name: _read_csv(os.path.join(output_dir, f"{name}.csv")) if name in written \
+      else None
+  models_table = read("models")
   metric_names = _metric_columns(models_table["columns"]) if models_table else []
   sections, traversals = _dataset_sections(results, output_dir, metric_names)
   tables = [t for t in (
       _table(models_table, "models", "Models"),
-      _table(_read_csv(os.path.join(output_dir, "groups.csv")), "groups",
-             "Per-group summary (hotspots on the NMI distance)"),
-      _table(_read_csv(os.path.join(output_dir, "spaces.csv")), "spaces",
-             "Whole spaces (Monte Carlo, ± standard error)"),
-      _table(_read_csv(os.path.join(output_dir, "model_similarity.csv")), "similarity",
-             "Model-pair similarity"),
-      _table(_read_csv(os.path.join(output_dir, "fusion.csv")), "fusion", "Fusion"),
-      _table(_read_csv(os.path.join(output_dir, "hotspots.csv")), "hotspots",
-             "Hotspots (every distance and group)"),
+      _table(read("groups"), "groups", "Per-group summary (hotspots on the NMI distance)"),
+      _table(read("spaces"), "spaces", "Whole spaces (Monte Carlo, ± standard error)"),
+      _table(read("model_similarity"), "similarity", "Model-pair similarity"),
+      _table(read("fusion"), "fusion", "Fusion"),
+      _table(read("hotspots"), "hotspots", "Hotspots (every distance and group)"),
   ) if t is not None]
   cards = _hotspot_cards(results, traversals)
   seeds = sorted({m.get("seed") for m in results.get("models", []) if m.get("seed") is not None},
@@ -284,6 +286,8 @@ def build_context(output_dir: str, run_info: Mapping[str, Any]) -> Dict[str, Any
       "run": dict(run_info), "settings": settings, "datasets": sections,
       "model_count": len(results.get("models", [])), "seeds": seeds,
       "failures": results.get("failures", []), "tables": tables, "cards": cards,
+      "duplicates": results.get("duplicates", []),
+      "stage_failures": results.get("stage_failures", []),
       "card_distances": sorted({c["distance"] for c in cards}),
       "card_groups": list(dict.fromkeys(c["group"] for c in cards)),
   }

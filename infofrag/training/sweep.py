@@ -45,6 +45,28 @@ def parse_axis(text):
   return name, [repr(v) for v in parsed]
 
 
+def _check_no_repeats(axes, seeds):
+  """Rejects a grid with a repeated value or seed: it would train bit-identical models that
+  an analysis would count as independent evidence."""
+  named = [(name, [ast.literal_eval(v) if _is_literal(v) else v for v in values])
+           for name, values in axes] + [("model.random_seed", list(seeds))]
+  for name, values in named:
+    seen = []
+    for value in values:
+      if value in seen:  # 1 and 1.0 are the same value for gin too
+        raise ValueError(f"{name}: the value {value!r} is given more than once; each grid point "
+                         "must be trained once (a repeat trains an identical model).")
+      seen.append(value)
+
+
+def _is_literal(text):
+  try:
+    ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    return False
+  return True
+
+
 def expand_grid(gin_config_files, axes, seeds, extra_bindings=()):
   """Cartesian product of the axes (outer, in order) and seeds (inner), numbered from 0.
 
@@ -54,6 +76,7 @@ def expand_grid(gin_config_files, axes, seeds, extra_bindings=()):
     seeds: list of ints for model.random_seed.
     extra_bindings: bindings shared by every model.
   """
+  _check_no_repeats(axes, seeds)
   models = []
   value_lists = [values for _, values in axes]
   for number, (values, seed) in enumerate(itertools.product(itertools.product(*value_lists), seeds)):

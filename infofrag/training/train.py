@@ -46,6 +46,7 @@ import numpy as np
 from infofrag.data import named_data
 from infofrag.training import data_stream
 from infofrag.utils import checks
+from infofrag.utils import locks
 
 # Importing these registers every configurable a dlib train.gin names.
 from infofrag.models import architectures  # pylint: disable=unused-import
@@ -159,6 +160,16 @@ def train(model_dir, overwrite=False, resume=False, options=None, model=gin.REQU
       or not 0 <= random_seed < 2**32:
     raise TrainingError(f"model.random_seed must be an integer in [0, 2**32), got {random_seed!r}.")
   model_dir = os.path.abspath(model_dir)
+  # Two trainings of one folder would race, the last to finish silently replacing the
+  # other's model (or --overwrite deleting a running one): the second is refused.
+  with locks.exclusive_folder_lock(model_dir, purpose="being trained"):
+    return _train_locked(model_dir, overwrite, resume, options, model, training_steps,
+                         random_seed, batch_size, eval_steps)
+
+
+def _train_locked(model_dir, overwrite, resume, options, model, training_steps, random_seed,
+                  batch_size, eval_steps):
+  """`train` once the model folder's lock is held (arguments checked)."""
   if os.path.exists(model_dir) and not overwrite and resume:
     raise TrainingError(f"model directory {model_dir} is already complete; nothing to resume "
                         "(pass --overwrite to train it again).")

@@ -197,7 +197,9 @@ def find_model_dirs(zoo: str | None = None, patterns: Sequence[str] = ()) -> lis
   Returns
   -------
   list[str]
-    Sorted unique absolute paths (numeric folder names in numeric order). A pattern that
+    Sorted unique absolute paths (numeric folder names in numeric order). Hidden children
+    of the zoo (names starting with ".", such as an unfinished training's
+    ``.<n>.infofrag_partial``) are not models. A pattern that
     names an existing folder is kept even without model/tfhub, so that the evaluator can
     report it as broken instead of silently dropping it.
   """
@@ -206,6 +208,8 @@ def find_model_dirs(zoo: str | None = None, patterns: Sequence[str] = ()) -> lis
     if not os.path.isdir(zoo):
       raise FileNotFoundError(f"--zoo={zoo}: not a folder.")
     for child in os.listdir(zoo):
+      if child.startswith("."):  # e.g. an unfinished training's hidden partial folder
+        continue
       path = os.path.join(zoo, child)
       if os.path.isdir(os.path.join(path, "model")) or os.path.isdir(tfhub_path(path)):
         found.append(path)
