@@ -17,8 +17,25 @@ def build_parser():
   return parser
 
 
+# samples.png is one grid of images: more than this is no longer a picture to look at.
+MAX_SAMPLES = 4096
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+  """Rejects a sample count or seed that the figures cannot use (ValueError naming the flag)."""
+  if not 1 <= args.num_samples <= MAX_SAMPLES:
+    raise ValueError(f"--num_samples must be between 1 and {MAX_SAMPLES}, got {args.num_samples}.")
+  if not 0 <= args.seed < 2**32:
+    raise ValueError(f"--seed must be an integer in [0, 2**32), got {args.seed}.")
+
+
 def main(argv=None):
   args = build_parser().parse_args(argv)
+  try:
+    check_arguments(args)
+  except ValueError as error:
+    print(f"infofrag_visualize_dataset: error: {error}", file=sys.stderr)
+    return 2
   # Imports after parsing so --help stays instant.
   from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
   from infofrag.data.ground_truth import paths  # pylint: disable=g-import-not-at-top

@@ -63,7 +63,8 @@ def load_car(path: str, num_elevations: int, num_azimuths: int) -> np.ndarray:
   """One car file -> [azimuth * elevation, 64, 64, 3] uint8, elevation fastest."""
   import scipy.io  # lazy: scipy is only needed to read Cars3D
 
-  mesh = scipy.io.loadmat(path)["im"]
+  with paths.reading(path, dataset="cars3d"):
+    mesh = scipy.io.loadmat(path)["im"]
   expected = (num_azimuths, num_elevations)
   if (mesh.ndim != 5 or mesh.shape[2] != 3 or mesh.shape[3:] != expected
       or mesh.shape[0] != mesh.shape[1] or mesh.shape[0] < IMAGE_SIZE

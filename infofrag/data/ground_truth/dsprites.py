@@ -101,9 +101,11 @@ class DSprites(ground_truth_data.StateSpaceData):
     self.latent_factor_indices = [int(i) for i in latent_factor_indices]
     path = paths.dataset_path(*DSPRITES_RELATIVE_PATH, dataset="dsprites",
                               how_to_obtain=DSPRITES_HOW_TO_OBTAIN)
-    self.packed_images, self.image_size = load_packed_images(path)
-    with np.load(path, allow_pickle=False) as data:
-      self.factor_sizes = factor_sizes_from_classes(data["latents_classes"], path)
+    with paths.reading(path, dataset="dsprites"):
+      self.packed_images, self.image_size = load_packed_images(path)
+      with np.load(path, allow_pickle=False) as data:
+        classes = data["latents_classes"]
+    self.factor_sizes = factor_sizes_from_classes(classes, path)
     if len(self.packed_images) != int(np.prod(self.factor_sizes)):
       raise ValueError(f"{path}: {len(self.packed_images)} images but "
                        f"{int(np.prod(self.factor_sizes))} factor tuples.")

@@ -179,7 +179,9 @@ class MPI3D(ground_truth_data.StateSpaceData):
     self.factor_sizes = list(FACTOR_SIZES[mode])
     path = paths.dataset_path(mode, f"{mode}.npz", dataset=mode,
                               how_to_obtain=HOW_TO_OBTAIN[mode])
-    self.images = flat_image_array(load_npz_array(path, "images"), self.factor_sizes, path)
+    with paths.reading(path, dataset=mode):
+      images = load_npz_array(path, "images")
+    self.images = flat_image_array(images, self.factor_sizes, path)
     self.latent_factor_indices = list(range(len(self.factor_sizes)))
     self.state_space = util.SplitDiscreteStateSpace(self.factor_sizes,
                                                     self.latent_factor_indices)

@@ -94,9 +94,12 @@ def load_chunk(chunk: str) -> tuple[np.ndarray, np.ndarray]:
                               how_to_obtain=HOW_TO_OBTAIN)
 
   dat_path, cat_path, info_path = file_path("dat"), file_path("cat"), file_path("info")
-  stereo = read_binary_matrix(dat_path)
-  categories = np.asarray(read_binary_matrix(cat_path)).reshape(-1, 1)
-  info = np.asarray(read_binary_matrix(info_path))
+  with paths.reading(dat_path, dataset="smallnorb"):
+    stereo = read_binary_matrix(dat_path)
+  with paths.reading(cat_path, dataset="smallnorb"):
+    categories = np.asarray(read_binary_matrix(cat_path)).reshape(-1, 1)
+  with paths.reading(info_path, dataset="smallnorb"):
+    info = np.asarray(read_binary_matrix(info_path))
   if stereo.ndim != 4 or not len(stereo) == len(categories) == len(info) or info.shape[1] != 4:
     raise ValueError(
         f"SmallNORB chunk {chunk}: inconsistent files (dat {stereo.shape}, cat "

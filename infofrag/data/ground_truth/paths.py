@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import struct
+import zipfile
+from typing import Iterator
 
 ENV_VAR = "DISENTANGLEMENT_LIB_DATA"
 
 
 class DatasetFileNotFoundError(FileNotFoundError):
   """A dataset file is missing; the message says which, where and how to get it."""
+
+
+class DatasetFileError(ValueError):
+  """A dataset file exists but cannot be read: truncated or damaged."""
+
+
+# What reading a damaged archive, HDF5 or binary file raises (numpy, zipfile, scipy, struct).
+_DAMAGED_FILE_ERRORS = (OSError, EOFError, zipfile.BadZipFile, ValueError, KeyError,
+                        struct.error)
+
+
+@contextlib.contextmanager
+def reading(path: str, *, dataset: str) -> Iterator[None]:
+  """Turns any error of reading `path` into one `DatasetFileError` line naming the file.
+
+  Raises
+  ------
+  DatasetFileError
+      "Dataset 'D': cannot read PATH (why); it is damaged or truncated: download it again."
+  """
+  try:
+    yield
+  except (DatasetFileError, DatasetFileNotFoundError):
+    raise
+  except _DAMAGED_FILE_ERRORS as error:
+    why = (str(error).strip().splitlines() or [""])[0]
+    raise DatasetFileError(f"Dataset '{dataset}': cannot read {path} ({type(error).__name__}: "
+                           f"{why}); the file is damaged or truncated: download it again.") from None
 
 
 def data_root() -> str:

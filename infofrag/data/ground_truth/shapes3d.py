@@ -45,8 +45,9 @@ class Shapes3D(ground_truth_data.StateSpaceData):
     path = paths.dataset_path(*RELATIVE_PATH, dataset="shapes3d",
                               how_to_obtain=HOW_TO_OBTAIN)
     self.factor_sizes = list(FACTOR_SIZES)
-    self.images = mpi3d.flat_image_array(
-        mpi3d.load_npz_array(path, "images"), self.factor_sizes, path)
+    with paths.reading(path, dataset="shapes3d"):
+      images = mpi3d.load_npz_array(path, "images")
+    self.images = mpi3d.flat_image_array(images, self.factor_sizes, path)
     self.latent_factor_indices = list(range(len(self.factor_sizes)))
     self.state_space = util.SplitDiscreteStateSpace(self.factor_sizes,
                                                     self.latent_factor_indices)
