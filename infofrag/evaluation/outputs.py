@@ -14,6 +14,7 @@ from typing import Any, Mapping, Optional
 from infofrag.evaluation import fusion_runs
 from infofrag.evaluation import groups as groups_lib
 from infofrag.evaluation import metric_runs
+from infofrag.evaluation import options as options_lib
 from infofrag.evaluation import pipeline
 from infofrag.evaluation import rows as rows_lib
 from infofrag.evaluation import spaces as spaces_lib
@@ -74,7 +75,7 @@ def results_document(analysis: pipeline.ZooAnalysis,
   return document
 
 
-def tables_written(options) -> list[str]:
+def tables_written(options: options_lib.EvaluationOptions) -> list[str]:
   """The names of the tables a run with `options` writes (models and hotspots always)."""
   asked = {"groups": options.per_hyperparameter, "spaces": options.spaces,
            "model_similarity": options.model_similarity, "fusion": options.fusion}
