@@ -14,6 +14,8 @@ COMMANDS = {
     "infofrag_reproduce": "reproduce",
     "infofrag_visualize_dataset": "visualize_dataset",
     "infofrag_study": "study",
+    "infofrag_sample": "sample",
+    "infofrag_export_embeddings": "export_embeddings",
 }
 
 setup(
@@ -56,11 +58,14 @@ setup(
         "Jinja2>=3.1,<4",
         # Sweeps and the pairwise stage on a LocalCluster or a real cluster (--scheduler).
         "dask[distributed]>=2024.8,<2027",
+        # ONNX encoders from PyTorch or JAX (infofrag.zoo.onnx_model); runs standard
+        # operators only.
+        "onnxruntime>=1.17,<2",
     ],
     extras_require={
         # The browser test of report.html also needs Debian's chromium and chromium-driver.
         "test": ["pytest>=7.4,<10", "tensorflow-hub>=0.16,<0.17", "selenium>=4.11,<5",
-                 "tensorboard>=2.16,<2.22"],
+                 "tensorboard>=2.16,<2.22", "onnx>=1.16,<2"],
         # infofrag_evaluate --tensorboard (TensorFlow no longer installs TensorBoard).
         "tensorboard": ["tensorboard>=2.16,<2.22"],
     },

@@ -131,23 +131,47 @@ def posterior_digest(embedding: ModelEmbedding) -> str:
   return digest.hexdigest()
 
 
+# Posteriors this close are one model computed twice (the same weights run by TensorFlow
+# and by onnxruntime differ in float32 rounding, ~1e-7 relative).
+DUPLICATE_RTOL = 1e-5
+DUPLICATE_ATOL = 1e-6
+
+
+def _same_posteriors(a: ModelEmbedding, b: ModelEmbedding) -> bool:
+  return (a.mean.shape == b.mean.shape
+          and np.allclose(a.mean, b.mean, rtol=DUPLICATE_RTOL, atol=DUPLICATE_ATOL)
+          and np.allclose(a.logvar, b.logvar, rtol=DUPLICATE_RTOL, atol=DUPLICATE_ATOL))
+
+
 def split_duplicates(embeddings: Sequence[ModelEmbedding]
                      ) -> tuple[list[ModelEmbedding], list[models_lib.DuplicateModel]]:
   """(first model of each distinct posterior, the repeats) in the given order.
 
   A hotspot is information found again by independent runs: a model that repeats another
-  bit for bit would pair every channel with its own copy at NMI 1, so it is counted once.
+  (bit for bit, or to float32 precision: `DUPLICATE_RTOL`, e.g. one model as a SavedModel
+  and as its ONNX export) would pair every channel with its own copy at NMI 1, so it is
+  counted once. Only models whose channel informations agree to 1e-3 bits are compared.
   """
-  first: dict[str, ModelEmbedding] = {}
-  duplicates = []
+  exact: dict[str, ModelEmbedding] = {}
+  buckets: dict[tuple, list[ModelEmbedding]] = {}
+  kept, duplicates = [], []
   for embedding in embeddings:
     key = posterior_digest(embedding)
-    if key in first:
-      duplicates.append(models_lib.DuplicateModel(embedding.info.model_dir, embedding.info.name,
-                                                  first[key].info.name, "identical posteriors"))
+    bucket = buckets.setdefault(
+        (embedding.mean.shape,) + tuple(np.round(embedding.channel_information, 3)), [])
+    if key in exact:
+      original, reason = exact[key], "identical posteriors"
     else:
-      first[key] = embedding
-  return list(first.values()), duplicates
+      original = next((e for e in bucket if _same_posteriors(e, embedding)), None)
+      reason = "the same posteriors to float32 precision"
+    if original is not None:
+      duplicates.append(models_lib.DuplicateModel(embedding.info.model_dir, embedding.info.name,
+                                                  original.info.name, reason))
+      continue
+    exact[key] = embedding
+    bucket.append(embedding)
+    kept.append(embedding)
+  return kept, duplicates
 
 
 def model_key(model_dir: str) -> str:

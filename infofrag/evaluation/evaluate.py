@@ -66,6 +66,12 @@ def _run_evaluation_fn(dataset, representation_function, evaluation_fn=gin.REQUI
                        random_state=np.random.RandomState(random_seed))
 
 
+def run_evaluation_fn(dataset, representation_function):
+  """Runs the gin-bound metric (``evaluation.evaluation_fn``) on a dataset and a
+  representation function, with its seeded RandomState; returns the metric's results."""
+  return _run_evaluation_fn(dataset, representation_function)
+
+
 def metric_results_dir(model_dir: str, metric: str, representation: str = "mean",
                        metrics_root: Optional[str] = None) -> str:
   """`D/metrics/<representation>/<metric>/results` (or under `metrics_root`)."""

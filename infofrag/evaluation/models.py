@@ -78,7 +78,7 @@ def failed_trainings(zoo: Optional[str]) -> list[ModelFailure]:
     status = entry.get("status") if isinstance(entry, dict) else None
     if status is not None and status not in ("trained", "skipped"):
       model_dir = os.path.abspath(os.path.join(zoo, str(entry.get("model_num"))))
-      if os.path.isdir(model_info.tfhub_path(model_dir)):  # trained since, by another run
+      if model_info.model_source(model_dir) is not None:  # trained since, by another run
         continue
       failures.append(ModelFailure(model_dir, "training failed: " + (str(status).strip().splitlines() or ["?"])[0]))
   return failures
@@ -154,9 +154,10 @@ def read_models(model_dirs: Sequence[str], *, dataset_override: Optional[str] = 
   for model_dir, name in zip(model_dirs, display_names(model_dirs)):
     try:
       info = model_info.read_model_info(model_dir)
-      if require_saved_model and not os.path.isdir(model_info.tfhub_path(model_dir)):
+      if require_saved_model and model_info.model_source(model_dir) is None:
         raise model_info.ModelDirError(
-            f"{model_dir}: no saved model at {model_info.tfhub_path(model_dir)}.")
+            f"{model_dir}: no saved model at {model_info.tfhub_path(model_dir)} (nor an "
+            f"{model_info.ONNX_FILE} or {model_info.BUNDLE_FILE}).")
     except model_info.ModelDirError as error:
       failures.append(ModelFailure(model_dir, str(error)))
       continue

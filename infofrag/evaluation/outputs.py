@@ -135,7 +135,10 @@ def write_tables(analysis: pipeline.ZooAnalysis,
   metric_names = [column for _, _, column in metric_runs.metric_columns(options.metrics)]
   # A zoo of several datasets shows each model's dataset (one analysis per dataset).
   dataset_column = ["dataset"] if len(analysis.datasets) > 1 else []
-  short_model_columns = (["model"] + dataset_column + ["method", "value", "seed"] + metric_names
+  # ... and each model's source when a zoo mixes SavedModels, ONNX encoders and bundles.
+  source_column = ["source"] if len({row.get("source") for row in models}) > 1 else []
+  short_model_columns = (["model"] + dataset_column + source_column + ["method", "value", "seed"]
+                         + metric_names
                          + ["info_total_bits", "active_channels", "best_factor_per_channel"])
   result = MarkdownTables(
       models=_write(output_dir, "models", models, rows_lib.model_columns(options.metrics),

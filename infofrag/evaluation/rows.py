@@ -17,7 +17,7 @@ from infofrag.evaluation import spaces as spaces_lib
 from infofrag.evaluation import structure as structure_lib
 from infofrag.fragments import structure as fragments_structure
 
-MODEL_COLUMNS_HEAD = ["model", "dataset", "method", "hyperparameter", "value", "seed"]
+MODEL_COLUMNS_HEAD = ["model", "dataset", "source", "method", "hyperparameter", "value", "seed"]
 MODEL_COLUMNS_TAIL = ["metrics_by", "info_total_bits", "active_channels", "info_bits_per_channel",
                       "best_factor_per_channel", "hotspot_per_channel", "model_dir"]
 HOTSPOT_COLUMNS = ["dataset", "group", "distance", "hotspot", "size", "models_covered",
@@ -51,7 +51,8 @@ def model_rows(embeddings: Sequence[embedding_lib.ModelEmbedding], metric_rows: 
   threshold = embedding_lib.INFO_THRESHOLD_BITS
   rows, offset = [], 0
   for e in embeddings:
-    row = {"model": e.info.name, "dataset": e.info.dataset, "method": e.info.method_label,
+    row = {"model": e.info.name, "dataset": e.info.dataset, "source": e.info.source,
+           "method": e.info.method_label,
            "hyperparameter": e.info.hyperparameter, "value": e.info.hyperparameter_value,
            "seed": e.info.seed, "model_dir": e.info.model_dir}
     metric_row = metrics_by_dir.get(e.info.model_dir, {})

@@ -57,6 +57,14 @@ def available_memory_bytes() -> int:
   return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+def draw_points(data: Any, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+  """The fingerprint points of a dataset: (factors of shape (size, F) int64, observations
+  float32), drawn with ``numpy.random.RandomState(seed)`` (what `infofrag_sample` writes
+  for models embedded elsewhere, too)."""
+  factors, observations = data.sample(size, np.random.RandomState(seed))
+  return np.asarray(factors, np.int64), np.asarray(observations, dtype=np.float32)
+
+
 def check_sample_fits(dataset_name: str, data: Any, size: int, *,
                       flag: str = "--fingerprint_size") -> None:
   """Rejects a sample larger than the dataset or than memory, before any work.
@@ -115,8 +123,7 @@ def fingerprint_sample(dataset_name: str, *, size: int, seed: int,
   if stored is not None:
     observations, factors = stored["observations"], stored["factors"]
   else:
-    factors, observations = data.sample(size, np.random.RandomState(seed))
-    observations = np.asarray(observations, dtype=np.float32)
+    factors, observations = draw_points(data, size, seed)
     with io.atomic_path(path) as tmp:
       np.savez(tmp, observations=observations, factors=factors,
                factor_names=np.array(names), dataset=np.array(dataset_name))

@@ -31,6 +31,12 @@ SWEPT_HYPERPARAMETER = {
 }
 
 
+# dlib's model.name of each method -> the gin configurable of its hyperparameters.
+_CONFIGURABLE_OF_LABEL = {"beta_vae": "vae", "annealed_vae": "annealed_vae",
+                          "factor_vae": "factor_vae", "dip_vae_i": "dip_vae",
+                          "dip_vae_ii": "dip_vae", "beta_tc_vae": "beta_tc_vae"}
+
+
 class ModelDirError(ValueError):
   """A model directory is missing files or has an unreadable config."""
 
@@ -61,6 +67,8 @@ class ModelInfo:
     encoder.num_latent (int or None).
   bindings : dict
     every binding -> parsed Python value (references like "@vae()" stay strings).
+  source : str
+    where the encoder comes from: "infofrag-tf2", "dlib-tf1", "onnx" or "bundle".
   """
   model_dir: str
   name: str
@@ -72,6 +80,7 @@ class ModelInfo:
   dataset: str
   num_latent: int
   bindings: dict
+  source: str = "infofrag-tf2"
 
 
 def tfhub_path(model_dir: str) -> str:
@@ -79,24 +88,56 @@ def tfhub_path(model_dir: str) -> str:
   return os.path.join(model_dir, "model", "tfhub")
 
 
+# Files that make a folder a model of each source (the first present decides).
+ONNX_FILE = "encoder.onnx"
+ONNX_METADATA_FILE = "encoder.json"
+BUNDLE_FILE = "embeddings.npz"
+SOURCES = ("savedmodel", "onnx", "bundle")
+
+
+def model_source(model_dir: str) -> str | None:
+  """What a folder holds: "savedmodel" (infofrag's TF2 or dlib's TF1 Hub module under
+  model/tfhub), "onnx" (encoder.onnx), "bundle" (embeddings.npz), or None."""
+  if os.path.isdir(tfhub_path(model_dir)):
+    return "savedmodel"
+  if os.path.isfile(os.path.join(model_dir, ONNX_FILE)):
+    return "onnx"
+  if os.path.isfile(os.path.join(model_dir, BUNDLE_FILE)):
+    return "bundle"
+  return None
+
+
+def source_files(model_dir: str) -> list[str]:
+  """The files whose bytes define the model (what `weights_digest` hashes), sorted."""
+  source = model_source(model_dir)
+  if source == "onnx":
+    return [os.path.join(model_dir, name) for name in (ONNX_FILE, ONNX_METADATA_FILE)
+            if os.path.exists(os.path.join(model_dir, name))]
+  if source == "bundle":
+    return [os.path.join(model_dir, BUNDLE_FILE)]
+  root = tfhub_path(model_dir)
+  return sorted(os.path.join(folder, name) for folder, _, names in os.walk(root) for name in names)
+
+
 _WEIGHT_DIGESTS: dict[tuple, str] = {}
 
 
 def weights_digest(model_dir: str) -> str:
-  """SHA-256 over the relative paths, sizes and contents of every file of the saved model.
+  """SHA-256 over the relative paths, sizes and contents of every file of the model.
 
   Parameters
   ----------
   model_dir : str
-      A model directory holding ``model/tfhub``.
+      A model directory (``model/tfhub``, ``encoder.onnx`` + ``encoder.json``, or
+      ``embeddings.npz``; see `source_files`).
 
   Returns
   -------
   str, 64 hex digits. Memoised per process on (path, sizes, mtimes), so a model is hashed
   once per run however many results ask.
   """
-  root = tfhub_path(model_dir)
-  files = sorted(os.path.join(folder, name) for folder, _, names in os.walk(root) for name in names)
+  root = tfhub_path(model_dir) if model_source(model_dir) in (None, "savedmodel") else model_dir
+  files = source_files(model_dir)
   stats = tuple((path, os.stat(path).st_size, os.stat(path).st_mtime_ns) for path in files)
   memo = (os.path.abspath(root), stats)
   if memo not in _WEIGHT_DIGESTS:
@@ -152,8 +193,49 @@ def _as_int(value):
     return None
 
 
+def _info_from_metadata(model_dir: str, metadata: dict[str, Any], source: str) -> ModelInfo:
+  """ModelInfo of an ONNX encoder or a bundle from its metadata (the first hyperparameter
+  groups the tables)."""
+  hyperparameters = dict(metadata.get("hyperparameters") or {})
+  name, value = next(iter(hyperparameters.items()), (None, None))
+  method = str(metadata.get("method") or "unknown")
+  # dlib's model.name labels (beta_vae, ...) name the configurable that holds the swept
+  # hyperparameter (vae.beta), so outside models line up with dlib's in every table.
+  configurable = _CONFIGURABLE_OF_LABEL.get(method, method)
+  bindings = {f"{configurable}.{key}": v for key, v in hyperparameters.items()}
+  bindings.update({"model.name": method, "model.random_seed": metadata.get("seed"),
+                   "dataset.name": metadata.get("dataset"), "infofrag.source": source,
+                   "infofrag.framework": metadata.get("framework")})
+  return ModelInfo(model_dir=os.path.abspath(model_dir),
+                   name=os.path.basename(os.path.normpath(model_dir)), method=method,
+                   method_label=method,
+                   hyperparameter=f"{configurable}.{name}" if name else None,
+                   hyperparameter_value=_as_float(value) if _as_float(value) is not None else value,
+                   seed=_as_int(metadata.get("seed")), dataset=metadata.get("dataset"),
+                   num_latent=None, bindings=bindings, source=source)
+
+
 def read_model_info(model_dir: str) -> ModelInfo:
-  """ModelInfo of a model directory (see class docstring)."""
+  """ModelInfo of a model directory (see class docstring).
+
+  A SavedModel's facts come from its training config; an ONNX encoder's from
+  ``encoder.json``; a bundle's from its ``metadata``.
+
+  Raises
+  ------
+  ModelDirError
+      One line naming the file at fault.
+  """
+  source = model_source(model_dir)
+  if source in ("onnx", "bundle"):
+    from infofrag.zoo import bundle as bundle_lib  # pylint: disable=g-import-not-at-top
+    from infofrag.zoo import onnx_model  # pylint: disable=g-import-not-at-top
+    try:
+      metadata = (onnx_model.read_metadata(model_dir) if source == "onnx"
+                  else bundle_lib.read_metadata(os.path.join(model_dir, BUNDLE_FILE)))
+    except ValueError as error:
+      raise ModelDirError(str(error)) from None
+    return _info_from_metadata(model_dir, metadata, source)
   bindings = read_bindings(model_dir)
   model_ref = str(_lookup(bindings, "model.model") or "")
   match = re.match(r"@(?:[\w.]+/)?([\w]+)\(\)", model_ref)
@@ -176,7 +258,15 @@ def read_model_info(model_dir: str) -> ModelInfo:
       seed=_as_int(_lookup(bindings, "model.random_seed")),
       dataset=dataset if isinstance(dataset, str) else None,
       num_latent=_as_int(_lookup(bindings, "encoder.num_latent")),
-      bindings=bindings)
+      bindings=bindings,
+      source=_savedmodel_kind(model_dir))
+
+
+def _savedmodel_kind(model_dir: str) -> str:
+  """"dlib-tf1" for dlib's TF1 Hub modules, "infofrag-tf2" for infofrag's SavedModels."""
+  if os.path.exists(os.path.join(tfhub_path(model_dir), "tfhub_module.pb")):
+    return "dlib-tf1"
+  return "infofrag-tf2"
 
 
 def _natural_key(path):
@@ -211,7 +301,7 @@ def find_model_dirs(zoo: str | None = None, patterns: Sequence[str] = ()) -> lis
       if child.startswith("."):  # e.g. an unfinished training's hidden partial folder
         continue
       path = os.path.join(zoo, child)
-      if os.path.isdir(os.path.join(path, "model")) or os.path.isdir(tfhub_path(path)):
+      if os.path.isdir(os.path.join(path, "model")) or model_source(path) is not None:
         found.append(path)
   for pattern in patterns:
     matches = glob.glob(pattern)

@@ -5,6 +5,7 @@ disentanglement_lib's TF1 Hub modules (the published zoo), behind one interface.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import json
 import os
@@ -133,6 +134,32 @@ class LoadedModel:
     return np.clip(outputs, 0.0, 1.0)
 
 
-def load_model(model_dir: str) -> LoadedModel:
-  """LoadedModel for DIR (see LoadedModel); raises ModelLoadError with a clear message."""
+def load_model(model_dir: str) -> Any:
+  """The encoder of a model folder, whatever its source (see `model_info.model_source`).
+
+  Returns
+  -------
+  LoadedModel (model/tfhub: infofrag's TF2 or dlib's TF1), `onnx_model.OnnxEncoder`
+  (encoder.onnx) or `bundle.BundleEncoder` (embeddings.npz). Each has ``encode``,
+  ``check_observation_shape`` and ``decode_images`` (the last raises ModelLoadError
+  without a decoder).
+
+  Raises
+  ------
+  ModelLoadError
+      With the model directory (or file) and the fix in the message.
+  """
+  source = model_info.model_source(model_dir)
+  if source == "onnx":
+    from infofrag.zoo import onnx_model  # pylint: disable=g-import-not-at-top
+    try:
+      return onnx_model.OnnxEncoder(model_dir)
+    except ValueError as error:
+      raise ModelLoadError(str(error)) from None
+  if source == "bundle":
+    from infofrag.zoo import bundle as bundle_lib  # pylint: disable=g-import-not-at-top
+    try:
+      return bundle_lib.BundleEncoder(model_dir)
+    except ValueError as error:
+      raise ModelLoadError(str(error)) from None
   return LoadedModel(model_dir)
