@@ -22,7 +22,7 @@ import shutil
 import sys
 import tempfile
 import time
-from typing import Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import gin
 import numpy as np
@@ -66,7 +66,8 @@ def _run_evaluation_fn(dataset, representation_function, evaluation_fn=gin.REQUI
                        random_state=np.random.RandomState(random_seed))
 
 
-def run_evaluation_fn(dataset, representation_function):
+def run_evaluation_fn(dataset: Any, representation_function: Callable[[np.ndarray], np.ndarray]
+                      ) -> dict:
   """Runs the gin-bound metric (``evaluation.evaluation_fn``) on a dataset and a
   representation function, with its seeded RandomState; returns the metric's results."""
   return _run_evaluation_fn(dataset, representation_function)

@@ -35,6 +35,7 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 
 from infofrag.zoo import conventions
+from infofrag.zoo import errors
 
 BUNDLE_FILE = "embeddings.npz"
 BUNDLE_FORMAT = "infofrag-embeddings-v1"
@@ -267,9 +268,8 @@ class BundleEncoder:
 
   def check_observation_shape(self, observation_shape: Sequence[int]) -> None:
     """Raises ModelLoadError if the observations are not the bundle dataset's."""
-    from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
     if list(observation_shape) != self.input_shape:
-      raise saved_model.ModelLoadError(
+      raise errors.ModelLoadError(
           f"{self.model_dir}: the bundle holds points of {self.bundle.metadata['dataset']} "
           f"(shape {self.input_shape}), not of shape {list(observation_shape)}.")
 
@@ -283,12 +283,11 @@ class BundleEncoder:
         When an observation is not among the bundle's points, saying how to make one
         that has it.
     """
-    from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
     del batch_size
     rows = [self._rows.get(key, -1) for key in observation_keys(observations)]
     missing = sum(row < 0 for row in rows)
     if missing:
-      raise saved_model.ModelLoadError(
+      raise errors.ModelLoadError(
           f"{self.model_dir}: the bundle lacks {missing} of the {len(rows)} points asked for; "
           "write the points with infofrag_sample at this run's settings (--fingerprint_size, "
           "--fingerprint_seed, --metrics, --gin_bindings), embed them and write the bundle again.")
@@ -296,6 +295,5 @@ class BundleEncoder:
     return self.bundle.mean[rows], self.bundle.logvar[rows]
 
   def decode_images(self, latents: np.ndarray) -> np.ndarray:
-    from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
-    raise saved_model.ModelLoadError(f"{self.model_dir}: a bundle has no decoder (no traversal "
+    raise errors.ModelLoadError(f"{self.model_dir}: a bundle has no decoder (no traversal "
                                      "figures for its channels).")

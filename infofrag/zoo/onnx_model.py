@@ -26,6 +26,7 @@ import numpy as np
 
 from infofrag.zoo import bundle as bundle_lib
 from infofrag.zoo import conventions
+from infofrag.zoo import errors
 
 ONNX_FILE = "encoder.onnx"
 METADATA_FILE = "encoder.json"
@@ -99,13 +100,12 @@ class OnnxEncoder:
   format = "onnx"
 
   def __init__(self, model_dir: str) -> None:
-    from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
     self.model_dir = model_dir
     self.metadata = read_metadata(model_dir)
     try:
       import onnxruntime  # pylint: disable=g-import-not-at-top
     except ImportError:
-      raise saved_model.ModelLoadError(
+      raise errors.ModelLoadError(
           f"{model_dir}: reading ONNX encoders needs onnxruntime; pip install "
           "\"onnxruntime>=1.17,<2\" (or infofrag[onnx]).") from None
     options = onnxruntime.SessionOptions()
@@ -115,12 +115,12 @@ class OnnxEncoder:
       self._session = onnxruntime.InferenceSession(onnx_path(model_dir), sess_options=options,
                                                    providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime raises its own exception types
-      raise saved_model.ModelLoadError(
+      raise errors.ModelLoadError(
           f"{onnx_path(model_dir)}: cannot load the ONNX model ({type(error).__name__}: "
           f"{str(error).splitlines()[0] if str(error) else ''}).") from None
     inputs = self._session.get_inputs()
     if len(inputs) != 1:
-      raise saved_model.ModelLoadError(f"{onnx_path(model_dir)}: the encoder takes "
+      raise errors.ModelLoadError(f"{onnx_path(model_dir)}: the encoder takes "
                                        f"{len(inputs)} inputs; export one (the images).")
     self._input_name = inputs[0].name
     shape = [d if isinstance(d, int) else None for d in inputs[0].shape]
@@ -134,7 +134,7 @@ class OnnxEncoder:
                                                                           outputs["spread"]]
     unknown = [name for name in wanted if name not in names]
     if unknown:
-      raise saved_model.ModelLoadError(
+      raise errors.ModelLoadError(
           f"{metadata_path(model_dir)}: outputs {unknown} are not outputs of the ONNX model "
           f"(it has {sorted(names)}).")
     self._output_names = wanted
@@ -143,13 +143,12 @@ class OnnxEncoder:
 
   def check_observation_shape(self, observation_shape: Sequence[int]) -> None:
     """Raises ModelLoadError if the dataset's observations (NHWC) do not fit the encoder."""
-    from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
     given = list(observation_shape)
     expected = self.input_shape
     layout = self.metadata["input"]["layout"]
     if len(expected) != len(given) or any(e is not None and e != g
                                           for e, g in zip(expected, given)):
-      raise saved_model.ModelLoadError(
+      raise errors.ModelLoadError(
           f"{onnx_path(self.model_dir)}: the encoder takes images of shape {expected} (as "
           f"NHWC; declared layout {layout}) but the dataset "
           f"{self.metadata['dataset']!r} gives {given}; export it for that shape or fix "
@@ -168,7 +167,6 @@ class OnnxEncoder:
              batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """(mean, logvar), each of shape (n, c): the encoder's posterior, spread converted to
     natural-log variances."""
-    from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
     outputs = self.metadata["outputs"]
     where = onnx_path(self.model_dir)
     means, logvars = [], []
@@ -178,7 +176,7 @@ class OnnxEncoder:
                                     {self._input_name: self._feed(observations[start:start
                                                                                + batch_size])})
       except Exception as error:  # onnxruntime's own exception types
-        raise saved_model.ModelLoadError(f"{where}: the encoder failed ({type(error).__name__}: "
+        raise errors.ModelLoadError(f"{where}: the encoder failed ({type(error).__name__}: "
                                          f"{str(error).splitlines()[0]}).") from None
       if "concatenated" in outputs:
         mean, spread = conventions.split_concatenated(results[0], where=where)
@@ -192,12 +190,11 @@ class OnnxEncoder:
       return np.zeros((0, 0)), np.zeros((0, 0))
     mean, logvar = np.concatenate(means), np.concatenate(logvars)
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(logvar))):
-      raise saved_model.ModelLoadError(f"{where}: the encoder produced NaN or inf values "
+      raise errors.ModelLoadError(f"{where}: the encoder produced NaN or inf values "
                                        "(diverged training or incompatible inputs).")
     self.num_latent = int(mean.shape[1])
     return mean, logvar
 
   def decode_images(self, latents: np.ndarray) -> np.ndarray:
-    from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
-    raise saved_model.ModelLoadError(f"{self.model_dir}: an ONNX encoder has no decoder (no "
+    raise errors.ModelLoadError(f"{self.model_dir}: an ONNX encoder has no decoder (no "
                                      "traversal figures for its channels).")

@@ -13,11 +13,11 @@ import os
 import numpy as np
 import numpy.typing as npt
 
+from infofrag.zoo import errors
 from infofrag.zoo import model_info
 
 
-class ModelLoadError(RuntimeError):
-  """A model directory cannot be used; the message names the directory and the fix."""
+ModelLoadError = errors.ModelLoadError  # raised by every reader; kept here for callers
 
 
 class LoadedModel:
