@@ -284,3 +284,33 @@ def test_conventions_convert_to_log_variances():
   mean, spread = conventions.split_concatenated(np.array([[1.0, 2.0, -3.0, 0.5]]), where="x")
   np.testing.assert_array_equal(mean, [[1.0, 2.0]])
   np.testing.assert_array_equal(spread, logvar)
+
+
+def test_metrics_that_draw_their_own_points_run_on_an_onnx_encoder(tmp_path):
+  from infofrag.evaluation import evaluate  # pylint: disable=g-import-not-at-top
+  sizes = {"beta_vae_sklearn": ["beta_vae_sklearn.batch_size = 8",
+                                "beta_vae_sklearn.num_train = 40",
+                                "beta_vae_sklearn.num_eval = 20"],
+           "factor_vae_metric": ["factor_vae_score.batch_size = 8",
+                                 "factor_vae_score.num_train = 40",
+                                 "factor_vae_score.num_eval = 20",
+                                 "factor_vae_score.num_variance_estimate = 100"]}
+  models = {"tf1": _tf1_model(tmp_path / "tf1"), "onnx": _onnx_model(tmp_path / "onnx")}
+  for metric, bindings in sizes.items():
+    results = {source: evaluate.evaluate_model(path, metric, gin_bindings=bindings).results
+               for source, path in models.items()}
+    assert results["onnx"]["eval_accuracy"] == results["tf1"]["eval_accuracy"]
+    assert results["onnx"]["train_accuracy"] == results["tf1"]["train_accuracy"]
+
+
+def test_onnx_metadata_missing_a_field_is_named(tmp_path):
+  from infofrag.zoo import model_info  # pylint: disable=g-import-not-at-top
+  model = _onnx_model(tmp_path / "m")
+  with open(os.path.join(model, "encoder.json")) as f:
+    metadata = json.load(f)
+  del metadata["dataset"]
+  with open(os.path.join(model, "encoder.json"), "w") as f:
+    json.dump(metadata, f)
+  with pytest.raises(model_info.ModelDirError,
+                     match=r"encoder.json: the metadata lacks dataset; add \"dataset\""):
+    model_info.read_model_info(model)
