@@ -16,6 +16,7 @@ COMMANDS = {
     "infofrag_study": "study",
     "infofrag_sample": "sample",
     "infofrag_export_embeddings": "export_embeddings",
+    "infofrag_aggregate_results": "aggregate_results",
 }
 
 setup(
