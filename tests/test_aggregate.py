@@ -4,6 +4,7 @@ import json
 import os
 
 import pandas as pd
+import pytest
 
 from infofrag.cli import aggregate_results
 from infofrag.utils import results as results_lib
@@ -24,7 +25,7 @@ def test_the_aggregate_reads_back_as_dlibs_dataframe(tmp_path):
       f"--output_path={out}"]) == 0
   frame = pd.read_json(out, orient="columns")
   assert sorted(frame["path"]) == sorted(paths)
-  assert sorted(frame["evaluation_results.discrete_mig"]) == [0.1, 0.3]
+  assert sorted(frame["evaluation_results.discrete_mig"]) == pytest.approx([0.1, 0.3])
   assert "evaluation_config.mig.num_train" in frame.columns
   with open(out) as f:
     assert set(json.load(f)) == set(frame.columns)  # orient "columns", as dlib writes it
