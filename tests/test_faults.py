@@ -616,3 +616,20 @@ def test_the_models_table_names_the_dataset_when_a_zoo_mixes_them(tmp_path):
     header, _, *rows = f.read().splitlines()
   assert header.startswith("| model | dataset |")
   assert any("| 5 | circle |" in row for row in rows)
+
+
+def test_a_full_disk_while_caching_an_embedding_stops_the_run_not_one_model(tmp_path,
+                                                                            monkeypatch, capsys):
+  import errno  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import embedding  # pylint: disable=g-import-not-at-top
+  zoo = tmp_path / "zoo"
+  for seed in range(2):
+    _model(zoo / str(seed), seed=seed)
+
+  def full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device", "cache.npz")
+  monkeypatch.setattr(embedding, "channel_statistics", full)
+  code = evaluate_cli.main([f"--zoo={zoo}", f"--output_dir={tmp_path / 'out'}"] + ANALYSIS)
+  assert code == 2
+  assert "No space left on device" in capsys.readouterr().err.strip().splitlines()[-1]
+  assert not os.path.exists(tmp_path / "out" / "results.json")

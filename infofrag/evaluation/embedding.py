@@ -287,7 +287,9 @@ def embed_models(infos: Sequence[model_info.ModelInfo], sample: sample_lib.Finge
       embedding, was_cached = embed_model(info, sample, cache_dir=cache_dir, loader=loader,
                                           factor_fingerprints=factor_fps, timings=seconds)
     except (saved_model.ModelLoadError,) + _MODEL_ERRORS as error:
-      failures.append(models_lib.ModelFailure(info.model_dir, str(error)))
+      if models_lib.is_environment_error(error):  # a full disk stops the run, not one model
+        raise
+      failures.append(models_lib.ModelFailure(info.model_dir, models_lib.first_line(error)))
       continue
     reused += int(was_cached)
     embeddings.append(embedding)
@@ -313,7 +315,10 @@ def _embed_on_workers(infos: Sequence[model_info.ModelInfo], sample: sample_lib.
     try:
       future.result()
     except (saved_model.ModelLoadError,) + _MODEL_ERRORS as error:
-      failed[info.model_dir] = models_lib.ModelFailure(info.model_dir, str(error))
+      if models_lib.is_environment_error(error):
+        raise
+      failed[info.model_dir] = models_lib.ModelFailure(info.model_dir,
+                                                       models_lib.first_line(error))
   return ([info for info in infos if info.model_dir not in failed], list(failed.values()))
 
 
