@@ -1,0 +1,1 @@
+"""disentanglement_lib's unsupervised workflow, step by step: folders, reproduce by model number."""
