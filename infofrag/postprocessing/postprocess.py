@@ -71,6 +71,14 @@ def postprocess_with_gin(model_dir: str, output_dir: str, *, overwrite: bool = F
       gin.parse_config_files_and_bindings(list(gin_config_files), list(gin_bindings))
     except (ValueError, KeyError, SyntaxError, TypeError) as error:
       raise PostprocessError(f"bad gin configuration: {' '.join(str(error).split())}") from None
+    for binding, example in (("postprocess.postprocess_fn", "@mean_representation"),
+                             ("postprocess.random_seed", "0")):
+      try:
+        gin.query_parameter(binding)
+      except ValueError:
+        raise PostprocessError(
+            f"{binding} is not bound; pass --gin_config=gin_configs/postprocess/mean.gin (or "
+            f"sampled.gin) or --gin_bindings=\"{binding} = {example}\".") from None
     return postprocess(model_dir, output_dir, overwrite=overwrite)
   finally:
     gin.clear_config()
