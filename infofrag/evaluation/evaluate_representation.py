@@ -77,6 +77,13 @@ def evaluate_with_gin(input_dir: str, output_dir: str, *, overwrite: bool = Fals
     raise RepresentationEvaluationError(
         f"--input_dir={input_dir}: no representation there (looked for {input_dir}/tfhub); give "
         "the --output_dir of dlib_postprocess or infofrag_postprocess.")
+  results_gin = os.path.join(input_dir, "results", "gin")
+  if (not os.path.exists(os.path.join(results_gin, "postprocess.gin"))
+      and os.path.exists(os.path.join(results_gin, "train.gin"))):
+    raise RepresentationEvaluationError(
+        f"--input_dir={input_dir} is a trained model, not a representation; postprocess it "
+        f"first (infofrag_postprocess --model_dir={input_dir} --output_dir=... "
+        "--representation=mean).")
   for path in gin_config_files:
     if not os.path.isfile(path):
       raise RepresentationEvaluationError(f"--gin_config={path}: file not found.")
