@@ -271,6 +271,11 @@ def test_dlib_tf1_modules_postprocess_and_evaluate(tmp_path, capsys):
       6, np.random.RandomState(1))
   expected = x.reshape(6, -1).astype(np.float32) @ weights
   np.testing.assert_allclose(_representation(output)(x), expected, rtol=1e-5, atol=1e-6)
+  from infofrag.visualize import visualize_model  # pylint: disable=g-import-not-at-top
+  written = visualize_model.visualize(str(tmp_path / "dlib" / "model"),
+                                      str(tmp_path / "dlib" / "visualizations"),
+                                      num_animations=1, num_frames=2)
+  assert "traversals/traversals2.jpg" in written and len(written) == 2 + 3 + 5
   # dlib's own postprocessed folder (a TF1 representation module) is evaluated too.
   tf1_hub.build_tf1_representation(str(tmp_path / "dlib_post"), weights)
   results = evaluate_representation.evaluate_with_gin(
@@ -295,6 +300,8 @@ def test_reproduce_study_tiny(tmp_path, capsys):
   printed = capsys.readouterr().out
   assert "vae.beta = 16.0" in printed and "sampled/mig" in printed
   assert "downstream_task_boosted_trees: not available in infofrag (skipped)" in printed
+  assert dlib_compat.reproduce_main(["--model_num=250", "--only_print", "--nooverwrite"]) == 0
+  assert capsys.readouterr().out == printed  # dlib_reproduce: the same program, dlib's flags
   assert not (tmp_path / "unsupervised_study_v1").exists()
   assert reproduce_study.main(argv) == 0
   capsys.readouterr()

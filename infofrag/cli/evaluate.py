@@ -18,6 +18,7 @@ dlib's `dlib_evaluate` is the mode `--input_dir`: one postprocessed representati
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import Optional, Sequence
@@ -260,7 +261,6 @@ def run_input_dir(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
           gin_config_files=args.gin_config, gin_bindings=args.gin_bindings)}
   except (folders.WorkflowError, errors.ModelLoadError, FileNotFoundError) as error:
     return _error(str(error).splitlines()[0])
-  import os  # pylint: disable=g-import-not-at-top
   for name, results in done.items():
     scores = ", ".join(f"{key}={value:.4g}" for key, value in results.items()
                        if isinstance(value, float) and key != "elapsed_time")
