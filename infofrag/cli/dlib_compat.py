@@ -143,7 +143,7 @@ def evaluate_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_eva
   from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
   quiet_tensorflow.import_tensorflow()
   from infofrag.evaluation import evaluate_representation as evaluation  # pylint: disable=g-import-not-at-top
-  from infofrag.workflow import folders  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import step_folders as folders  # pylint: disable=g-import-not-at-top
   from infofrag.zoo import errors  # pylint: disable=g-import-not-at-top
   try:
     if args.gin_evaluation_config_glob is not None:

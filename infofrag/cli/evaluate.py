@@ -242,7 +242,7 @@ def run_input_dir(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
   quiet_tensorflow.import_tensorflow(verbose=args.verbose)
   from infofrag.evaluation import evaluate_representation as evaluation  # pylint: disable=g-import-not-at-top
   from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
-  from infofrag.workflow import folders  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import step_folders as folders  # pylint: disable=g-import-not-at-top
   from infofrag.zoo import errors  # pylint: disable=g-import-not-at-top
   try:
     if args.gin_evaluation_config_glob:

@@ -50,7 +50,7 @@ def run(model_dir: str, output_dir: str, *, gin_config: Sequence[str] = (),
   from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
   quiet_tensorflow.import_tensorflow(verbose=verbose)
   from infofrag.postprocessing import postprocess  # pylint: disable=g-import-not-at-top
-  from infofrag.workflow import folders  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import step_folders as folders  # pylint: disable=g-import-not-at-top
   try:
     results = postprocess.postprocess_with_gin(model_dir, output_dir, overwrite=overwrite,
                                                gin_config_files=gin_config,

@@ -62,7 +62,7 @@ def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None, *, prog: str = PROGRAM) -> int:
   args = build_parser(prog).parse_args(argv)
-  from infofrag.workflow import folders  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import step_folders as folders  # pylint: disable=g-import-not-at-top
   from infofrag.workflow import reproduce  # pylint: disable=g-import-not-at-top
   metrics = None
   if args.metrics is not None:

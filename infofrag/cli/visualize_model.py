@@ -48,7 +48,7 @@ def run(model_dir: str, output_dir: str, *, overwrite: bool = False, verbose: bo
   quiet_tensorflow.import_tensorflow(verbose=verbose)
   from infofrag.data.ground_truth import paths  # pylint: disable=g-import-not-at-top
   from infofrag.visualize import visualize_model  # pylint: disable=g-import-not-at-top
-  from infofrag.workflow import folders  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import step_folders as folders  # pylint: disable=g-import-not-at-top
   try:
     written = visualize_model.visualize(model_dir, output_dir, overwrite=overwrite, **options)
   except (folders.WorkflowError, paths.DatasetFileNotFoundError) as error:

@@ -24,7 +24,7 @@ import gin
 from infofrag.data import named_data  # pylint: disable=unused-import  (registers `dataset`)
 from infofrag.evaluation import evaluate as evaluate_lib
 from infofrag.metrics import registry  # pylint: disable=unused-import  (registers the metrics)
-from infofrag.workflow import folders
+from infofrag.utils import step_folders as folders
 
 STEP = "evaluation"
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from infofrag.data import named_data  # registers gin's `dataset`
 from infofrag.postprocessing import methods  # pylint: disable=unused-import  (registers gin names)
-from infofrag.workflow import folders
+from infofrag.utils import step_folders as folders
 
 STEP = "postprocess"
 

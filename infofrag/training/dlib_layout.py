@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 from infofrag.training import train
 from infofrag.utils import locks
-from infofrag.workflow import folders
+from infofrag.utils import step_folders as folders
 
 
 def staging_dir(model_folder: str) -> str:

@@ -37,7 +37,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from infofrag.visualize import images as images_lib
-from infofrag.workflow import folders
+from infofrag.utils import step_folders as folders
 
 NUM_PICS = 64
 ANIMATION_KINDS = ("std_gaussian_cycle", "fitted_gaussian_cycle", "fixed_interval_cycle",

@@ -26,7 +26,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from infofrag.workflow import folders
+from infofrag.utils import step_folders as folders
 
 
 @dataclasses.dataclass
