@@ -17,7 +17,13 @@ COMMANDS = {
     "infofrag_sample": "sample",
     "infofrag_export_embeddings": "export_embeddings",
     "infofrag_aggregate_results": "aggregate_results",
+    "infofrag_postprocess": "postprocess",
+    "infofrag_visualize_model": "visualize_model",
+    "infofrag_reproduce_study": "reproduce_study",
 }
+# bin/ holds the same programs as scripts that run from a checkout, and dlib's command
+# names (dlib_train, dlib_evaluate, ...; infofrag.cli.dlib_compat): put bin/ on PATH to
+# run disentanglement_lib's shell scripts unchanged. They are not installed.
 
 setup(
     name="infofrag",

@@ -5,11 +5,20 @@ Per model, results go to `D/metrics/<representation>/<metric>/results/` in dlib'
 (or under the output folder when D is read-only). Existing results are reused when they
 answer the same request. Broken models are reported and skipped; the exit code is 1 if
 any failed, 2 for bad input (nothing computed).
+
+dlib's `dlib_evaluate` is the mode `--input_dir`: one postprocessed representation
+(infofrag_postprocess or dlib_postprocess output), the metric bound by gin:
+
+  infofrag_evaluate --input_dir=D/postprocessed/mean --output_dir=D/metrics/mean/mig \
+      --gin_config=gin_configs/evaluate/mig.gin
+  infofrag_evaluate --input_dir=P --output_dir=O --metrics=mig,sap_score   # O/<metric>/
+  infofrag_evaluate --input_dir=P --output_dir=O --gin_evaluation_config_glob='cfg/*.gin'
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import Optional, Sequence
@@ -32,6 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="glob pattern of model directories, e.g. 'zoo/*' (repeatable)")
   common.add_zoo_argument(where, help_text="zoo root: every ROOT/<n>/model/tfhub (dlib's "
                                            "published layout)")
+  where.add_argument("--input_dir", default=None, metavar="POSTPROCESSED",
+                     help="dlib_evaluate's mode: evaluate the representation of one "
+                          "postprocessed folder (infofrag_postprocess output) with the metric "
+                          "bound by gin (evaluation.evaluation_fn, e.g. --gin_config="
+                          "gin_configs/evaluate/mig.gin) into OUTPUT_DIR/results; with "
+                          "--metrics, infofrag's config of each into OUTPUT_DIR/<metric>/results")
+  where.add_argument("--gin_evaluation_config_glob", default=None, metavar="PATTERN",
+                     help="with --input_dir: one metric per matching gin config, into "
+                          "OUTPUT_DIR/<config name>/results (dlib_evaluate's flag)")
   what = parser.add_argument_group("what to compute")
   what.add_argument("--metrics", default=DEFAULT_METRICS, help=common.metrics_help(DEFAULT_METRICS))
   what.add_argument("--representation", default="mean", choices=["mean", "sampled"],
@@ -197,9 +215,68 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                   "another --output_dir, then rerun to resume.")
 
 
+# Flags of --input_dir mode; every other flag belongs to the model and zoo modes.
+INPUT_DIR_FLAGS = ("input_dir", "output_dir", "gin_config", "gin_bindings", "overwrite",
+                   "verbose", "no_progress", "metrics", "gin_evaluation_config_glob")
+
+
+def run_input_dir(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+  """dlib_evaluate: a metric of one postprocessed representation, into --output_dir."""
+  for action in parser._actions:  # pylint: disable=protected-access
+    if action.dest in INPUT_DIR_FLAGS or action.dest == "help":
+      continue
+    if getattr(args, action.dest) != action.default:
+      return _error(f"{action.option_strings[0]} does not apply with --input_dir (which "
+                    "evaluates one postprocessed representation, as dlib_evaluate).")
+  if not args.output_dir:
+    return _error("--input_dir needs --output_dir (where OUTPUT_DIR/results is written).")
+  metrics = None
+  if args.metrics != DEFAULT_METRICS:
+    try:
+      metrics = common.parse_metrics(args.metrics)
+    except ValueError as error:
+      return _error(f"--metrics: {error}")
+  if metrics is not None and args.gin_evaluation_config_glob:
+    return _error("give --metrics or --gin_evaluation_config_glob with --input_dir, not both.")
+  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  quiet_tensorflow.import_tensorflow(verbose=args.verbose)
+  from infofrag.evaluation import evaluate_representation as evaluation  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import step_folders as folders  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import errors  # pylint: disable=g-import-not-at-top
+  try:
+    if args.gin_evaluation_config_glob:
+      done = evaluation.evaluate_config_glob(
+          args.input_dir, args.output_dir, args.gin_evaluation_config_glob,
+          overwrite=args.overwrite, gin_bindings=args.gin_bindings)
+    elif metrics is not None:
+      done = evaluation.evaluate_configs(
+          args.input_dir, args.output_dir,
+          [paths.gin_config_path("evaluate", f"{name}.gin") for name in metrics],
+          overwrite=args.overwrite, extra_config_files=args.gin_config,
+          gin_bindings=args.gin_bindings)
+    else:
+      done = {"": evaluation.evaluate_with_gin(
+          args.input_dir, args.output_dir, overwrite=args.overwrite,
+          gin_config_files=args.gin_config, gin_bindings=args.gin_bindings)}
+  except (folders.WorkflowError, errors.ModelLoadError, FileNotFoundError) as error:
+    return _error(str(error).splitlines()[0])
+  for name, results in done.items():
+    scores = ", ".join(f"{key}={value:.4g}" for key, value in results.items()
+                       if isinstance(value, float) and key != "elapsed_time")
+    print(f"{os.path.join(args.output_dir, name, 'results')}: {scores}")
+  return 0
+
+
 def _main(argv: Optional[Sequence[str]]) -> int:
   started = time.time()
-  args = build_parser().parse_args(argv)
+  parser = build_parser()
+  args = parser.parse_args(argv)
+  if args.input_dir:
+    return run_input_dir(args, parser)
+  if args.gin_evaluation_config_glob:
+    return _error("--gin_evaluation_config_glob needs --input_dir (a postprocessed "
+                  "representation).")
   if args.tensorboard:
     import importlib.util  # pylint: disable=g-import-not-at-top
     if not args.output_dir:

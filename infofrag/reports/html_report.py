@@ -227,6 +227,23 @@ def _dataset_sections(results: Mapping[str, Any], output_dir: str, metric_column
   return sections, traversals
 
 
+VISUALIZATIONS_FOLDER = "visualizations"
+
+
+def _visualization_links(models: Sequence[Mapping[str, Any]]) -> List[Dict[str, str]]:
+  """A link per model whose folder holds dlib's ``visualizations/`` (infofrag_visualize_model
+  or dlib_reproduce output): {"model", "path", "href" (file URI)}, in the models' order."""
+  import pathlib  # pylint: disable=g-import-not-at-top
+  links = []
+  for model in models:
+    folder = model.get("model_dir")
+    path = os.path.join(str(folder), VISUALIZATIONS_FOLDER) if folder else None
+    if path and os.path.isdir(path):
+      links.append({"model": str(model.get("model", os.path.basename(str(folder)))),
+                    "path": path, "href": pathlib.Path(os.path.abspath(path)).as_uri()})
+  return links
+
+
 def _metric_columns(columns: Sequence[str]) -> List[str]:
   """The standard-metric columns of models.csv: those between "seed" and "metrics_by"."""
   if "seed" in columns and "metrics_by" in columns:
@@ -290,6 +307,7 @@ def build_context(output_dir: str, run_info: Mapping[str, Any]) -> Dict[str, Any
       "stage_failures": results.get("stage_failures", []),
       "card_distances": sorted({c["distance"] for c in cards}),
       "card_groups": list(dict.fromkeys(c["group"] for c in cards)),
+      "visualizations": _visualization_links(results.get("models", [])),
   }
 
 

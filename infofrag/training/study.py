@@ -100,6 +100,31 @@ def get_model(model_num, study=None):
       config_file=paths.gin_config_path(study["config_file"]))
 
 
+def _step_configs(study, key):
+  """[(name, path or None)] of the study's configs under `key`, sorted by name (dlib's
+  order); the path is None when infofrag does not ship that config."""
+  configs = []
+  for relative in study.get(key, []):
+    name = os.path.basename(relative)[:-len(".gin")]
+    try:
+      path = paths.gin_config_path(*relative.split("/"))
+    except FileNotFoundError:
+      path = None
+    configs.append((name, path))
+  return sorted(configs)
+
+
+def get_postprocess_configs(study=None):
+  """[(name, gin file)] of the study's postprocess configs, sorted (e.g. mean, sampled)."""
+  return _step_configs(study or load_study(), "postprocess_configs")
+
+
+def get_metric_configs(study=None):
+  """[(metric name, gin file or None)] of the study's metric configs, sorted by name as
+  dlib_reproduce runs them; None marks a metric of dlib's study that infofrag lacks."""
+  return _step_configs(study or load_study(), "metric_configs")
+
+
 def get_model_bindings(model_num, study=None):
   """The gin bindings (list of str) of one model, to use with models/shared.gin."""
   return get_model(model_num, study).bindings

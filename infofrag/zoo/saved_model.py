@@ -39,10 +39,12 @@ class LoadedModel:
     TF1 modules are "logits".
   """
 
-  def __init__(self, model_dir: str) -> None:
+  def __init__(self, model_dir: str, *, tfhub_dir: str | None = None) -> None:
+    """Loads `model_dir`/model/tfhub, or `tfhub_dir` when given (dlib's model folder
+    ``X`` names its module ``X/tfhub``; `model_dir` then only names it in messages)."""
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     self.model_dir = model_dir
-    path = model_info.tfhub_path(model_dir)
+    path = tfhub_dir or model_info.tfhub_path(model_dir)
     if not os.path.isdir(path):
       raise ModelLoadError(
           f"{model_dir}: no saved model at {path} (expected DIR/model/tfhub as written by "
@@ -78,6 +80,17 @@ class LoadedModel:
     if self.format == "tf2" and hasattr(self._module, "infofrag_info"):
       info = json.loads(self._module.infofrag_info.numpy().decode())
       self.decoder_output = info.get("decoder_output", "logits")
+
+  @property
+  def encoder_function(self) -> Any:
+    """The `gaussian_encoder` signature itself: ``f(images=[B, *input_shape] float32) ->
+    {"mean", "logvar"}`` ([B, num_latent] tensors); callable inside a `tf.function`."""
+    return self._encoder
+
+  @property
+  def module(self) -> Any:
+    """The loaded SavedModel object (holds the variables the signatures use)."""
+    return self._module
 
   def check_observation_shape(self, observation_shape: Sequence[int]) -> None:
     """Raises ModelLoadError if observations of this shape cannot be encoded."""

@@ -87,3 +87,39 @@ def build_tf1_hub_model(model_dir, weights, logvar_value=-2.0, image_shape=(64, 
                 "vae.beta": "4.", "model.model_num": "0"}
   write_dlib_train_results(model_dir, bindings)
   return model_dir
+
+
+def build_tf1_representation(input_dir, weights, image_shape=(64, 64, 1),
+                             dataset="'synthetic_dsprites'"):
+  """Writes a postprocessed folder as dlib_postprocess does (TF1 Hub module
+  INPUT/tfhub with the signature representation(images) -> {"default": images_flat @
+  weights}, and INPUT/results/gin/postprocess.gin naming the dataset)."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  v1 = tf.compat.v1
+  weights = np.asarray(weights, dtype=np.float32)
+  path = os.path.join(input_dir, "tfhub")
+  graph = tf.Graph()
+  with graph.as_default():
+    images = v1.placeholder(tf.float32, [None] + list(image_shape), name="images")
+    kernel = v1.get_variable("transform/kernel", initializer=tf.constant(weights))
+    codes = tf.matmul(tf.reshape(images, [-1, int(np.prod(image_shape))]), kernel)
+    info = v1.saved_model.utils.build_tensor_info
+    signature = v1.saved_model.signature_def_utils.build_signature_def(
+        inputs={"images": info(images)}, outputs={"default": info(codes)})
+    with v1.Session(graph=graph) as session:
+      session.run(v1.global_variables_initializer())
+      builder = v1.saved_model.Builder(path)
+      builder.add_meta_graph_and_variables(session, tags=[],
+                                           signature_def_map={"representation": signature})
+      builder.save()
+  with open(os.path.join(path, "tfhub_module.pb"), "wb") as f:
+    f.write(b"\x08\x03")
+  results = os.path.join(input_dir, "results")
+  for sub in ("gin", "json", "aggregate"):
+    os.makedirs(os.path.join(results, sub), exist_ok=True)
+  with open(os.path.join(results, "gin", "postprocess.gin"), "w") as f:
+    f.write(f"dataset.name = {dataset}\npostprocess.postprocess_fn = @mean_representation\n"
+            "postprocess.random_seed = 0\n")
+  with open(os.path.join(results, "json", "postprocess_results.json"), "w") as f:
+    json.dump({"elapsed_time": 1.0, "uuid": "test"}, f)
+  return input_dir

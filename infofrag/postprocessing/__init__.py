@@ -1,0 +1,2 @@
+"""dlib's postprocess step: a trained Gaussian encoder -> a representation function saved as
+a SavedModel with the signature ``representation`` (images -> {"default": codes})."""

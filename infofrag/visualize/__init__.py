@@ -1,0 +1,1 @@
+"""Pictures of trained models, as dlib's visualize_model draws them (images and GIFs)."""

@@ -1,0 +1,2 @@
+"""disentanglement_lib's unsupervised workflow end to end: dlib_reproduce by model number
+(the steps themselves live in training, postprocessing, evaluation and visualize)."""
