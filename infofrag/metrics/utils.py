@@ -158,7 +158,8 @@ def discrete_mutual_info(codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
 
   Same estimator as dlib (`sklearn.metrics.mutual_info_score` of each pair, natural
   log, empirical distributions), computed for all pairs at once from one joint count
-  matrix.
+  matrix. A pair where either column takes a single value has MI exactly 0, as in
+  scikit-learn.
 
   Parameters
   ----------
@@ -188,6 +189,11 @@ def discrete_mutual_info(codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
   terms = np.where(counts > 0, terms, 0.0)
   terms = np.where(np.abs(terms) < np.finfo(np.float64).eps, 0.0, terms)  # as sklearn
   block_sums = np.add.reduceat(np.add.reduceat(terms, offsets_a, axis=0), offsets_b, axis=1)
+  # A single-valued labelling has zero entropy, so its MI is exactly 0 (sklearn returns 0.0
+  # before summing; the sum above can leave a ~1e-17 residue that decides, e.g., whether
+  # modularity counts a constant code as informative).
+  block_sums[sizes_a == 1, :] = 0.0
+  block_sums[:, sizes_b == 1] = 0.0
   return np.clip(block_sums, 0.0, None)
 
 
