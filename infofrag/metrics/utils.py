@@ -7,10 +7,13 @@ Layout: one row per data point everywhere ([num_points, num_codes] codes,
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import gin
 import numpy as np
+from sklearn import ensemble
+from sklearn import linear_model
+from sklearn import model_selection
 
 from infofrag.utils import checks
 
@@ -117,6 +120,43 @@ def make_discretizer(target: np.ndarray, num_bins: int = gin.REQUIRED,
                      discretizer_fn: Callable[..., np.ndarray] = gin.REQUIRED) -> np.ndarray:
   """dlib's gin wrapper: `discretizer_fn(target, num_bins)` on [num_points, num_columns]."""
   return discretizer_fn(target, num_bins)
+
+
+@gin.configurable("predictor")
+def make_predictor_fn(predictor_fn: Callable[[], Any] = gin.REQUIRED) -> Callable[[], Any]:
+  """dlib's gin wrapper: the classifier factory bound as `predictor.predictor_fn`.
+
+  Returns
+  -------
+  Callable[[], Any]
+    A function of no arguments returning a fresh, unfitted scikit-learn classifier.
+  """
+  if predictor_fn is gin.REQUIRED or not callable(predictor_fn):
+    raise ValueError("predictor.predictor_fn must name a classifier factory, e.g. "
+                     f"@logistic_regression_cv or @gradient_boosting_classifier; got {predictor_fn!r}.")
+  return predictor_fn
+
+
+@gin.configurable("logistic_regression_cv")
+def logistic_regression_cv() -> linear_model.LogisticRegressionCV:
+  """dlib's `logistic_regression_cv`: 10 inverse regularisation strengths chosen by
+  5-fold cross-validation (consecutive, unshuffled folds)."""
+  return linear_model.LogisticRegressionCV(Cs=10, cv=model_selection.KFold(n_splits=5))
+
+
+@gin.configurable("gradient_boosting_classifier")
+def gradient_boosting_classifier(random_state: int | None = 0
+                                 ) -> ensemble.GradientBoostingClassifier:
+  """dlib's `gradient_boosting_classifier`: scikit-learn's defaults.
+
+  Parameters
+  ----------
+  random_state : int | None
+    infofrag addition. dlib leaves it unset (numpy's global state). It only breaks exact
+    ties between codes in a split (between duplicated codes the choice changes no
+    prediction). The default 0 makes runs repeatable; None is dlib's behaviour.
+  """
+  return ensemble.GradientBoostingClassifier(random_state=random_state)
 
 
 def _dense_labels(labels):
