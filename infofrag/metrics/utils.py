@@ -131,7 +131,7 @@ def make_predictor_fn(predictor_fn: Callable[[], Any] = gin.REQUIRED) -> Callabl
   Callable[[], Any]
     A function of no arguments returning a fresh, unfitted scikit-learn classifier.
   """
-  if predictor_fn is gin.REQUIRED or not callable(predictor_fn):
+  if not callable(predictor_fn):
     raise ValueError("predictor.predictor_fn must name a classifier factory, e.g. "
                      f"@logistic_regression_cv or @gradient_boosting_classifier; got {predictor_fn!r}.")
   return predictor_fn
