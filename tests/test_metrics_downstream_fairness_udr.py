@@ -290,3 +290,37 @@ def test_udr_gin_config_runs_through_the_evaluation_configurable(data):
   result = evaluate._run_evaluation_fn(data, functions)  # pylint: disable=protected-access
   assert len(result["model_scores"]) == 3
   assert registry.GROUP_METRICS["udr_sklearn"] is udr.compute_udr_sklearn
+
+
+def test_udr_group_of_model_directories_in_dlib_layout(tmp_path):
+  import json  # pylint: disable=g-import-not-at-top
+  import os  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import udr_group  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  from tests.helpers import tf1_hub  # pylint: disable=g-import-not-at-top
+  model_dirs = []
+  for seed in range(3):
+    weights = np.random.RandomState(seed).normal(0, 0.02, size=(64 * 64, 3)).astype(np.float32)
+    bindings = {"dataset.name": "'synthetic_dsprites'", "encoder.num_latent": "3",
+                "model.model": "@vae()", "model.random_seed": str(seed)}
+    model_dirs.append(tf1_hub.build_tf1_hub_model(str(tmp_path / str(seed)), weights,
+                                                  logvar_value=-3.0, bindings=bindings))
+  bindings = ["udr_sklearn.num_data_points = 100", "udr_sklearn.correlation_matrix = 'spearman'"]
+  written = udr_group.evaluate_udr_group(model_dirs, str(tmp_path / "udr"), gin_bindings=bindings)
+  results_dir = tmp_path / "udr" / "results"
+  with open(results_dir / "json" / "evaluation_results.json") as f:
+    assert json.load(f)["model_scores"] == written["model_scores"]
+  with open(results_dir / "json" / "evaluation_config.json") as f:
+    config = json.load(f)
+  assert config["dataset.name"] == "'synthetic_dsprites'"  # from the first model's train.gin
+  assert config["udr_sklearn.correlation_matrix"] == "'spearman'"
+  assert os.path.exists(results_dir / "json" / "train_config.json")  # carried along, as dlib
+  functions = [representation.make_udr_representation_function(saved_model.load_model(d))
+               for d in model_dirs]
+  expected = udr.compute_udr_sklearn(named_data.get_named_ground_truth_data("synthetic_dsprites"),
+                                     functions, np.random.RandomState(0), batch_size=10,
+                                     num_data_points=100, correlation_matrix="spearman")
+  assert written["model_scores"] == expected["model_scores"]
+  with pytest.raises(evaluate.EvaluationError, match="at least 2 model directories"):
+    udr_group.evaluate_udr_group(model_dirs[:1], str(tmp_path / "one"))
