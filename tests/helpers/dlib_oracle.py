@@ -12,18 +12,23 @@ Install the oracle with (no dependencies: it would pull TF1-era pins):
     python -m pip install --no-deps "disentanglement-lib==1.5"
 
 UDR (`evaluation/udr/metrics/udr.py`) is not in the 1.5 wheel (its folder has no
-`__init__.py`, so setuptools leaves it out); `.ci/run` puts that one file, from the
-GitHub commit UDR_COMMIT, into the installed package (see UDR_URL, UDR_SHA256).
+`__init__.py`, so setuptools leaves it out). `python -m tests.helpers.dlib_oracle
+install-udr` (run by `.ci/run`) puts that one file, from the GitHub commit UDR_COMMIT and
+checked against UDR_SHA256, into the installed package.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import importlib
+import importlib.util
 import inspect
+import os
 import sys
 import types
+import urllib.request
 
 import pytest
 
@@ -114,3 +119,34 @@ def require(udr: bool = False) -> types.SimpleNamespace:
                 f"{UDR_URL} (sha256 {UDR_SHA256}) at disentanglement_lib/evaluation/udr/"
                 "metrics/udr.py in the installed package, as .ci/run does")
   return oracle
+
+
+def install_udr() -> str:
+  """Downloads dlib's udr.py (UDR_URL) into the installed disentanglement_lib, checking
+  its sha256; returns the path written. Raises RuntimeError on any failure."""
+  spec = importlib.util.find_spec("disentanglement_lib")
+  if spec is None or not spec.submodule_search_locations:
+    raise RuntimeError(f"disentanglement_lib is not installed; first run: {INSTALL}")
+  package = list(spec.submodule_search_locations)[0]
+  target = os.path.join(package, "evaluation", "udr", "metrics", "udr.py")
+  try:
+    with urllib.request.urlopen(UDR_URL, timeout=60) as response:
+      text = response.read()
+  except OSError as error:
+    raise RuntimeError(f"could not download {UDR_URL}: {error}") from error
+  digest = hashlib.sha256(text).hexdigest()
+  if digest != UDR_SHA256:
+    raise RuntimeError(f"{UDR_URL} has sha256 {digest}, expected {UDR_SHA256}")
+  os.makedirs(os.path.dirname(target), exist_ok=True)
+  with open(target, "wb") as f:
+    f.write(text)
+  return target
+
+
+if __name__ == "__main__":
+  if sys.argv[1:] != ["install-udr"]:
+    sys.exit("usage: python -m tests.helpers.dlib_oracle install-udr")
+  try:
+    print(f"wrote {install_udr()}")
+  except RuntimeError as error:
+    sys.exit(f"dlib's UDR was not installed ({error}); the UDR parity tests will be skipped")
