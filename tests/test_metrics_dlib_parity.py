@@ -278,7 +278,7 @@ def test_dci_equals_dlib(oracle, datasets, dataset, representation, monkeypatch)
   assert_same_outcome(ours, theirs)
 
 
-# ------------------------------------------------------- downstream_task and fairness (dataset level)
+# ---------------------------------------- downstream_task and fairness (dataset level)
 # The same sampling, classifiers and keys as dlib's functions. dlib's trees are unseeded
 # (numpy's global state); here infofrag's are too (gradient_boosting_classifier.random_state
 # = None) and both sides start from the same np.random.seed, so even ties break alike.

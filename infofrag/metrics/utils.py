@@ -133,7 +133,8 @@ def make_predictor_fn(predictor_fn: Callable[[], Any] = gin.REQUIRED) -> Callabl
   """
   if not callable(predictor_fn):
     raise ValueError("predictor.predictor_fn must name a classifier factory, e.g. "
-                     f"@logistic_regression_cv or @gradient_boosting_classifier; got {predictor_fn!r}.")
+                     "@logistic_regression_cv or @gradient_boosting_classifier; got "
+                     f"{predictor_fn!r}.")
   return predictor_fn
 
 
