@@ -265,7 +265,7 @@ def test_sap_equals_dlib(oracle_sap_before_sklearn_1_5, datasets, dataset, repre
   assert_same_outcome(_attempt(ours), _attempt(theirs))
 
 
-@pytest.mark.parametrize("dataset,representation", _cases(fast=("duplicated_code", "collapsed")))
+@pytest.mark.parametrize("dataset,representation", _cases(fast=("duplicated_code",)))
 def test_dci_equals_dlib(oracle, datasets, dataset, representation, monkeypatch):
   mus, ys, mus_test, ys_test = _sampled(datasets[dataset], _representation(dataset, representation),
                                         *((60, 30) if dataset == "small" else (100, 50)))
@@ -289,8 +289,7 @@ _DOWNSTREAM_SIZES = {"small": ([10, 40], 30), "synthetic_dsprites": ([10, 100], 
 # In the default suite, the representations where dlib's handling could differ: tied
 # duplicates (trees), an exactly constant code (logistic regression), nothing to learn
 # (both); the rest run with -m slow.
-_FAST_CASES = {"boosted_trees": ("duplicated_code", "collapsed"),
-               "logistic_regression": ("zero_code", "collapsed")}
+_FAST_CASES = {"boosted_trees": ("duplicated_code",), "logistic_regression": ("zero_code",)}
 _FAIRNESS_SIZES = {"small": (100, 5), "synthetic_dsprites": (100, 3)}
 
 
@@ -331,7 +330,7 @@ def test_downstream_task_equals_dlib(oracle, datasets, dataset, representation, 
     assert list(ours) == list(theirs)  # dlib's keys, in dlib's order
 
 
-@pytest.mark.parametrize("dataset,representation", _cases(fast=_FAST_CASES["boosted_trees"]))
+@pytest.mark.parametrize("dataset,representation", _cases(fast=("duplicated_code", "collapsed")))
 def test_fairness_equals_dlib(oracle, datasets, dataset, representation):
   data, function = datasets[dataset], _representation(dataset, representation)
   num_train, per_class = _FAIRNESS_SIZES[dataset]
@@ -428,9 +427,21 @@ def udr_oracle():
   return dlib_oracle.require(udr=True)
 
 
-@pytest.mark.parametrize("options", sorted(UDR_OPTIONS))
-@pytest.mark.parametrize("correlation_matrix", ["lasso", "spearman"])
-@pytest.mark.parametrize("group", sorted(udr_groups(moment_codes)))
+def _udr_cases():
+  """Every group with dlib's options in the default suite; the other options there only for
+  the groups they change (a dead latent, a collapsed model), the rest marked slow."""
+  cases = []
+  for group in sorted(udr_groups(moment_codes)):
+    for correlation_matrix in ("lasso", "spearman"):
+      for options in sorted(UDR_OPTIONS):
+        fast = options == "default" or group in ("dead_latent", "collapsed_model")
+        cases.append(pytest.param(group, correlation_matrix, options,
+                                  marks=() if fast else (pytest.mark.slow,),
+                                  id=f"{group}-{correlation_matrix}-{options}"))
+  return cases
+
+
+@pytest.mark.parametrize("group,correlation_matrix,options", _udr_cases())
 def test_udr_equals_dlib(udr_oracle, datasets, group, correlation_matrix, options):
   functions = udr_groups(small_data.linear_codes(2, num_codes=6))[group]
   ours, theirs = _udr_pair(udr_oracle, datasets["small"], functions, correlation_matrix,
