@@ -27,6 +27,11 @@ _SMALL_BINDINGS = {
                                 "modularity_explicitness.num_test = 300"],
     "irs": ["irs.num_train = 300"],
     "unsupervised": ["unsupervised_metrics.num_train = 300"],
+    "downstream_task_logistic_regression": ["downstream_task.num_train = [20, 40]",
+                                            "downstream_task.num_test = 20"],
+    "downstream_task_boosted_trees": ["downstream_task.num_train = [20, 40]",
+                                      "downstream_task.num_test = 20"],
+    "fairness": ["fairness.num_train = 60", "fairness.num_test_points_per_class = 2"],
 }
 _RESULT_KEYS = {
     "mig": {"discrete_mig"}, "sap_score": {"SAP_score"},
@@ -38,6 +43,13 @@ _RESULT_KEYS = {
     "irs": {"IRS", "num_active_dims"},
     "unsupervised": {"gaussian_total_correlation", "gaussian_wasserstein_correlation",
                      "gaussian_wasserstein_correlation_norm", "mutual_info_score"},
+    "downstream_task_logistic_regression": {
+        f"{size}:{kind}_{part}_accuracy" for size in (20, 40) for kind in ("mean", "min")
+        for part in ("train", "test")} | {"40:test_accuracy_factor_4"},
+    "downstream_task_boosted_trees": {"20:mean_test_accuracy", "40:min_train_accuracy",
+                                      "20:train_accuracy_factor_0"},
+    "fairness": {"mean_fairness:mean_pred:mean_sens", "max_fairness:max_sens:max_pred",
+                 "mean_fairness:pred0:sens4", "max_fairness:sens2:mean_pred"},
 }
 
 
@@ -100,8 +112,15 @@ def test_dataset_mig_equals_array_mig_and_finds_positions(data):
 
 
 # DCI at its shipped sizes takes ~30 s of gradient-boosted trees: slow (tests/test_metrics_dci.py
-# covers the metric itself in the default suite).
-@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name == "dci" else name
+# covers the metric itself in the default suite). The downstream tasks and fairness fit one
+# classifier per factor over dsprites' 40 orientations (15-30 s even at these sizes): slow too
+# (tests/test_metrics_downstream_fairness_udr.py runs their configs on a small dataset).
+_SLOW_HERE = {"dci", "downstream_task_logistic_regression", "downstream_task_boosted_trees",
+              "fairness"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow)
+                                  if name in _SLOW_HERE else name
                                   for name in sorted(registry.METRICS)])
 def test_each_shipped_config_runs_through_gin(data, name):
   config = paths.gin_config_path("evaluate", f"{name}.gin")
@@ -144,7 +163,11 @@ def test_resolve_metric_names():
   assert registry.resolve_metric_names("MIG, beta_vae ,factor_vae,modularity,mig") == [
       "mig", "beta_vae_sklearn", "factor_vae_metric", "modularity_explicitness"]
   assert registry.resolve_metric_names("all") == list(registry.METRICS)
-  assert len(registry.resolve_metric_names(["all", "dci"])) == 8
+  assert len(registry.resolve_metric_names(["all", "dci"])) == len(registry.METRICS) == 11
+  assert registry.resolve_metric_names("downstream_task,fairness") == [
+      "downstream_task_logistic_regression", "downstream_task_boosted_trees", "fairness"]
+  with pytest.raises(ValueError, match="udr_sklearn scores a group of models"):
+    registry.resolve_metric_names("mig,udr")
   with pytest.raises(ValueError, match=r"Unknown metric 'migg'; valid metrics: beta_vae_sklearn"):
     registry.resolve_metric_names("mig,migg")
   with pytest.raises(ValueError, match="No metric named"):

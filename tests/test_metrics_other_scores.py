@@ -6,6 +6,7 @@ import pytest
 from infofrag.metrics import irs
 from infofrag.metrics import modularity_explicitness
 from infofrag.metrics import unsupervised
+from infofrag.metrics import utils
 
 
 def _factors(num_points, sizes, seed):
@@ -26,6 +27,19 @@ def test_modularity_by_hand():
   mutual_information = np.array([[1.0, 0.0], [0.5, 0.5], [0.0, 0.0]])
   # Code 0: perfect (1); code 1: delta = 0.25 / 0.25 = 1 -> 0; code 2: no information -> 0.
   assert modularity_explicitness.modularity(mutual_information) == pytest.approx(1.0 / 3.0)
+
+
+def test_constant_code_has_exactly_zero_mutual_information():
+  # With these 1000 points the summed MI terms of a constant code used to leave 3.3e-16,
+  # and modularity then scored that code as perfectly modular (1) instead of 0 as dlib.
+  rng = np.random.RandomState(0)
+  factors = np.stack([rng.randint(0, size, 1000) for size in (3, 6, 40, 32, 32)], axis=1)
+  codes = np.concatenate([factors[:, :2], np.ones((1000, 1))], axis=1)
+  mutual_information = utils.discrete_mutual_info(codes, factors)
+  assert np.all(mutual_information[2] == 0.0)
+  assert np.all(utils.discrete_mutual_info(factors, codes[:, 2:])[:, 0] == 0.0)
+  assert modularity_explicitness.modularity(mutual_information) == pytest.approx(
+      2.0 / 3.0 * modularity_explicitness.modularity(mutual_information[:2]), abs=1e-15)
 
 
 def test_noise_codes_have_chance_explicitness():

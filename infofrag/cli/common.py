@@ -49,7 +49,9 @@ def add_scheduler_argument(parser: argparse.ArgumentParser | argparse._ArgumentG
 def metrics_help(default: str) -> str:
   """Help text of a --metrics flag, listing the registry's metrics and aliases."""
   from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
-  aliases = ", ".join(f"{alias}={name}" for alias, name in sorted(registry.ALIASES.items()))
+  aliases = ", ".join([f"{alias}={name}" for alias, name in sorted(registry.ALIASES.items())]
+                      + [f"{name}={'+'.join(targets)}"
+                         for name, targets in registry.EXPANSIONS.items()])
   return (f"comma-separated dlib metric names, 'all' or 'none' (default {default}); metrics: "
           f"{', '.join(sorted(registry.METRICS))}; aliases: {aliases}")
 

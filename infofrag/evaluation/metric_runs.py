@@ -24,9 +24,26 @@ HEADLINE_KEYS = {
     "irs": ["IRS"],
     "unsupervised": ["gaussian_total_correlation", "gaussian_wasserstein_correlation",
                      "mutual_info_score"],
+    # The downstream tasks' test accuracy at their largest training size (see headline_value).
+    "downstream_task_logistic_regression": ["mean_test_accuracy"],
+    "downstream_task_boosted_trees": ["mean_test_accuracy"],
+    "fairness": ["mean_fairness:mean_pred:mean_sens"],  # the score of Locatello et al. 2019
 }
 SHORT_METRIC_NAMES = {"sap_score": "sap", "beta_vae_sklearn": "beta_vae",
-                      "factor_vae_metric": "factor_vae", "modularity_explicitness": "modularity"}
+                      "factor_vae_metric": "factor_vae", "modularity_explicitness": "modularity",
+                      "downstream_task_logistic_regression": "downstream_lr",
+                      "downstream_task_boosted_trees": "downstream_gbt",
+                      "fairness": "unfairness"}
+
+
+def headline_value(metric: str, key: str, results: dict) -> Any:
+  """`results[key]`; for the downstream tasks, whose keys are prefixed by the training size
+  ("1000:mean_test_accuracy"), the value at the largest size. None when absent."""
+  if metric.startswith("downstream_task"):
+    sizes = [int(name.split(":")[0]) for name in results
+             if name.endswith(f":{key}") and name.split(":")[0].isdigit()]
+    return results.get(f"{max(sizes)}:{key}") if sizes else None
+  return results.get(key)
 
 
 def metric_columns(metrics: Sequence[str]) -> list[tuple[str, str, str]]:
@@ -133,7 +150,7 @@ def evaluate_standard_metrics(infos: Sequence[model_info.ModelInfo], *, metrics:
            "value": info.hyperparameter_value, "seed": info.seed, "results": results,
            "metrics_by": "+".join(sorted(sources)) or None}
     for metric, key, column in metric_columns(metrics):
-      row[column] = results[metric].get(key)
+      row[column] = headline_value(metric, key, results[metric])
     rows.append(row)
   bar.close()
   return rows, failures

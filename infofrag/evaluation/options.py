@@ -22,7 +22,8 @@ MINIMUMS = {"fingerprint_size": 2, "min_samples": 2, "fusion_dim": 1, "fusion_st
 # Switches of the ensemble analysis: each is an error without --output_dir (never ignored).
 ANALYSIS_FLAGS = ("per_hyperparameter", "include_inactive", "fusion", "spaces",
                   "model_similarity")
-_SIZE_PARAMETERS = ("num_train", "num_test", "num_eval", "num_variance_estimate")
+_SIZE_PARAMETERS = ("num_train", "num_test", "num_eval", "num_variance_estimate",
+                    "num_test_points_per_class", "num_data_points")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,13 +130,17 @@ def check_size_bindings(gin_bindings: Sequence[str]) -> None:
     name, text = gin_text.split_binding(binding)
     if name.rsplit(".", 1)[-1] not in _SIZE_PARAMETERS:
       continue
-    try:
-      value = int(float(text))
-    except ValueError:
-      raise ValueError(f"--gin_bindings {binding!r}: {name} must be an integer.") from None
-    if value < 1 or value > MAX_POINTS:
-      raise ValueError(f"--gin_bindings {binding!r}: {name} must be between 1 and "
-                       f"{MAX_POINTS:,} (got {value:,}).")
+    # downstream_task.num_train is a list of sizes, e.g. [10, 100, 1000, 10000].
+    texts = text.strip().strip("[]").split(",") if text.strip().startswith("[") else [text]
+    for item in texts:
+      try:
+        value = int(float(item))
+      except ValueError:
+        raise ValueError(f"--gin_bindings {binding!r}: {name} must be an integer (or a list "
+                         "of integers).") from None
+      if value < 1 or value > MAX_POINTS:
+        raise ValueError(f"--gin_bindings {binding!r}: {name} must be between 1 and "
+                         f"{MAX_POINTS:,} (got {value:,}).")
 
 
 def check_analysis_values(options: EvaluationOptions) -> None:

@@ -44,3 +44,26 @@ def make_representation_function(model: Any, representation: str = "mean", rando
     eps = noise.standard_normal(mean.shape)
     return mean.astype(np.float64) + np.exp(logvar.astype(np.float64) / 2.0) * eps
   return sampled_representation
+
+
+def make_udr_representation_function(model: Any, batch_size: int = 64
+                                      ) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+  """dlib's UDR representation function of a model (`udr/evaluate.py`).
+
+  Parameters
+  ----------
+  model : LoadedModel
+      Anything with ``encode(observations, batch_size) -> (mean, logvar)``.
+  batch_size : int
+      Encoder batch size.
+
+  Returns
+  -------
+  callable
+      f(observations of shape (b, ...)) -> (posterior means (b, num_latent), mean KL to the
+      prior per latent over the batch (num_latent,)), in the encoder's dtype (float32), as
+      dlib computes them from its TF Hub module.
+  """
+  from infofrag.metrics import udr  # pylint: disable=g-import-not-at-top
+  return udr.kl_representation_function(lambda observations: model.encode(observations,
+                                                                          batch_size))

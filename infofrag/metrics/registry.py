@@ -2,6 +2,12 @@
 
 `METRICS[name]` has dlib's signature `(ground_truth_data, representation_function,
 random_state) -> dict` with its parameters bound through gin (gin_configs/evaluate/<name>.gin).
+The two downstream-task folders run the same function; their configs bind different
+classifiers (`predictor.predictor_fn`), as dlib's study configs do.
+
+`GROUP_METRICS[name]` score a group of models at once (dlib's `udr/evaluate.py`):
+`(ground_truth_data, representation_functions, random_state) -> dict`, one function per
+model; they are not per-model metrics, so `resolve_metric_names` refuses them.
 """
 
 from __future__ import annotations
@@ -10,11 +16,14 @@ from collections.abc import Sequence
 
 from infofrag.metrics import beta_vae
 from infofrag.metrics import dci
+from infofrag.metrics import downstream_task
 from infofrag.metrics import factor_vae
+from infofrag.metrics import fairness
 from infofrag.metrics import irs
 from infofrag.metrics import mig
 from infofrag.metrics import modularity_explicitness
 from infofrag.metrics import sap
+from infofrag.metrics import udr
 from infofrag.metrics import unsupervised
 
 METRICS = {
@@ -26,6 +35,13 @@ METRICS = {
     "dci": dci.evaluate_dci,
     "irs": irs.evaluate_irs,
     "unsupervised": unsupervised.evaluate_unsupervised,
+    "downstream_task_logistic_regression": downstream_task.evaluate_downstream_task,
+    "downstream_task_boosted_trees": downstream_task.evaluate_downstream_task,
+    "fairness": fairness.evaluate_fairness,
+}
+
+GROUP_METRICS = {
+    "udr_sklearn": udr.compute_udr_sklearn,
 }
 
 ALIASES = {
@@ -38,6 +54,14 @@ ALIASES = {
     "modularity": "modularity_explicitness",
     "explicitness": "modularity_explicitness",
     "unsupervised_metrics": "unsupervised",
+    "downstream_logistic_regression": "downstream_task_logistic_regression",
+    "downstream_boosted_trees": "downstream_task_boosted_trees",
+}
+GROUP_ALIASES = {"udr": "udr_sklearn"}
+
+# Names that stand for several metrics.
+EXPANSIONS = {
+    "downstream_task": ["downstream_task_logistic_regression", "downstream_task_boosted_trees"],
 }
 
 
@@ -58,14 +82,15 @@ def resolve_metric_names(names: str | Sequence[str] | None) -> list[str]:
   Raises
   ------
   ValueError
-    unknown or empty names; the message lists the valid ones.
+    unknown or empty names, or a group metric (UDR); the message lists the valid ones.
   """
   if isinstance(names, str):
     names = names.split(",")
   requested = [str(name).strip().lower() for name in names]
   requested = [name for name in requested if name]
-  valid = ", ".join(sorted(METRICS)) + " (aliases: " + ", ".join(
-      f"{alias}={target}" for alias, target in sorted(ALIASES.items())) + "), or all"
+  aliases = [f"{alias}={target}" for alias, target in sorted(ALIASES.items())]
+  aliases += [f"{name}={'+'.join(targets)}" for name, targets in EXPANSIONS.items()]
+  valid = ", ".join(sorted(METRICS)) + " (aliases: " + ", ".join(aliases) + "), or all"
   if not requested:
     raise ValueError(f"No metric named; valid metrics: {valid}.")
   resolved = []
@@ -74,6 +99,12 @@ def resolve_metric_names(names: str | Sequence[str] | None) -> list[str]:
       candidates = list(METRICS)
     elif name in METRICS:
       candidates = [name]
+    elif name in EXPANSIONS:
+      candidates = EXPANSIONS[name]
+    elif GROUP_ALIASES.get(name, name) in GROUP_METRICS:
+      raise ValueError(f"{GROUP_ALIASES.get(name, name)} scores a group of models together, "
+                       "not one model; run it with infofrag.evaluation.udr_group."
+                       "evaluate_udr_group(model_dirs, output_dir), not as a per-model metric.")
     elif name in ALIASES:
       candidates = [ALIASES[name]]
     else:

@@ -7,10 +7,13 @@ Layout: one row per data point everywhere ([num_points, num_codes] codes,
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import gin
 import numpy as np
+from sklearn import ensemble
+from sklearn import linear_model
+from sklearn import model_selection
 
 from infofrag.utils import checks
 
@@ -119,6 +122,44 @@ def make_discretizer(target: np.ndarray, num_bins: int = gin.REQUIRED,
   return discretizer_fn(target, num_bins)
 
 
+@gin.configurable("predictor")
+def make_predictor_fn(predictor_fn: Callable[[], Any] = gin.REQUIRED) -> Callable[[], Any]:
+  """dlib's gin wrapper: the classifier factory bound as `predictor.predictor_fn`.
+
+  Returns
+  -------
+  Callable[[], Any]
+    A function of no arguments returning a fresh, unfitted scikit-learn classifier.
+  """
+  if not callable(predictor_fn):
+    raise ValueError("predictor.predictor_fn must name a classifier factory, e.g. "
+                     "@logistic_regression_cv or @gradient_boosting_classifier; got "
+                     f"{predictor_fn!r}.")
+  return predictor_fn
+
+
+@gin.configurable("logistic_regression_cv")
+def logistic_regression_cv() -> linear_model.LogisticRegressionCV:
+  """dlib's `logistic_regression_cv`: 10 inverse regularisation strengths chosen by
+  5-fold cross-validation (consecutive, unshuffled folds)."""
+  return linear_model.LogisticRegressionCV(Cs=10, cv=model_selection.KFold(n_splits=5))
+
+
+@gin.configurable("gradient_boosting_classifier")
+def gradient_boosting_classifier(random_state: int | None = 0
+                                 ) -> ensemble.GradientBoostingClassifier:
+  """dlib's `gradient_boosting_classifier`: scikit-learn's defaults.
+
+  Parameters
+  ----------
+  random_state : int | None
+    infofrag addition. dlib leaves it unset (numpy's global state). It only breaks exact
+    ties between codes in a split (between duplicated codes the choice changes no
+    prediction). The default 0 makes runs repeatable; None is dlib's behaviour.
+  """
+  return ensemble.GradientBoostingClassifier(random_state=random_state)
+
+
 def _dense_labels(labels):
   """Relabels each column to 0..K-1; returns (int64 [N, C], sizes [C])."""
   dense = np.empty(labels.shape, dtype=np.int64)
@@ -158,7 +199,8 @@ def discrete_mutual_info(codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
 
   Same estimator as dlib (`sklearn.metrics.mutual_info_score` of each pair, natural
   log, empirical distributions), computed for all pairs at once from one joint count
-  matrix.
+  matrix. A pair where either column takes a single value has MI exactly 0, as in
+  scikit-learn.
 
   Parameters
   ----------
@@ -188,6 +230,11 @@ def discrete_mutual_info(codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
   terms = np.where(counts > 0, terms, 0.0)
   terms = np.where(np.abs(terms) < np.finfo(np.float64).eps, 0.0, terms)  # as sklearn
   block_sums = np.add.reduceat(np.add.reduceat(terms, offsets_a, axis=0), offsets_b, axis=1)
+  # A single-valued labelling has zero entropy, so its MI is exactly 0 (sklearn returns 0.0
+  # before summing; the sum above can leave a ~1e-17 residue that decides, e.g., whether
+  # modularity counts a constant code as informative).
+  block_sums[sizes_a == 1, :] = 0.0
+  block_sums[:, sizes_b == 1] = 0.0
   return np.clip(block_sums, 0.0, None)
 
 

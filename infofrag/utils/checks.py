@@ -368,6 +368,7 @@ def check_min_columns(array: np.ndarray, *, name: str, minimum: int, metric: str
 def train_test_arrays(
     mus_train: npt.ArrayLike, ys_train: npt.ArrayLike, mus_test: npt.ArrayLike,
     ys_test: npt.ArrayLike, *, factor_dtype: npt.DTypeLike | None = np.float64,
+    code_dtype: npt.DTypeLike | None = np.float64,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
   """Checks the four arrays of a train/test metric and returns them converted.
 
@@ -383,15 +384,17 @@ def train_test_arrays(
     Test factors.
   factor_dtype : dtype-like or None, optional
     dtype of the returned factors; None keeps the input's.
+  code_dtype : dtype-like or None, optional
+    dtype of the returned codes; None keeps the input's.
 
   Returns
   -------
   mus_train, ys_train, mus_test, ys_test : ndarray
-    The arrays, codes as float64.
+    The arrays, codes as `code_dtype` (float64 by default).
   """
-  mus_train = as_point_matrix(mus_train, name="mus_train")
+  mus_train = as_point_matrix(mus_train, name="mus_train", dtype=code_dtype)
   ys_train = as_point_matrix(ys_train, name="ys_train", dtype=factor_dtype)
-  mus_test = as_point_matrix(mus_test, name="mus_test")
+  mus_test = as_point_matrix(mus_test, name="mus_test", dtype=code_dtype)
   ys_test = as_point_matrix(ys_test, name="ys_test", dtype=factor_dtype)
   check_same_points(mus_train, "mus_train", ys_train, "ys_train")
   check_same_points(mus_test, "mus_test", ys_test, "ys_test")
