@@ -387,3 +387,22 @@ def test_dlib_readme_workflow_as_a_shell_script(tmp_path):
           "evaluation_results.discrete_mig"} <= set(frame)
   assert sorted(frame["postprocess_config.postprocess.postprocess_fn"]) == [
       "@mean_representation", "@sampled_representation"]
+
+
+def test_dlib_udr_scores_a_group_of_dlib_model_folders(tmp_path):
+  from tests.helpers import tf1_hub  # pylint: disable=g-import-not-at-top
+  bindings = {"dataset.name": "'synthetic_dsprites'", "model.model": "@vae()",
+              "vae.beta": "2.0", "encoder.num_latent": "3"}
+  folders = []
+  for seed in range(3):
+    weights = np.random.RandomState(seed).normal(0, 0.02, size=(64 * 64, 3)).astype(np.float32)
+    root = tf1_hub.build_tf1_hub_model(str(tmp_path / str(seed)), weights, logvar_value=-3.0,
+                                       bindings={**bindings, "model.random_seed": str(seed)})
+    folders.append(os.path.join(root, "model"))  # dlib's model folder: tfhub/ inside
+  out = tmp_path / "udr"
+  assert dlib_compat.udr_main([f"--model_dirs={','.join(folders)}", f"--output_dir={out}",
+                               "--gin_bindings=udr_sklearn.num_data_points = 200"]) == 0
+  with open(out / "results" / "json" / "evaluation_results.json") as f:
+    results = json.load(f)
+  assert len(results["model_scores"]) == 3
+  assert np.asarray(results["pairwise_disentanglement_scores"]).shape == (3, 3)

@@ -216,23 +216,6 @@ def visualize_model_main(argv: Optional[Sequence[str]] = None, *,
                              prog=prog)
 
 
-def _udr_function() -> Optional[Callable]:
-  """infofrag's UDR of a group of models, when this infofrag has it (the dlib-metrics work
-  adds `infofrag.evaluation.evaluate.evaluate_udr_group`)."""
-  from infofrag.evaluation import evaluate  # pylint: disable=g-import-not-at-top
-  return getattr(evaluate, "evaluate_udr_group", None)
-
-
-def _run_udr(function: Callable, model_dirs: Sequence[str], output_dir: str,
-             gin_config_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
-  """The one call into UDR: dlib's `udr.evaluate.evaluate(model_dirs, output_dir)` under
-  the given gin configs and bindings (results in OUTPUT_DIR/results, dlib's layout).
-  Its signature is assumed to be (model_dirs, output_dir, *, gin_config_files,
-  gin_bindings): adjust here if evaluate_udr_group takes other arguments."""
-  function(list(model_dirs), output_dir, gin_config_files=list(gin_config_files),
-           gin_bindings=list(gin_bindings))
-
-
 def udr_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_udr") -> int:
   """dlib_udr: UDR over a group of models (dlib's model folders), by gin config."""
   parser = _parser(prog, "Compute UDR over a group of trained models (dlib's layout).")
@@ -243,7 +226,11 @@ def udr_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_udr") ->
   parser.add_argument("--gin_evaluation_config_glob",
                       help="glob pattern of evaluation configs (one run each)")
   args = parser.parse_args(argv)
-  model_dirs = [path for path in args.model_dirs.split(",") if path]
+  # dlib's model folders hold tfhub/ and results/ themselves (X = D/model): infofrag's
+  # readers take the folder above them.
+  model_dirs = [os.path.dirname(os.path.normpath(path))
+                if os.path.isdir(os.path.join(path, "tfhub")) else path
+                for path in args.model_dirs.split(",") if path]
   if not model_dirs:
     return _fail(prog, "--model_dirs is required (a comma-separated list of model folders).")
   missing = _require(prog, args, "output_dir")
@@ -251,10 +238,7 @@ def udr_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_udr") ->
     return missing
   from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
   quiet_tensorflow.import_tensorflow()
-  function = _udr_function()
-  if function is None:
-    return _fail(prog, "UDR is not in this infofrag yet (it needs infofrag.evaluation.evaluate."
-                       "evaluate_udr_group, from the dlib-metrics work).")
+  from infofrag.evaluation import udr_group  # pylint: disable=g-import-not-at-top
   import glob  # pylint: disable=g-import-not-at-top
   runs = [(args.output_dir, list(args.gin_config), list(args.gin_bindings))]
   if args.gin_evaluation_config_glob is not None:
@@ -269,7 +253,8 @@ def udr_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_udr") ->
                    [f"evaluation.name = '{name}'"]))
   try:
     for output_dir, configs, bindings in runs:
-      _run_udr(function, model_dirs, output_dir, configs, bindings)
+      udr_group.evaluate_udr_group(model_dirs, output_dir, gin_config_files=configs,
+                                   gin_bindings=bindings)
   except (ValueError, RuntimeError, FileNotFoundError) as error:
     return _fail(prog, str(error))
   print(f"{prog}: wrote {args.output_dir}")

@@ -19,6 +19,7 @@ import gin
 from infofrag.data import named_data
 from infofrag.evaluation import evaluate
 from infofrag.evaluation import representation as representation_lib
+from infofrag.metrics import udr  # pylint: disable=unused-import  (registers @udr_sklearn)
 from infofrag.utils import paths as infofrag_paths
 from infofrag.utils import results as results_lib
 from infofrag.zoo import saved_model
