@@ -8,7 +8,7 @@ redone on each resample, min_samples 3), and counts how often the interval holds
 value. With --bootstrap it also measures the percentile bootstrap over models (repeated
 models clustered as drawn), the method the analysis does not use.
 
-  python benchmarks/coverage.py [--models 5 10] [--repeats 200] [--resamples 200] [--bootstrap]
+  PYTHONPATH=. python benchmarks/coverage.py [--models 5 10] [--repeats 200] [--resamples 200] [--bootstrap]
 """
 
 import argparse
