@@ -181,7 +181,8 @@ def selection_columns(metric_names: Sequence[str]) -> list[str]:
 
 def dataset_selection(dataset: str, embeddings: Sequence[embedding_lib.ModelEmbedding],
                       model_table: Sequence[Mapping], metrics: Sequence[str], *,
-                      matrices: Optional[pairwise_lib.PairwiseMatrices], space_rows,
+                      matrices: Optional[pairwise_lib.PairwiseMatrices],
+                      space_rows: Sequence[Mapping],
                       resamples: int, seed: int) -> list[dict]:
   """The selection rows of one dataset."""
   by_name = {row["model"]: row for row in model_table}
