@@ -141,8 +141,10 @@ def results_document(analysis: pipeline.ZooAnalysis,
 
 def tables_written(options: options_lib.EvaluationOptions) -> list[str]:
   """The names of the tables a run with `options` writes (models and hotspots always)."""
+  metrics = bool(metric_runs.metric_columns(options.metrics))
   asked = {"groups": options.per_hyperparameter, "spaces": options.spaces,
-           "metrics_by_hyperparameter": options.per_hyperparameter,
+           "metrics_by_hyperparameter": options.per_hyperparameter and metrics,
+           "selection": bool(selection_lib.supervised_columns(options.metrics)),
            "model_similarity": options.model_similarity, "fusion": options.fusion}
   return [name for name in TABLE_NAMES if asked.get(name, True)]
 
@@ -215,6 +217,7 @@ def write_tables(analysis: pipeline.ZooAnalysis,
                       md_rows=uncertainty.display_rows(hotspots, (),
                                                        ("mean_nmi", "best_factor_nmi")),
                       caption=captions["hotspots"] if hotspots else ""))
+  written = tables_written(options)
   if options.per_hyperparameter:
     groups = analysis.rows("groups")
     result.groups = _write(output_dir, "groups", groups,
@@ -225,6 +228,7 @@ def write_tables(analysis: pipeline.ZooAnalysis,
                            md_rows=uncertainty.display_rows(groups, uncertainty.GROUP_INTERVALS,
                                                             ("mean_hotspot_nmi",)),
                            caption=captions["groups"])
+  if "metrics_by_hyperparameter" in written:
     metric_rows = analysis.rows("metrics_by_hyperparameter")
     result.metrics_by_hyperparameter = _write(
         output_dir, "metrics_by_hyperparameter", metric_rows,
@@ -243,11 +247,12 @@ def write_tables(analysis: pipeline.ZooAnalysis,
                            caption=captions["spaces"])
   supervised = selection_lib.supervised_columns(options.metrics)
   selection_rows = analysis.rows("selection")
-  result.selection = _write(output_dir, "selection", selection_rows,
-                            selection_lib.selection_columns(supervised),
-                            dataset_column + ["score", "models"] + supervised + ["note"],
-                            md_rows=uncertainty.display_rows(selection_rows, supervised),
-                            caption=captions["selection"])
+  if "selection" in written:
+    result.selection = _write(output_dir, "selection", selection_rows,
+                              selection_lib.selection_columns(supervised),
+                              dataset_column + ["score", "models"] + supervised + ["note"],
+                              md_rows=uncertainty.display_rows(selection_rows, supervised),
+                              caption=captions["selection"])
   if options.model_similarity:
     result.model_similarity = _write(output_dir, "model_similarity",
                                      analysis.rows("model_similarity"),

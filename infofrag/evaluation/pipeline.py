@@ -303,7 +303,7 @@ def _error_bars(analysis: DatasetAnalysis, embeddings: Sequence[embedding_lib.Mo
       if resampled is not None:
         uncertainty.add_group_intervals(analysis.groups, resampled, analysis.models, embeddings)
     metric_names = [column for _, _, column in metric_runs.metric_columns(options.metrics)]
-    if options.per_hyperparameter:
+    if options.per_hyperparameter and metric_names:
       analysis.metrics_by_hyperparameter = uncertainty.metric_group_rows(
           analysis.dataset, embeddings, analysis.models, metric_names,
           resamples=options.resamples, seed=options.resample_seed)
@@ -311,6 +311,8 @@ def _error_bars(analysis: DatasetAnalysis, embeddings: Sequence[embedding_lib.Mo
       analysis.spaces += uncertainty.space_group_rows(
           analysis.dataset, embeddings, analysis.spaces, resamples=options.resamples,
           seed=options.resample_seed)
+  if not selection_lib.supervised_columns(options.metrics):
+    return  # no supervised metric to rank against
   with stages.stage("selection"):
     analysis.selection = selection_lib.dataset_selection(
         analysis.dataset, embeddings, analysis.models, options.metrics, matrices=matrices,

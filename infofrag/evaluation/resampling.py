@@ -181,8 +181,8 @@ def jackknife_interval(estimate: np.ndarray, values: np.ndarray, subsets: ModelS
   defined = (counts >= 2) & np.isfinite(estimate)
   low = np.where(defined, estimate - half, np.nan)
   high = np.where(defined, estimate + half, np.nan)
-  if bounds is not None:
-    lows, highs = np.array(bounds, dtype=np.float64).T
+  if bounds is not None and estimate.size:
+    lows, highs = np.array(bounds, dtype=np.float64).reshape(estimate.size, 2).T
     low, high = np.clip(low, lows, highs), np.clip(high, lows, highs)
   return low, high
 

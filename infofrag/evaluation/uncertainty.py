@@ -284,6 +284,7 @@ def space_group_rows(dataset: str, embeddings: Sequence[embedding_lib.ModelEmbed
                        space=f"{row['group']} (mean of {row['models']} models)",
                        method=first.get("method"), members=row["models"],
                        dims=first.get("dims"), points=first.get("points"),
+                       mc_samples=first.get("mc_samples"), seed=first.get("seed"),
                        note="mean of the group's model rows; interval over its models"))
   return result
 
