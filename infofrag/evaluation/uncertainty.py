@@ -279,14 +279,41 @@ def space_group_rows(dataset: str, embeddings: Sequence[embedding_lib.ModelEmbed
                             seed=seed, groups=groups, bounds=list(SPACE_MEANS.values()))
   result = []
   for row in rows:
-    first = values_of[embeddings[groups[row["group"]][0]].info.name]
+    members = [values_of[embeddings[m].info.name] for m in groups[row["group"]]
+               if embeddings[m].info.name in values_of]
+    first = members[0]
+    # Every other estimate of the model rows (per-factor NMI / VI) is averaged too, and
+    # each "_err" becomes the Monte Carlo error of the mean of independent estimates.
+    for value_key, error_key in _error_pairs(first):
+      values = np.array([_number(m.get(value_key)) for m in members])
+      errors = np.array([_number(m.get(error_key)) for m in members])
+      usable = np.isfinite(values) & np.isfinite(errors)
+      if value_key not in SPACE_MEANS:
+        row[value_key] = float(np.mean(values[usable])) if usable.any() else math.nan
+      row[error_key] = (float(np.sqrt(np.sum(errors[usable] ** 2)) / usable.sum())
+                        if usable.any() else math.nan)
+    reported = row.get("factors_nmi") is not None and np.isfinite(row["factors_nmi"])
     result.append(dict(row, dataset=dataset, kind="group mean",
                        space=f"{row['group']} (mean of {row['models']} models)",
                        method=first.get("method"), members=row["models"],
                        dims=first.get("dims"), points=first.get("points"),
                        mc_samples=first.get("mc_samples"), seed=first.get("seed"),
-                       note="mean of the group's model rows; interval over its models"))
+                       note=None if reported else "NMI not reported: below the information "
+                                                  "floor in every model of the group"))
   return result
+
+
+def _error_pairs(row: Mapping[str, Any]) -> list[tuple[str, str]]:
+  """(value key, standard-error key) of a spaces row: info_bits / info_err, factors_vi_bits /
+  factors_vi_err, nmi_x / nmi_x_err, ..."""
+  pairs = []
+  for key in row:
+    if key.endswith("_err"):
+      stem = key[:-len("_err")]
+      value = stem if stem in row else f"{stem}_bits"
+      if value in row:
+        pairs.append((value, key))
+  return pairs
 
 
 # ---------------------------------------------------------------------------- chance
