@@ -129,8 +129,11 @@ def model_scores(embeddings: Sequence[embedding_lib.ModelEmbedding],
   if matrices is not None and matrices.channels.size:
     owner = np.concatenate([np.full(e.num_channels, i) for i, e in enumerate(embeddings)])
     owner = owner[matrices.channels]
-    others = np.where(owner[:, None] != owner[None, :], np.clip(matrices.nmi, 0.0, 1.0), -np.inf)
-    best = others.max(axis=1)
+    best = np.empty(owner.size)
+    for start in range(0, owner.size, 1024):  # blocks of rows: no second (k, k) matrix
+      rows = slice(start, start + 1024)
+      others = owner[rows, None] != owner[None, :]
+      best[rows] = np.where(others, np.clip(matrices.nmi[rows], 0.0, 1.0), -np.inf).max(axis=1)
     finite = np.isfinite(best)
     sums = np.bincount(owner[finite], weights=best[finite], minlength=len(embeddings))
     counts = np.bincount(owner[finite], minlength=len(embeddings))
