@@ -107,10 +107,11 @@ def _captions(options: options_lib.EvaluationOptions) -> dict[str, str]:
       "models": chance.replace(f"{uncertainty.CHANCE_MARK}:", f"{uncertainty.CHANCE_MARK} after a "
                                                                "channel's best factor:", 1),
       "metrics_by_hyperparameter": "Mean over each group's models. " + intervals,
-      "spaces": ("Group-mean rows: the mean of the group's model rows; " + intervals[0].lower()
-                 + intervals[1:] + " Other rows: Monte Carlo ± one standard error (an interval "
-                 "over models for a concatenated space would need a Monte Carlo run per "
-                 "resample)." if options.resamples else ""),
+      "spaces": ("Group-mean rows: the mean of the group's model rows, with "
+                 + intervals[0].lower() + intervals[1:] + " Their ± is the Monte Carlo error of "
+                 "that mean. Other rows: Monte Carlo ± one standard error (an interval over "
+                 "models for a concatenated space would need a Monte Carlo run per resample)."
+                 if options.resamples else ""),
       "selection": ("Spearman rank correlation across each dataset's models between an "
                     "unsupervised score (rows) and a supervised metric (columns), with a "
                     f"{bootstrap}; the scores are computed once on the whole ensemble."),
