@@ -149,19 +149,20 @@ def test_unshuffled_nulls_equal_the_estimator_and_both_class_sum_ways_agree(monk
   identity = np.arange(150)[None, :]
   expected, _ = fragments.pairwise_nmi_vi(fragments.LazyFingerprints(mean, logvar),
                                           fragments.factor_fingerprints(factors))
+  # Single-precision coefficients, double-precision sums: equal to ~1e-7.
   np.testing.assert_allclose(chance.factor_nmi_null(mean, logvar, factors, shuffles=identity)[0],
-                             expected, atol=1e-12)
+                             expected, atol=1e-6)
   shuffles = chance.permutations(150, 5, seed=2)
   one_way = chance.factor_nmi_null(mean, logvar, factors, shuffles=shuffles)
   monkeypatch.setattr(chance, "_GATHER_COST", 1e9)  # matrix products for every factor
   np.testing.assert_allclose(chance.factor_nmi_null(mean, logvar, factors, shuffles=shuffles),
-                             one_way, atol=1e-12)
+                             one_way, atol=1e-6)
   monkeypatch.setattr(chance, "_GATHER_COST", 0.0)  # gathers for every factor
   np.testing.assert_allclose(chance.factor_nmi_null(mean, logvar, factors, shuffles=shuffles),
-                             one_way, atol=1e-12)
+                             one_way, atol=1e-6)
   pair, _ = fragments.pairwise_nmi_vi(fragments.LazyFingerprints(mean, logvar))
   np.testing.assert_allclose(chance.pair_nmi_null(mean, logvar, [[0, 1]], shuffles=identity),
-                             [pair[0, 1]], atol=1e-12)
+                             [pair[0, 1]], atol=1e-6)
 
 
 def test_a_channel_against_itself_shuffled_is_near_zero_and_its_factor_far_above_chance():
