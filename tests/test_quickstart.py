@@ -49,6 +49,15 @@ def check_quickstart_analysis(analysis):
   for column in ("fraction_in_hotspots", "mean_hotspot_nmi"):
     assert float(groups[high][column]) > float(groups[low][column]), column
   assert float(groups[high]["mean_active_channels"]) < float(groups[low]["mean_active_channels"])
+  # Error bars: every per-group number has its interval over the five seeds, every hotspot
+  # its stability, and the model-selection table ranks the unsupervised scores against MIG.
+  for row in groups.values():
+    for column in ("mean_active_channels", "fraction_in_hotspots", "mean_hotspot_nmi"):
+      assert float(row[f"{column}_low"]) <= float(row[column]) <= float(row[f"{column}_high"])
+  assert all(0.0 <= float(row["stability"]) <= 1.0 for row in hotspots)
+  selection = _read(os.path.join(analysis, "selection.csv"))
+  assert {"fraction_in_hotspots", "best_match_nmi", "info_bits_bound"} <= {
+      row["score"] for row in selection}
   figures = os.listdir(os.path.join(analysis, "figures", "synthetic_dsprites_32"))
   slug = high.replace(" ", "_")
   assert f"structure_{slug}_nmi.png" in figures and f"structure_{slug}_vi.png" in figures

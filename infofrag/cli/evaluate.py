@@ -100,6 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
   spaces.add_argument("--spaces_points", type=int, default=0,
                       help="data points for the whole-space measures (default: the fingerprint "
                            "sample; more points draw and embed a sample of their own)")
+  bars = parser.add_argument_group("error bars and chance levels (needs --output_dir)")
+  bars.add_argument("--resamples", type=int, default=200,
+                    help="most resamples of a group's models for its intervals and hotspot "
+                         "stability (delete-d jackknife), and bootstrap resamples of the "
+                         "selection table (default 200; 0: none)")
+  bars.add_argument("--resample_seed", type=int, default=0,
+                    help="seed of the resamples and of the chance-level permutations")
+  bars.add_argument("--permutations", type=int, default=100,
+                    help="permutations of the chance levels of NMI (default 100; 0: none)")
   browsing = parser.add_argument_group("browsing the results (needs --output_dir)")
   browsing.add_argument("--tensorboard", action="store_true",
                         help="also write TensorBoard HParams summaries (one run per model: its "
@@ -121,7 +130,9 @@ def options_from_args(args: argparse.Namespace):
       per_hyperparameter=args.per_hyperparameter, fusion=args.fusion, fusion_dim=args.fusion_dim,
       fusion_steps=args.fusion_steps, fusion_points=args.fusion_points, spaces=args.spaces,
       model_similarity=args.model_similarity, mc_samples=args.mc_samples, mc_seed=args.mc_seed,
-      spaces_points=args.spaces_points, progress=not args.no_progress)
+      spaces_points=args.spaces_points, resamples=args.resamples,
+      resample_seed=args.resample_seed, permutations=args.permutations,
+      progress=not args.no_progress)
 
 
 def _error(message: str) -> int:

@@ -11,8 +11,10 @@
    NMI with each factor, hotspots per beta, structure figures) and the whole-space table
    (each model, each beta's concatenated latents, the beta-TC-VAE, the fused spaces;
    Monte Carlo);
-3. prints the models, hotspots, per-group and spaces tables and where the figures and the
-   browsable OUT/analysis/report.html are.
+3. prints the models, hotspots, per-group (with 95% intervals over the seeds), metrics by
+   beta, spaces and model-selection tables (Spearman's rho of each unsupervised score with
+   MIG and SAP across the models) and where the figures and the browsable
+   OUT/analysis/report.html are.
 
 At beta = 16 the ensemble repeats two pieces of information, the x and y positions, in
 nearly every model (two hotspots); at beta = 1 the same information is spread over

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -47,8 +47,14 @@ def traversal_strip(model: saved_model.LoadedModel, embedding: embedding_lib.Mod
 
 def structure_figures(dataset: str, structures: structure_lib.Structures,
                       embeddings: Sequence[embedding_lib.ModelEmbedding],
-                      sample: sample_lib.FingerprintSample, figure_dir: str) -> list[str]:
-  """One structure figure per distance and group; returns the paths written."""
+                      sample: sample_lib.FingerprintSample, figure_dir: str,
+                      stability: Optional[Mapping[tuple[str, str], Mapping[int, float]]] = None
+                      ) -> list[str]:
+  """One structure figure per distance and group; returns the paths written.
+
+  `stability` ({(distance, group): {hotspot label: fraction}}) is written beside each
+  hotspot's name.
+  """
   from infofrag import fragments  # pylint: disable=g-import-not-at-top
   sizes = {group: members.size for group, members in structure_lib.group_members(
       embeddings, per_hyperparameter=True).items()}
@@ -56,10 +62,13 @@ def structure_figures(dataset: str, structures: structure_lib.Structures,
   for distance, by_group in structures.items():
     for group, structure in by_group.items():
       path = os.path.join(figure_dir, f"structure_{file_slug(group)}_{distance}.png")
+      notes = {label: f"stab. {value:.2f}"
+               for label, value in (stability or {}).get((distance, group), {}).items()
+               if np.isfinite(value)}
       try:
         fragments.plot_structure(structure, path, display=distance,
                                  factor_nmi=structure_lib.aligned_factor_nmi(embeddings, structure),
-                                 factor_names=sample.factor_names,
+                                 factor_names=sample.factor_names, hotspot_notes=notes,
                                  title=f"{dataset}: {group} ({len(structure.kept)} informative "
                                        f"of {sizes.get(group, len(structure.channel_ids))} "
                                        "channels)")
@@ -95,10 +104,11 @@ def traversal_figures(structures: structure_lib.Structures,
 def write_figures(dataset: str, structures: structure_lib.Structures,
                   embeddings: Sequence[embedding_lib.ModelEmbedding],
                   sample: sample_lib.FingerprintSample, loader: models_lib.ModelLoader,
-                  output_dir: str) -> list[str]:
-  """Structure figures, and traversals when the data are images; returns the paths."""
+                  output_dir: str, stability: Optional[Mapping] = None) -> list[str]:
+  """Structure figures (with each hotspot's stability when given), and traversals when the
+  data are images; returns the paths."""
   figure_dir = os.path.join(output_dir, "figures", dataset)
-  written = structure_figures(dataset, structures, embeddings, sample, figure_dir)
+  written = structure_figures(dataset, structures, embeddings, sample, figure_dir, stability)
   if sample.observations.ndim == 4:  # only image data decode into pictures
     written += traversal_figures(structures, embeddings, loader, figure_dir)
   return written

@@ -18,7 +18,10 @@ from infofrag.utils import gin_text
 MAX_POINTS = 1_000_000
 # Smallest value of each numeric analysis option.
 MINIMUMS = {"fingerprint_size": 2, "min_samples": 2, "fusion_dim": 1, "fusion_steps": 0,
-            "fusion_points": 2, "mc_samples": 2, "spaces_points": 0}
+            "fusion_points": 2, "mc_samples": 2, "spaces_points": 0, "resamples": 0,
+            "permutations": 0}
+# Below these (and above 0, which switches them off) intervals and chance levels mean little.
+SMALLEST_ON = {"resamples": 2, "permutations": 20}
 # Switches of the ensemble analysis: each is an error without --output_dir (never ignored).
 ANALYSIS_FLAGS = ("per_hyperparameter", "include_inactive", "fusion", "spaces",
                   "model_similarity")
@@ -57,6 +60,13 @@ class EvaluationOptions:
   spaces, model_similarity, mc_samples, mc_seed, spaces_points
       Whole-space Monte Carlo tables, with `mc_samples` draws per estimate; `spaces_points`
       data points (0: the fingerprint sample).
+  resamples, resample_seed : int
+      Most resamples of a group's models for its intervals and hotspot stability (the
+      delete-d jackknife of `infofrag.evaluation.resampling`), and of the models for the
+      selection table's bootstrap; 0: no intervals. The seed of their draws.
+  permutations : int
+      Permutations of the chance levels of NMI (`infofrag.fragments.chance`), seeded by
+      `resample_seed`; 0: none.
   scheduler : str
       Where the heavy work runs: "none" (this process), "local", "local:N", a
       ``tcp://HOST:PORT`` address or a scheduler file (see `infofrag.distributed`).
@@ -84,6 +94,9 @@ class EvaluationOptions:
   mc_samples: int = 2000
   mc_seed: int = 0
   spaces_points: int = 0
+  resamples: int = 200
+  resample_seed: int = 0
+  permutations: int = 100
   scheduler: str = "none"
   progress: bool = True
 
@@ -100,7 +113,9 @@ class EvaluationOptions:
             "metrics": list(self.metrics), "representation": self.representation,
             "min_samples": self.min_samples, "include_inactive": self.include_inactive,
             "mc_samples": self.mc_samples,
-            "mc_seed": self.mc_seed, "spaces_points": self.spaces_points}
+            "mc_seed": self.mc_seed, "spaces_points": self.spaces_points,
+            "resamples": self.resamples, "resample_seed": self.resample_seed,
+            "permutations": self.permutations}
 
 
 def bound_string(gin_bindings: Sequence[str], name: str) -> Optional[str]:
@@ -150,7 +165,11 @@ def check_analysis_values(options: EvaluationOptions) -> None:
     value = getattr(options, name)
     if value < minimum:
       raise ValueError(f"--{name} must be at least {minimum}, got {value}.")
-  for name in ("fingerprint_seed", "mc_seed"):
+  for name, smallest in SMALLEST_ON.items():
+    value = getattr(options, name)
+    if 0 < value < smallest:
+      raise ValueError(f"--{name} must be 0 (off) or at least {smallest}, got {value}.")
+  for name in ("fingerprint_seed", "mc_seed", "resample_seed"):
     value = getattr(options, name)
     if not 0 <= value < 2**32:
       raise ValueError(f"--{name} must be an integer in [0, 2**32), got {value}.")

@@ -1,8 +1,11 @@
 """The last stage of a zoo analysis: its tables and results.json, written atomically.
 
-models.{csv,md}, hotspots.{csv,md} always; groups.{csv,md} with --per_hyperparameter;
-spaces.{csv,md}, model_similarity.{csv,md} and fusion.{csv,md} when those stages ran;
-results.json holds every row and each dataset's details.
+models.{csv,md}, hotspots.{csv,md} and selection.{csv,md} always; groups.{csv,md} and
+metrics_by_hyperparameter.{csv,md} with --per_hyperparameter; spaces.{csv,md},
+model_similarity.{csv,md} and fusion.{csv,md} when those stages ran; results.json holds
+every row, each dataset's details and how the intervals and chance levels were made.
+Per-group numbers carry ``<column>_low`` / ``<column>_high`` in the CSV and show as
+``value [low, high]`` in Markdown, with a caption under the table saying how.
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ from infofrag.evaluation import groups as groups_lib
 from infofrag.evaluation import metric_runs
 from infofrag.evaluation import options as options_lib
 from infofrag.evaluation import pipeline
+from infofrag.evaluation import resampling
 from infofrag.evaluation import rows as rows_lib
+from infofrag.evaluation import selection as selection_lib
 from infofrag.evaluation import spaces as spaces_lib
 from infofrag.evaluation import structure as structure_lib
+from infofrag.evaluation import uncertainty
 from infofrag.evaluation import whole_spaces
 from infofrag.reports import tables
 from infofrag.utils import io
@@ -36,7 +42,8 @@ SPACE_SUMMARY_COLUMNS = [("space", "space"), ("kind", "kind"), ("method", "metho
 
 # Every table a run can write (each as .csv and .md). A run removes those it did not write,
 # so that nothing in the folder, nor the report built from it, is left from an earlier run.
-TABLE_NAMES = ("models", "hotspots", "groups", "spaces", "model_similarity", "fusion")
+TABLE_NAMES = ("models", "hotspots", "groups", "spaces", "model_similarity", "fusion",
+               "metrics_by_hyperparameter", "selection")
 
 
 @dataclasses.dataclass
@@ -48,13 +55,67 @@ class MarkdownTables:
   fusion: Optional[str] = None
   spaces: Optional[str] = None
   model_similarity: Optional[str] = None
+  metrics_by_hyperparameter: Optional[str] = None
+  selection: Optional[str] = None
 
 
-def _write(output_dir: str, name: str, rows: list[dict], columns: list, md_columns: list) -> str:
+def _write(output_dir: str, name: str, rows: list[dict], columns: list, md_columns: list,
+           md_rows: Optional[list[dict]] = None, caption: str = "") -> str:
+  """Writes NAME.csv from `rows` and NAME.md from `md_rows` (default `rows`), the caption
+  under the Markdown table; returns the Markdown."""
   tables.write_csv(os.path.join(output_dir, f"{name}.csv"), rows, columns)
-  markdown = tables.markdown_table(rows, md_columns, digits=3)
+  markdown = tables.markdown_table(rows if md_rows is None else md_rows, md_columns, digits=3)
+  if caption:
+    markdown += "\n\n" + caption
   tables.write_markdown(os.path.join(output_dir, f"{name}.md"), markdown)
   return markdown
+
+
+def uncertainty_settings(options: options_lib.EvaluationOptions) -> dict[str, Any]:
+  """How the intervals, stabilities and chance levels of a run were made (results.json)."""
+  from infofrag.fragments import chance  # pylint: disable=g-import-not-at-top
+  return {
+      "intervals": {"method": "delete-d jackknife over models", "deleted": "floor(sqrt(n))",
+                    "confidence": resampling.CONFIDENCE, "resamples": options.resamples,
+                    "seed": options.resample_seed, "description": uncertainty.method_text()},
+      "hotspot_stability": {"jaccard_above": resampling.JACCARD_MATCH,
+                            "resamples": "the group's jackknife resamples"},
+      "chance": {"permutations": options.permutations, "seed": options.resample_seed,
+                 "quantile": chance.CHANCE_QUANTILE,
+                 "channel_factor": "factor tuples of the points shuffled",
+                 "channel_channel": "one channel's points shuffled, a random pair of the "
+                                    "hotspot's members per permutation"},
+      "selection": {"method": "percentile bootstrap of Spearman's rho over models",
+                    "confidence": selection_lib.CONFIDENCE, "resamples": options.resamples,
+                    "seed": options.resample_seed}}
+
+
+def _captions(options: options_lib.EvaluationOptions) -> dict[str, str]:
+  """The caption under each Markdown table that has intervals or chance marks."""
+  intervals = uncertainty.method_text() + "." if options.resamples else \
+      "No intervals (--resamples 0)."
+  chance = uncertainty.chance_text(options.permutations) + "." if options.permutations else ""
+  stability = (f"stability: the fraction of the group's jackknife resamples (OPTICS redone) in "
+               f"which a hotspot overlapping its kept members by Jaccard > "
+               f"{resampling.JACCARD_MATCH} reappears." if options.resamples else "")
+  bootstrap = (f"{100 * selection_lib.CONFIDENCE:.0f}% percentile bootstrap over models "
+               f"({options.resamples} resamples, seed {options.resample_seed})"
+               if options.resamples else "no intervals (--resamples 0)")
+  return {
+      "groups": " ".join(p for p in (intervals, chance) if p),
+      "hotspots": " ".join(p for p in (stability, chance) if p),
+      "models": chance.replace(f"{uncertainty.CHANCE_MARK}:", f"{uncertainty.CHANCE_MARK} after a "
+                                                               "channel's best factor:", 1),
+      "metrics_by_hyperparameter": "Mean over each group's models. " + intervals,
+      "spaces": ("Group-mean rows: the mean of the group's model rows, with "
+                 + intervals[0].lower() + intervals[1:] + " Their ± is the Monte Carlo error of "
+                 "that mean. Other rows: Monte Carlo ± one standard error (an interval over "
+                 "models for a concatenated space would need a Monte Carlo run per resample)."
+                 if options.resamples else ""),
+      "selection": ("Spearman rank correlation across each dataset's models between an "
+                    "unsupervised score (rows) and a supervised metric (columns), with a "
+                    f"{bootstrap}; the scores are computed once on the whole ensemble."),
+  }
 
 
 def results_document(analysis: pipeline.ZooAnalysis,
@@ -64,12 +125,16 @@ def results_document(analysis: pipeline.ZooAnalysis,
       "models": analysis.rows("models"), "hotspots": analysis.rows("hotspots"),
       "groups": analysis.rows("groups"), "spaces": analysis.rows("spaces"),
       "model_similarity": analysis.rows("model_similarity"),
+      "metrics_by_hyperparameter": analysis.rows("metrics_by_hyperparameter"),
+      "selection": analysis.rows("selection"),
       "datasets": {name: d.details for name, d in analysis.datasets.items()},
       "failures": [dataclasses.asdict(f) for f in analysis.failures],
       "duplicates": [dataclasses.asdict(d) for d in analysis.all_duplicates],
       "stage_failures": [dataclasses.asdict(f) for f in analysis.stage_failures],
       "tables": tables_written(analysis.options),
-      "settings": analysis.options.settings}
+      "settings": analysis.options.settings,
+      "uncertainty": uncertainty_settings(analysis.options),
+      "captions": _captions(analysis.options)}
   if run_info is not None:
     document["run"] = dict(run_info)
   return document
@@ -77,7 +142,10 @@ def results_document(analysis: pipeline.ZooAnalysis,
 
 def tables_written(options: options_lib.EvaluationOptions) -> list[str]:
   """The names of the tables a run with `options` writes (models and hotspots always)."""
+  metrics = bool(metric_runs.metric_columns(options.metrics))
   asked = {"groups": options.per_hyperparameter, "spaces": options.spaces,
+           "metrics_by_hyperparameter": options.per_hyperparameter and metrics,
+           "selection": bool(selection_lib.supervised_columns(options.metrics)),
            "model_similarity": options.model_similarity, "fusion": options.fusion}
   return [name for name in TABLE_NAMES if asked.get(name, True)]
 
@@ -140,18 +208,55 @@ def write_tables(analysis: pipeline.ZooAnalysis,
   short_model_columns = (["model"] + dataset_column + source_column + ["method", "value", "seed"]
                          + metric_names
                          + ["info_total_bits", "active_channels", "best_factor_per_channel"])
+  captions = _captions(options)
+  hotspots = analysis.rows("hotspots")
+  hotspot_chance = ["stability", "mean_nmi_chance", "best_factor_nmi_chance"]
   result = MarkdownTables(
-      models=_write(output_dir, "models", models, rows_lib.model_columns(options.metrics),
-                    short_model_columns),
-      hotspots=_write(output_dir, "hotspots", analysis.rows("hotspots"), rows_lib.HOTSPOT_COLUMNS,
-                      rows_lib.HOTSPOT_COLUMNS[:-1]))
+      models=_write(output_dir, "models", models, rows_lib.model_columns(options.metrics)
+                    + ["best_factor_chance_per_channel"], short_model_columns,
+                    caption=captions["models"]),
+      hotspots=_write(output_dir, "hotspots", hotspots,
+                      rows_lib.HOTSPOT_COLUMNS + hotspot_chance,
+                      rows_lib.HOTSPOT_COLUMNS[:-1] + ["stability"],
+                      md_rows=uncertainty.display_rows(hotspots, (),
+                                                       ("mean_nmi", "best_factor_nmi")),
+                      caption=captions["hotspots"] if hotspots else ""))
+  written = tables_written(options)
   if options.per_hyperparameter:
-    result.groups = _write(output_dir, "groups", analysis.rows("groups"),
-                           groups_lib.GROUP_COLUMNS, groups_lib.GROUP_COLUMNS)
+    groups = analysis.rows("groups")
+    result.groups = _write(output_dir, "groups", groups,
+                           uncertainty.interval_columns(groups_lib.GROUP_COLUMNS,
+                                                        uncertainty.GROUP_INTERVALS)
+                           + ["mean_hotspot_nmi_chance", "resampling"],
+                           groups_lib.GROUP_COLUMNS,
+                           md_rows=uncertainty.display_rows(groups, uncertainty.GROUP_INTERVALS,
+                                                            ("mean_hotspot_nmi",)),
+                           caption=captions["groups"])
+  if "metrics_by_hyperparameter" in written:
+    metric_rows = analysis.rows("metrics_by_hyperparameter")
+    result.metrics_by_hyperparameter = _write(
+        output_dir, "metrics_by_hyperparameter", metric_rows,
+        ["dataset", "group", "models"] + uncertainty.interval_columns(metric_names, metric_names)
+        + ["resampling"], dataset_column + ["group", "models"] + metric_names,
+        md_rows=uncertainty.display_rows(metric_rows, metric_names),
+        caption=captions["metrics_by_hyperparameter"])
   if options.spaces:
-    result.spaces = _write(output_dir, "spaces", analysis.rows("spaces"),
-                           spaces_lib.SPACE_COLUMNS + spaces_lib.factor_columns(
-                               analysis.factor_names), SPACE_SUMMARY_COLUMNS)
+    space_rows = analysis.rows("spaces")
+    result.spaces = _write(output_dir, "spaces", space_rows,
+                           uncertainty.interval_columns(
+                               spaces_lib.SPACE_COLUMNS + spaces_lib.factor_columns(
+                                   analysis.factor_names), uncertainty.SPACE_MEANS)
+                           + ["resampling"], SPACE_SUMMARY_COLUMNS,
+                           md_rows=uncertainty.display_rows(space_rows, uncertainty.SPACE_MEANS),
+                           caption=captions["spaces"])
+  supervised = selection_lib.supervised_columns(options.metrics)
+  selection_rows = analysis.rows("selection")
+  if "selection" in written:
+    result.selection = _write(output_dir, "selection", selection_rows,
+                              selection_lib.selection_columns(supervised),
+                              dataset_column + ["score", "models"] + supervised + ["note"],
+                              md_rows=uncertainty.display_rows(selection_rows, supervised),
+                              caption=captions["selection"])
   if options.model_similarity:
     result.model_similarity = _write(output_dir, "model_similarity",
                                      analysis.rows("model_similarity"),
@@ -173,12 +278,17 @@ def summary_text(analysis: pipeline.ZooAnalysis, markdown: MarkdownTables) -> st
   if markdown.groups is not None:
     parts += [f"## Groups (hotspots on the {structure_lib.HOTSPOT_DISTANCE.upper()} distance)",
               markdown.groups]
+  if markdown.metrics_by_hyperparameter is not None and analysis.rows("metrics_by_hyperparameter"):
+    parts += ["## Metrics by hyperparameter value", markdown.metrics_by_hyperparameter]
   if markdown.fusion is not None:
     parts += ["## Fusion", markdown.fusion]
   if markdown.spaces is not None:
     parts += ["## Whole spaces (Monte Carlo, ± standard error)", markdown.spaces]
   if markdown.model_similarity is not None:
     parts += ["## Model-pair similarity (Monte Carlo)", markdown.model_similarity]
+  if markdown.selection is not None:
+    parts += ["## Model selection (do unsupervised scores rank models like the metrics?)",
+              markdown.selection]
   figures = [f"figure: {path}" for d in analysis.datasets.values() for path in d.figures
              if "structure_all_nmi" in path]
   return "\n\n".join([""] + parts + figures)

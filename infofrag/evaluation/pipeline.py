@@ -8,8 +8,10 @@ Per dataset (models of different datasets are never mixed):
 3. dlib's metrics per model (`metric_runs`, dlib's result layout);
 4. NMI / VI between all channels (`pairwise`, cached per ensemble);
 5. OPTICS structure per group and distance (`structure`);
-6. figures (`figures`), fusion (`fusion_runs`), whole spaces (`whole_spaces`);
-7. table rows (`rows`).
+6. the structures redone on resamples of each group's models (`uncertainty`);
+7. figures (`figures`), fusion (`fusion_runs`), whole spaces (`whole_spaces`);
+8. table rows (`rows`), their intervals and chance levels (`uncertainty`), the
+   model-selection table (`selection`).
 
 Nothing here parses flags or prints tables: `infofrag.cli.evaluate` does, through
 `infofrag.reports.evaluation_tables`. Every stage reuses its cached result, so a rerun
@@ -33,7 +35,9 @@ from infofrag.evaluation import options as options_lib
 from infofrag.evaluation import pairwise as pairwise_lib
 from infofrag.evaluation import rows as rows_lib
 from infofrag.evaluation import sample as sample_lib
+from infofrag.evaluation import selection as selection_lib
 from infofrag.evaluation import structure as structure_lib
+from infofrag.evaluation import uncertainty
 from infofrag.evaluation import whole_spaces
 from infofrag.zoo import model_info
 
@@ -70,6 +74,9 @@ class DatasetAnalysis:
   dataset : str
   models, hotspots, groups, spaces, model_similarity, fusion : list of dict
       Table rows (see `rows`, `whole_spaces`, `fusion_runs`).
+  metrics_by_hyperparameter, selection : list of dict
+      Each metric's mean per group with its interval; the model-selection table
+      (`uncertainty`, `selection`).
   duplicates : list of DuplicateModel
       Models left out because they repeat another model of the dataset.
   stage_failures : list of StageFailure
@@ -85,6 +92,8 @@ class DatasetAnalysis:
   spaces: list[dict] = dataclasses.field(default_factory=list)
   model_similarity: list[dict] = dataclasses.field(default_factory=list)
   fusion: list[dict] = dataclasses.field(default_factory=list)
+  metrics_by_hyperparameter: list[dict] = dataclasses.field(default_factory=list)
+  selection: list[dict] = dataclasses.field(default_factory=list)
   figures: list[str] = dataclasses.field(default_factory=list)
   duplicates: list[models_lib.DuplicateModel] = dataclasses.field(default_factory=list)
   stage_failures: list[StageFailure] = dataclasses.field(default_factory=list)
@@ -203,6 +212,7 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
 
   stages = _Stages(analysis, seconds)
   structures: Optional[structure_lib.Structures] = None
+  matrices: Optional[pairwise_lib.PairwiseMatrices] = None
   with stages.stage("pairwise"):
     channels = pairwise_lib.selected_channels(embeddings,
                                               include_inactive=options.include_inactive)
@@ -216,10 +226,18 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
           embeddings, matrices, min_samples=options.min_samples,
           per_hyperparameter=options.per_hyperparameter)
   primary = structures[structure_lib.HOTSPOT_DISTANCE]["all"] if structures else None
+  resampled, stability = None, None
+  if structures and options.resamples:
+    with stages.stage("resampling"):
+      resampled = uncertainty.resample_groups(embeddings, structures,
+                                              min_samples=options.min_samples,
+                                              resamples=options.resamples,
+                                              seed=options.resample_seed)
+      stability = uncertainty.stability_of(resampled, structures)
   if structures:
     with stages.stage("figures"):
       analysis.figures = figures_lib.write_figures(dataset, structures, embeddings, sample,
-                                                   loader, output_dir)
+                                                   loader, output_dir, stability=stability)
   fusion_reports: dict[str, dict] = {}
   if options.fusion and primary is not None:
     with stages.stage("fusion"):
@@ -249,10 +267,56 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
     analysis.details["structures"] = {
         distance: {group: s.to_dict() for group, s in by_group.items()}
         for distance, by_group in structures.items()}
+  _error_bars(analysis, embeddings, sample, structures, matrices, resampled, stability, options,
+              cache_dir, stages)
   analysis.details["figures"] = analysis.figures
   if fusion_reports:
     analysis.details["fusion"] = fusion_reports
   return analysis, failures
+
+
+def _error_bars(analysis: DatasetAnalysis, embeddings: Sequence[embedding_lib.ModelEmbedding],
+                sample: sample_lib.FingerprintSample,
+                structures: Optional[structure_lib.Structures],
+                matrices: Optional[pairwise_lib.PairwiseMatrices],
+                resampled: Optional[dict], stability: Optional[dict],
+                options: options_lib.EvaluationOptions, cache_dir: str, stages: _Stages) -> None:
+  """Chance levels, intervals and hotspot stability on the rows, the per-group metric means
+  and the model-selection table (each stage isolated like the others)."""
+  factor_null, pair_null = None, None
+  if options.permutations:
+    with stages.stage("chance"):
+      factor_null = uncertainty.factor_nulls(embeddings, sample.factors, cache_dir=cache_dir,
+                                             permutations=options.permutations,
+                                             seed=options.resample_seed)
+      uncertainty.add_model_chance(analysis.models, embeddings, factor_null)
+      if structures:
+        pair_null = uncertainty.hotspot_pair_nulls(embeddings, structures,
+                                                   permutations=options.permutations,
+                                                   seed=options.resample_seed)
+  with stages.stage("intervals"):
+    if structures:
+      uncertainty.add_hotspot_columns(analysis.hotspots, structures, stability, factor_null,
+                                      pair_null, sample.factor_names)
+      if pair_null is not None:
+        uncertainty.add_group_chance(analysis.groups, analysis.hotspots, pair_null)
+      if resampled is not None:
+        uncertainty.add_group_intervals(analysis.groups, resampled, analysis.models, embeddings)
+    metric_names = [column for _, _, column in metric_runs.metric_columns(options.metrics)]
+    if options.per_hyperparameter and metric_names:
+      analysis.metrics_by_hyperparameter = uncertainty.metric_group_rows(
+          analysis.dataset, embeddings, analysis.models, metric_names,
+          resamples=options.resamples, seed=options.resample_seed)
+    if analysis.spaces:
+      analysis.spaces += uncertainty.space_group_rows(
+          analysis.dataset, embeddings, analysis.spaces, resamples=options.resamples,
+          seed=options.resample_seed)
+  if not selection_lib.supervised_columns(options.metrics):
+    return  # no supervised metric to rank against
+  with stages.stage("selection"):
+    analysis.selection = selection_lib.dataset_selection(
+        analysis.dataset, embeddings, analysis.models, options.metrics, matrices=matrices,
+        space_rows=analysis.spaces, resamples=options.resamples, seed=options.resample_seed)
 
 
 def analyse_zoo(model_dirs: Sequence[str], options: options_lib.EvaluationOptions,

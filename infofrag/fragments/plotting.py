@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -55,7 +55,8 @@ MAX_LABELLED_CHANNELS = 60
 
 def plot_structure(structure: structure_lib.EnsembleStructure, path: str,
                    factor_nmi: npt.ArrayLike | None = None, factor_names: Sequence[str] | None = None,
-                   display: str | None = None, title: str | None = None, dpi: int = 150) -> str:
+                   display: str | None = None, title: str | None = None, dpi: int = 150,
+                   hotspot_notes: Mapping[int, str] | None = None) -> str:
   """Writes the structure figure of an ensemble as a PNG (atomically).
 
   Layout as in the paper: the similarity matrix of the kept channels in OPTICS
@@ -85,6 +86,9 @@ def plot_structure(structure: structure_lib.EnsembleStructure, path: str,
     Figure title.
   dpi : int, optional
     Resolution, dots per inch.
+  hotspot_notes : mapping of int to str, optional
+    A note per hotspot label (e.g. its stability under resampling), written after its
+    name above the reachability profile and beside its box.
 
   Returns
   -------
@@ -133,6 +137,8 @@ def plot_structure(structure: structure_lib.EnsembleStructure, path: str,
     spans.append((int(label), members.min(), members.max() + 1))
     top.axvspan(members.min(), members.max() + 1, color="k", alpha=0.2)
     name = f"{label}: {best_of_hotspot[label]}" if label in best_of_hotspot else str(label)
+    if hotspot_notes and label in hotspot_notes:
+      name += f"\n{hotspot_notes[label]}"
     top.text(0.5 * (members.min() + members.max() + 1), reach.max(), name,
              ha="center", va="top", fontsize=6, zorder=102)
   top.fill_between(positions + 0.5, reach, color="#454a4a", zorder=100, step="mid")
@@ -181,7 +187,8 @@ def plot_structure(structure: structure_lib.EnsembleStructure, path: str,
   for label, low, high in spans:  # Outline each hotspot's block and name it.
     matrix_axis.add_patch(patches.Rectangle((low, low), high - low, high - low, fill=False,
                                             edgecolor="#00a0ff", lw=1.0))
-    matrix_axis.annotate(f"H{label}", (high, low), fontsize=6, color="#0070c0", ha="left",
+    note = f" {hotspot_notes[label]}" if hotspot_notes and label in hotspot_notes else ""
+    matrix_axis.annotate(f"H{label}{note}", (high, low), fontsize=6, color="#0070c0", ha="left",
                          va="bottom")
   matrix_axis.set_yticks([])
   matrix_axis.set_xlabel(f"channels in OPTICS order ({structure.distance.upper()} distance; "

@@ -31,7 +31,8 @@ TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templat
 LIBRARIES = ("infofrag", "tensorflow", "tf-keras", "tensorflow-probability", "numpy", "scipy",
              "scikit-learn", "matplotlib", "pandas", "gin-config", "Jinja2")
 # Models-table columns that hold one value per channel (long; shown compactly).
-PER_CHANNEL_COLUMNS = ("info_bits_per_channel", "best_factor_per_channel", "hotspot_per_channel")
+PER_CHANNEL_COLUMNS = ("info_bits_per_channel", "best_factor_per_channel", "hotspot_per_channel",
+                       "best_factor_chance_per_channel")
 _STRUCTURE_FIGURE = re.compile(r"^structure_(?P<slug>.+)_(?P<display>nmi|vi)\.png$")
 _TRAVERSAL_FIGURE = re.compile(r"^hotspot_(?P<label>\d+)_traversal_(?P<model>.+)_ch(?P<channel>\d+)\.png$")
 
@@ -116,14 +117,38 @@ def _cell(text: str, column: str) -> Dict[str, Any]:
   return {"text": shown, "full": text, "sort": number}
 
 
-def _table(table: Optional[Dict[str, Any]], table_id: str, title: str) -> Optional[Dict[str, Any]]:
+def _folded_cell(values: Mapping[str, str], column: str) -> Dict[str, Any]:
+  """The cell of `column` with its interval (``<column>_low/_high``) appended to the text
+  and ``chance`` set when the value is not above ``<column>_chance``."""
+  cell = _cell(values.get(column, ""), column)
+  low, high = values.get(f"{column}_low", ""), values.get(f"{column}_high", "")
+  if cell["sort"] is not None and low != "" and high != "":
+    cell["text"] += f" [{_cell(low, column)['text']}, {_cell(high, column)['text']}]"
+    cell["full"] = f"{cell['full']}, 95% interval [{low}, {high}]"
+  level = _cell(values.get(f"{column}_chance", ""), column)["sort"]
+  cell["chance"] = cell["sort"] is not None and level is not None and cell["sort"] <= level
+  if cell["chance"]:
+    cell["full"] = f"{cell['full']}; not above chance ({values[f'{column}_chance']})"
+  return cell
+
+
+def _table(table: Optional[Dict[str, Any]], table_id: str, title: str,
+           caption: Optional[str] = None) -> Optional[Dict[str, Any]]:
+  """A table of the page: ``<c>_low``, ``<c>_high`` and ``<c>_chance`` columns are folded
+  into the cell of ``c`` (``value [low, high]``, shaded when not above chance)."""
   if table is None:
     return None
   columns = table["columns"]
-  rows = [[_cell(value, column) for column, value in zip(columns, row)] for row in table["rows"]]
+  present = set(columns)
+  folded = {f"{c}{suffix}" for c in columns for suffix in ("_low", "_high", "_chance")
+            if f"{c}_low" in present or f"{c}_chance" in present} & present
+  shown = [c for c in columns if c not in folded]
+  rows = [[_folded_cell(dict(zip(columns, row)), column) for column in shown]
+          for row in table["rows"]]
   numeric = [all(r[i]["sort"] is not None for r in rows if r[i]["full"] != "") and
-             any(r[i]["full"] != "" for r in rows) for i in range(len(columns))]
-  return {"id": table_id, "title": title, "columns": columns, "numeric": numeric, "rows": rows}
+             any(r[i]["full"] != "" for r in rows) for i in range(len(shown))]
+  return {"id": table_id, "title": title, "columns": shown, "numeric": numeric, "rows": rows,
+          "caption": caption}
 
 
 def _figure_path(output_dir: str, dataset: str, recorded: str) -> str:
@@ -134,6 +159,12 @@ def _figure_path(output_dir: str, dataset: str, recorded: str) -> str:
 def _slug(group: str) -> str:
   """The file-name form of a group name used by the structure figures."""
   return re.sub(r"[^\w.=-]+", "_", group)
+
+
+def _not_above(value: Any, level: Any) -> bool:
+  """True when a value is at or below its chance level (both numbers)."""
+  return (isinstance(value, (int, float)) and isinstance(level, (int, float))
+          and math.isfinite(value) and math.isfinite(level) and value <= level)
 
 
 def _hotspot_cards(results: Mapping[str, Any], traversals: Mapping[str, Dict[tuple, str]],
@@ -155,12 +186,19 @@ def _hotspot_cards(results: Mapping[str, Any], traversals: Mapping[str, Dict[tup
     factor_nmi = row.get("factor_nmi") or {}
     if not factor_nmi and row.get("best_factor") is not None:
       factor_nmi = {row["best_factor"]: row.get("best_factor_nmi")}
+    chance = row.get("factor_nmi_chance") or {}
     bars = [{"name": name, "value": value, "percent": max(0.0, min(1.0, value or 0.0)) * 100,
-             "best": name == row.get("best_factor")} for name, value in factor_nmi.items()]
+             "best": name == row.get("best_factor"), "chance": chance.get(name),
+             "below_chance": _not_above(value, chance.get(name))}
+            for name, value in factor_nmi.items()]
     cards.append({
         "dataset": dataset, "group": row["group"], "distance": row["distance"],
         "label": row["hotspot"], "size": row["size"], "models_covered": row["models_covered"],
         "mean_nmi": row.get("mean_nmi"), "information_bits": row.get("information_bits"),
+        "mean_nmi_chance": row.get("mean_nmi_chance"), "stability": row.get("stability"),
+        "mean_nmi_below_chance": _not_above(row.get("mean_nmi"), row.get("mean_nmi_chance")),
+        "best_below_chance": _not_above(row.get("best_factor_nmi"),
+                                        row.get("best_factor_nmi_chance")),
         "best_factor": row.get("best_factor"), "best_factor_nmi": row.get("best_factor_nmi"),
         "members": members, "representative": representative, "bars": bars,
         "strip": strip, "strip_channel": strip_channel,
@@ -280,19 +318,30 @@ def build_context(output_dir: str, run_info: Mapping[str, Any]) -> Dict[str, Any
   # Only the tables this run wrote (results.json lists them); an older results.json
   # without the list is read as before.
   written = set(results.get("tables", ["models", "hotspots", "groups", "spaces",
-                                       "model_similarity", "fusion"]))
+                                       "model_similarity", "fusion",
+                                       "metrics_by_hyperparameter", "selection"]))
   read = lambda name: _read_csv(os.path.join(output_dir, f"{name}.csv")) if name in written \
       else None
   models_table = read("models")
   metric_names = _metric_columns(models_table["columns"]) if models_table else []
   sections, traversals = _dataset_sections(results, output_dir, metric_names)
+  captions = results.get("captions", {})
   tables = [t for t in (
-      _table(models_table, "models", "Models"),
-      _table(read("groups"), "groups", "Per-group summary (hotspots on the NMI distance)"),
-      _table(read("spaces"), "spaces", "Whole spaces (Monte Carlo, ± standard error)"),
+      _table(models_table, "models", "Models", captions.get("models")),
+      _table(read("groups"), "groups", "Per-group summary (hotspots on the NMI distance)",
+             captions.get("groups")),
+      _table(read("metrics_by_hyperparameter"), "metrics_by_hyperparameter",
+             "Metrics by hyperparameter value (mean over models)",
+             captions.get("metrics_by_hyperparameter")),
+      _table(read("selection"), "selection",
+             "Model selection (Spearman's rho of unsupervised scores with the metrics)",
+             captions.get("selection")),
+      _table(read("spaces"), "spaces", "Whole spaces (Monte Carlo, ± standard error)",
+             captions.get("spaces")),
       _table(read("model_similarity"), "similarity", "Model-pair similarity"),
       _table(read("fusion"), "fusion", "Fusion"),
-      _table(read("hotspots"), "hotspots", "Hotspots (every distance and group)"),
+      _table(read("hotspots"), "hotspots", "Hotspots (every distance and group)",
+             captions.get("hotspots")),
   ) if t is not None]
   cards = _hotspot_cards(results, traversals)
   seeds = sorted({m.get("seed") for m in results.get("models", []) if m.get("seed") is not None},
