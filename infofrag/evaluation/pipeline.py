@@ -36,6 +36,7 @@ from infofrag.evaluation import pairwise as pairwise_lib
 from infofrag.evaluation import rows as rows_lib
 from infofrag.evaluation import sample as sample_lib
 from infofrag.evaluation import selection as selection_lib
+from infofrag.evaluation import udr_group
 from infofrag.evaluation import structure as structure_lib
 from infofrag.evaluation import uncertainty
 from infofrag.evaluation import whole_spaces
@@ -248,6 +249,14 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
   analysis.models = rows_lib.model_rows(embeddings, metric_rows, primary, sample.factor_names,
                                         options.metrics,
                                         {f.model_dir: f.reason for f in metric_failures})
+  with stages.stage("udr"):
+    groups: dict[str, list] = {}
+    for e in embeddings:
+      groups.setdefault(structure_lib.hyperparameter_label(e.info), []).append(
+          (e.info.model_dir, e.mean, e.logvar))
+    udr_scores = udr_group.udr_columns(groups)
+    for row, e in zip(analysis.models, embeddings):
+      row.update(udr_scores.get(e.info.model_dir, {}))
   if options.spaces or options.model_similarity:
     with stages.stage("spaces"):
       spaces = whole_spaces.analyse_spaces(dataset, embeddings, sample, fusion_reports, options,

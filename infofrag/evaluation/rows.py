@@ -18,7 +18,8 @@ from infofrag.evaluation import structure as structure_lib
 from infofrag.fragments import structure as fragments_structure
 
 MODEL_COLUMNS_HEAD = ["model", "dataset", "source", "method", "hyperparameter", "value", "seed"]
-MODEL_COLUMNS_TAIL = ["metrics_by", "info_total_bits", "active_channels", "info_bits_per_channel",
+MODEL_COLUMNS_TAIL = ["metrics_by", "udr_lasso", "udr_spearman", "info_total_bits", "active_channels",
+                      "info_bits_per_channel",
                       "best_factor_per_channel", "hotspot_per_channel", "model_dir"]
 HOTSPOT_COLUMNS = ["dataset", "group", "distance", "hotspot", "size", "models_covered",
                    "mean_nmi", "information_bits", "best_factor", "best_factor_nmi", "members"]

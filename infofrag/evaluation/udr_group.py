@@ -15,6 +15,7 @@ import time
 from typing import Sequence
 
 import gin
+import numpy as np
 
 from infofrag.data import named_data
 from infofrag.evaluation import evaluate
@@ -94,3 +95,47 @@ def evaluate_udr_group(model_dirs: Sequence[str], output_dir: str, *,
         train_results if os.path.isdir(train_results) else None)
   finally:
     gin.clear_config()
+
+
+# dlib's udr_sklearn defaults (gin_configs/evaluate/udr_sklearn.gin).
+UDR_BATCH_SIZE = 10
+UDR_COLUMNS = {"lasso": "udr_lasso", "spearman": "udr_spearman"}
+
+
+def udr_columns(groups: dict[str, list[tuple[str, np.ndarray, np.ndarray]]]
+                ) -> dict[str, dict[str, float]]:
+  """UDR of every model within its group, on shared points, for the models table.
+
+  Duan et al. score a model by its agreement with the other seeds of its hyperparameter
+  setting; here each group of two or more models is scored with dlib's ``udr_sklearn``
+  definitions (lasso and Spearman, KL filter 0.01, dlib's batch of 10) on the points the
+  analysis already embedded them on (the fingerprint points), so no model is run again.
+
+  Parameters
+  ----------
+  groups : {group: [(model_dir, mean, logvar)]}
+      mean, logvar : ndarray of shape (n, c), the same n points for every model.
+
+  Returns
+  -------
+  {model_dir: {"udr_lasso": float, "udr_spearman": float}} for models in groups of two or
+  more; a group whose UDR is undefined (e.g. no latent above the KL filter) is left out.
+  """
+  from infofrag.metrics import udr as udr_lib  # pylint: disable=g-import-not-at-top,reimported
+  scores: dict[str, dict[str, float]] = {}
+  for members in groups.values():
+    if len(members) < 2:
+      continue
+    usable = members[0][1].shape[0] - members[0][1].shape[0] % UDR_BATCH_SIZE
+    means = [mean[:usable] for _, mean, _ in members]
+    logvars = [logvar[:usable] for _, _, logvar in members]
+    for correlation, column in UDR_COLUMNS.items():
+      try:
+        result = udr_lib.udr_from_posteriors(means, logvars, batch_size=UDR_BATCH_SIZE,
+                                             random_state=0, correlation_matrix=correlation,
+                                             include_raw_correlations=False)
+      except ValueError:  # undefined for this group (every latent below the KL filter)
+        continue
+      for (model_dir, _, _), score in zip(members, result["model_scores"]):
+        scores.setdefault(model_dir, {})[column] = float(score)
+  return scores
