@@ -329,3 +329,4 @@ def test_results_json_and_the_report_carry_the_method_and_the_shading(analysis):
   groups_table = next(t for t in context["tables"] if t["id"] == "groups")
   assert "fraction_in_hotspots_low" not in groups_table["columns"]  # folded into the cell
   assert any(" [" in cell["text"] for row in groups_table["rows"] for cell in row)
+

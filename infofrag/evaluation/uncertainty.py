@@ -275,10 +275,14 @@ def space_group_rows(dataset: str, embeddings: Sequence[embedding_lib.ModelEmbed
   """
   values_of = {row["space"]: row for row in space_rows if row.get("kind") == "model"}
   groups = {g: m for g, m in models_by_group(embeddings).items() if g != "all" and len(m) >= 2}
+  if not groups:  # no hyperparameter value with two or more models: no group mean
+    return []
   rows = mean_interval_rows(embeddings, values_of, list(SPACE_MEANS), resamples=resamples,
                             seed=seed, groups=groups, bounds=list(SPACE_MEANS.values()))
   result = []
   for row in rows:
+    if row["group"] not in groups:
+      continue
     members = [values_of[embeddings[m].info.name] for m in groups[row["group"]]
                if embeddings[m].info.name in values_of]
     first = members[0]
