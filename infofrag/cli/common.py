@@ -62,3 +62,10 @@ def parse_metrics(text: str) -> list[str]:
     return []
   from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
   return registry.resolve_metric_names(text)
+
+
+def add_dlib_model_dir_argument(parser: argparse.ArgumentParser) -> None:
+  """--model_dir as dlib's steps take it: the trained model's tfhub/ + results/ folder."""
+  parser.add_argument("--model_dir", required=True,
+                      help="the trained model's folder holding tfhub/ and results/ (dlib's "
+                           "MODEL_DIR, i.e. infofrag's D/model; D itself is accepted too)")

@@ -26,9 +26,7 @@ def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
       prog=prog, allow_abbrev=False,
       description="Extract a representation (posterior mean or sample) from a trained model "
                   "into OUTPUT_DIR/{tfhub,results} (disentanglement_lib's postprocess step).")
-  parser.add_argument("--model_dir", required=True,
-                      help="the trained model's folder holding tfhub/ and results/ (dlib's "
-                           "MODEL_DIR, i.e. infofrag's D/model; D itself is accepted too)")
+  common.add_dlib_model_dir_argument(parser)
   parser.add_argument("--output_dir", required=True,
                       help="where the representation goes, e.g. D/postprocessed/mean")
   common.add_gin_arguments(parser, what="the postprocess step (postprocess.postprocess_fn, "

@@ -13,6 +13,8 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
+from infofrag.cli import common
+
 PROGRAM = "infofrag_visualize_model"
 
 
@@ -21,9 +23,7 @@ def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
       prog=prog, allow_abbrev=False,
       description="Draw a trained model's reconstructions, samples, latent traversals and "
                   "traversal animations (GIFs), as disentanglement_lib's visualize_model.")
-  parser.add_argument("--model_dir", required=True,
-                      help="the trained model's folder holding tfhub/ and results/ (dlib's "
-                           "MODEL_DIR, i.e. infofrag's D/model; D itself is accepted too)")
+  common.add_dlib_model_dir_argument(parser)
   parser.add_argument("--output_dir", required=True,
                       help="the visualizations folder, e.g. D/visualizations")
   parser.add_argument("--overwrite", action="store_true",
