@@ -330,3 +330,20 @@ def test_results_json_and_the_report_carry_the_method_and_the_shading(analysis):
   assert "fraction_in_hotspots_low" not in groups_table["columns"]  # folded into the cell
   assert any(" [" in cell["text"] for row in groups_table["rows"] for cell in row)
 
+
+
+
+def test_udr_per_group_is_in_the_models_table_results_and_report(analysis):
+  from infofrag.reports import html_report  # pylint: disable=g-import-not-at-top
+  result, _ = analysis
+  dataset = result.datasets["synthetic_dsprites"]
+  udr = dataset.details["udr"]
+  assert set(udr) == {"beta_vae beta=1", "beta_vae beta=4"}
+  three = udr["beta_vae beta=1"]
+  assert three["models"] == ["0", "1", "2"]
+  assert np.asarray(three["lasso"]).shape == (3, 3) == np.asarray(three["spearman"]).shape
+  by_model = {row["model"]: row for row in dataset.models}
+  assert all(0.0 <= by_model[m]["udr_lasso"] <= 1.0 for m in ("0", "1", "2", "3", "4"))
+  page = html_report.render(html_report.build_context(
+      result.options.output_dir, html_report.collect_run_info(["infofrag_evaluate"], 0.0)))
+  assert "UDR between the models of beta_vae beta=1" in page

@@ -254,7 +254,12 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
     for e in embeddings:
       groups.setdefault(structure_lib.hyperparameter_label(e.info), []).append(
           (e.info.model_dir, e.mean, e.logvar))
-    udr_scores = udr_group.udr_columns(groups)
+    matrices_by_group: dict[str, dict] = {}
+    udr_scores = udr_group.udr_columns(groups, matrices_by_group)
+    names = {e.info.model_dir: e.info.name for e in embeddings}
+    for group in matrices_by_group.values():
+      group["models"] = [names[m] for m in group["models"]]
+    analysis.details["udr"] = matrices_by_group
     for row, e in zip(analysis.models, embeddings):
       row.update(udr_scores.get(e.info.model_dir, {}))
   if options.spaces or options.model_similarity:

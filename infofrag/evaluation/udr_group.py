@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from typing import Sequence
+from typing import Optional, Sequence
 
 import gin
 import numpy as np
@@ -102,8 +102,8 @@ UDR_BATCH_SIZE = 10
 UDR_COLUMNS = {"lasso": "udr_lasso", "spearman": "udr_spearman"}
 
 
-def udr_columns(groups: dict[str, list[tuple[str, np.ndarray, np.ndarray]]]
-                ) -> dict[str, dict[str, float]]:
+def udr_columns(groups: dict[str, list[tuple[str, np.ndarray, np.ndarray]]],
+                matrices: Optional[dict[str, dict]] = None) -> dict[str, dict[str, float]]:
   """UDR of every model within its group, on shared points, for the models table.
 
   Duan et al. score a model by its agreement with the other seeds of its hyperparameter
@@ -116,6 +116,11 @@ def udr_columns(groups: dict[str, list[tuple[str, np.ndarray, np.ndarray]]]
   groups : {group: [(model_dir, mean, logvar)]}
       mean, logvar : ndarray of shape (n, c), the same n points for every model.
 
+  matrices : dict or None
+      Filled with {group: {"models": [model_dir, ...], "lasso": (M, M) list,
+      "spearman": (M, M) list}}, the pairwise UDR scores (dlib's
+      ``pairwise_disentanglement_scores``), for results.json and the report.
+
   Returns
   -------
   {model_dir: {"udr_lasso": float, "udr_spearman": float}} for models in groups of two or
@@ -123,7 +128,7 @@ def udr_columns(groups: dict[str, list[tuple[str, np.ndarray, np.ndarray]]]
   """
   from infofrag.metrics import udr as udr_lib  # pylint: disable=g-import-not-at-top,reimported
   scores: dict[str, dict[str, float]] = {}
-  for members in groups.values():
+  for name, members in groups.items():
     if len(members) < 2:
       continue
     usable = members[0][1].shape[0] - members[0][1].shape[0] % UDR_BATCH_SIZE
@@ -138,4 +143,8 @@ def udr_columns(groups: dict[str, list[tuple[str, np.ndarray, np.ndarray]]]
         continue
       for (model_dir, _, _), score in zip(members, result["model_scores"]):
         scores.setdefault(model_dir, {})[column] = float(score)
+      if matrices is not None:
+        pairwise = np.asarray(result["pairwise_disentanglement_scores"], dtype=np.float64)
+        group = matrices.setdefault(name, {"models": [m for m, _, _ in members]})
+        group[correlation] = pairwise.reshape(len(members), len(members)).tolist()
   return scores

@@ -261,7 +261,10 @@ def _dataset_sections(results: Mapping[str, Any], output_dir: str, metric_column
                               for g, f in sorted(figures.items(),
                                                  key=lambda kv: (kv[0] != "all", groups.index(kv[0])
                                                                  if kv[0] in groups else 0))],
-        "extra_figures": extra_figures, "scatter": scatter})
+        "extra_figures": extra_figures, "scatter": scatter,
+        "udr": [{"group": group, "models": m["models"], "lasso": m.get("lasso"),
+                 "spearman": m.get("spearman")}
+                for group, m in extra.get("udr", {}).items()]})
   return sections, traversals
 
 
