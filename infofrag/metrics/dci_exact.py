@@ -256,8 +256,9 @@ class _TreeGrower:
 
   def _scores(self, node: _Node) -> np.ndarray:
     """Split scores [codes, n] (a view of a shared buffer): scores[g, p] = d^2 / (nL nR)
-    / n^2 for the first p + 1 points in code g's order on the left; at p = n - 1 (nothing
-    on the right) it is -(running sum)^2 <= 0, below every allowed split."""
+    / n^2 for the first p + 1 points in code g's order on the left; -inf where the split
+    is not allowed (at p = n - 1, nothing on the right; forbidden positions of dense
+    codes)."""
     count, num_codes = node.count, self.num_codes
     packed = self.codes.packed[:, :count]
     # Running sums of the centred residuals, two codes per complex number: numpy's cumsum
@@ -273,9 +274,10 @@ class _TreeGrower:
     scores = self.codes.scores[:num_codes, :count]
     left = self.codes.left_counts[:count]
     weight = left * (count - left)
-    weight[-1] = -1.0
+    weight[-1] = 1.0
     np.divide(1.0, weight, out=weight)
     scores *= weight
+    scores[:, -1] = -np.inf
     if self.codes.dense.size:
       self._mask_forbidden(node, scores, self.codes.dense)
     return scores
@@ -457,8 +459,10 @@ class ExactGradientBoosting:
     'positions': nodes where the chosen code had tied positions (the first kept).
   """
 
-  def __init__(self, codes: npt.ArrayLike, labels: npt.ArrayLike, seed: int):
-    """Fits on codes [points, codes] (cast to float32) and labels [points]."""
+  def __init__(self, codes: npt.ArrayLike, labels: npt.ArrayLike, seed: int,
+               rounds: int = ROUNDS):
+    """Fits on codes [points, codes] (cast to float32) and labels [points]; `rounds`
+    (scikit-learn's n_estimators, dlib's 100) is for tests."""
     codes32 = np.asarray(codes).astype(np.float32)
     self.classes, y = np.unique(np.asarray(labels), return_inverse=True)
     num_classes = self.classes.size
@@ -478,7 +482,7 @@ class ExactGradientBoosting:
     gains, relevant = np.zeros(num_codes), 0
     slots = np.empty((num_points, per_round), dtype=np.int64)
     self.rounds = []
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
       residual = self._negative_gradient(raw)
       residual_t = np.ascontiguousarray(residual.T)
       features = np.zeros((per_round, _SPLITS), dtype=np.int64)
