@@ -460,9 +460,9 @@ class ExactGradientBoosting:
   """
 
   def __init__(self, codes: npt.ArrayLike, labels: npt.ArrayLike, seed: int,
-               rounds: int = ROUNDS):
+               rounds: int | None = None):
     """Fits on codes [points, codes] (cast to float32) and labels [points]; `rounds`
-    (scikit-learn's n_estimators, dlib's 100) is for tests."""
+    (scikit-learn's n_estimators; None: ROUNDS, dlib's 100) is for tests."""
     codes32 = np.asarray(codes).astype(np.float32)
     self.classes, y = np.unique(np.asarray(labels), return_inverse=True)
     num_classes = self.classes.size
@@ -481,8 +481,8 @@ class ExactGradientBoosting:
     raw = np.tile(self.init, (num_points, 1))
     gains, relevant = np.zeros(num_codes), 0
     slots = np.empty((num_points, per_round), dtype=np.int64)
-    self.rounds = []
-    for _ in range(rounds):
+    self.stages = []  # per round: (features [trees, 7], thresholds [trees, 7], values [trees, 8])
+    for _ in range(ROUNDS if rounds is None else rounds):
       residual = self._negative_gradient(raw)
       residual_t = np.ascontiguousarray(residual.T)
       features = np.zeros((per_round, _SPLITS), dtype=np.int64)
@@ -496,7 +496,7 @@ class ExactGradientBoosting:
           relevant += 1
       values = _newton_values(slots, residual, self.target, factor)
       raw += LEARNING_RATE * values[np.arange(per_round), slots]
-      self.rounds.append((features, thresholds, values))
+      self.stages.append((features, thresholds, values))
     self.raw_train = raw
     mean = gains / relevant if relevant else gains
     self.feature_importances = mean / mean.sum() if relevant else np.zeros(num_codes)
@@ -529,7 +529,7 @@ class ExactGradientBoosting:
       return self.raw_train
     codes_t = np.ascontiguousarray(np.asarray(codes).astype(np.float32).T)
     raw = np.tile(self.init, (codes_t.shape[1], 1))
-    for features, thresholds, values in self.rounds:
+    for features, thresholds, values in self.stages:
       slots = _apply(features, thresholds, codes_t)
       raw += LEARNING_RATE * values[np.arange(values.shape[0]), slots]
     return raw
