@@ -65,6 +65,11 @@ TIE_RTOL = 1e-11
 # search; for the others only the best position is checked (and searched again).
 DENSE_CLOSE = 0.2
 _MAX_RECHECKS = 4
+# A best split whose score is at most this fraction of the node's impurity only splits
+# rounding noise (a node of equal residuals): its ties are not counted.
+_NOISE = 1e-10
+# Nodes with at least this many points sum two codes per complex number (_scores).
+_PACK_MIN = 2048
 _SPLITS = 2 ** MAX_DEPTH - 1  # split slots of a depth-3 tree in heap order
 _LEAVES = 2 ** MAX_DEPTH
 # Depth-first (left before right) rank of each split slot: scikit-learn's builder order.
@@ -117,8 +122,8 @@ class _SortedCodes:
     # Buffers: the complex running sums (two codes each), the scores, and the points and
     # residuals of the nodes of depth 0, 1 and 2 in every code's order.
     half = (num_codes + 1) // 2
-    self.packed = np.zeros((half, num_points), dtype=np.complex128)
-    self.scores = np.empty((2 * half, num_points))
+    self.packed = np.zeros(half * num_points, dtype=np.complex128)
+    self.scores = np.empty(2 * half * num_points)
     self.node_ids = [self.order] + [np.empty(num_codes * num_points, dtype=np.int64)
                                     for _ in range(MAX_DEPTH - 1)]
     self.node_residual = [np.empty(num_codes * num_points) for _ in range(MAX_DEPTH)]
@@ -225,6 +230,7 @@ class _TreeGrower:
     self.gain = np.zeros(self.num_codes)
     self.slots = np.empty(self.num_points, dtype=np.int64)
     self.split = False
+    self.rows = np.arange(self.num_codes)
 
   # -- the splitter's draw order -----------------------------------------------------
 
@@ -260,27 +266,46 @@ class _TreeGrower:
     is not allowed (at p = n - 1, nothing on the right; forbidden positions of dense
     codes)."""
     count, num_codes = node.count, self.num_codes
-    packed = self.codes.packed[:, :count]
-    # Running sums of the centred residuals, two codes per complex number: numpy's cumsum
-    # adds one element after the other, and a complex pair halves the steps.
-    pairs = self.codes.packed.view(np.float64).reshape(packed.shape[0], -1, 2)[:, :count]
+    size = num_codes * count
+    scores = self.codes.scores[:size].reshape(num_codes, count)
     mean = node.total / count
-    np.subtract(node.residual[0::2], mean, out=pairs[:, :, 0])
-    np.subtract(node.residual[1::2], mean, out=pairs[:num_codes // 2, :, 1])
-    np.cumsum(packed, axis=1, out=packed)  # sL - nL * mean = d / n
-    scores = self.codes.scores.reshape(packed.shape[0], 2, -1)[:, :, :count]
-    unpaired = pairs.transpose(0, 2, 1)
-    np.multiply(unpaired, unpaired, out=scores)
-    scores = self.codes.scores[:num_codes, :count]
+    if count < _PACK_MIN:
+      np.subtract(node.residual, mean, out=scores)
+      running = self.codes.scores[:size]
+      np.cumsum(running, out=running)  # one pass over all codes: each row's sum is ~0
+      self._restart_rows(scores)
+      scores *= scores
+    else:
+      # Two codes per complex number: numpy's cumsum adds one element after the other, and
+      # a complex pair halves the steps (worth it on large nodes only).
+      half = (num_codes + 1) // 2
+      packed = self.codes.packed[:half * count]
+      pairs = packed.view(np.float64).reshape(half, count, 2)
+      np.subtract(node.residual[0::2], mean, out=pairs[:, :, 0])
+      np.subtract(node.residual[1::2], mean, out=pairs[:num_codes // 2, :, 1])
+      if num_codes % 2:
+        pairs[-1, :, 1] = 0.0
+      np.cumsum(packed, out=packed)
+      self._restart_rows(packed.reshape(half, count))
+      unpaired = pairs.transpose(0, 2, 1)
+      squares = self.codes.scores[:2 * half * count].reshape(half, 2, count)
+      np.multiply(unpaired, unpaired, out=squares)
     left = self.codes.left_counts[:count]
     weight = left * (count - left)
     weight[-1] = 1.0
     np.divide(1.0, weight, out=weight)
-    scores *= weight
+    scores *= weight  # (sL - nL mean)^2 / (nL nR) = d^2 / (nL nR) / n^2
     scores[:, -1] = -np.inf
     if self.codes.dense.size:
       self._mask_forbidden(node, scores, self.codes.dense)
     return scores
+
+  @staticmethod
+  def _restart_rows(running: np.ndarray) -> None:
+    """Makes a running sum over the rows of `running` [rows, n] (in order) restart at each
+    row: subtracts from each row the previous rows' total (~0: the rows are centred)."""
+    carried = running[:-1, -1].copy()
+    running[1:] -= carried[:, None]
 
   def _forbidden(self, node: _Node, codes: np.ndarray) -> np.ndarray:
     """bool [len(codes), n - 1]: whether the split after each position of each code is
@@ -325,13 +350,17 @@ class _TreeGrower:
     """The split scikit-learn picks at a node: (code, position), or None (a leaf)."""
     scores = self._scores(node)
     position = self._best_positions(node, scores)
-    best = scores[np.arange(self.num_codes), position]
+    best = scores[self.rows, position]
     top = best.max()
     if not top >= 0.0:  # every code constant, or no allowed split
       return None
     floor = top - TIE_RTOL * top
     tied = np.flatnonzero(best >= floor)
     code = int(tied[0])
+    # A node whose residuals are all equal (impurity 0 up to rounding) gains nothing from
+    # any split: its "ties" are rounding noise and decide nothing.
+    if top <= _NOISE * node.impurity:
+      return code, int(position[code])
     if tied.size > 1:
       self.ties["codes"] += 1
       code = min(tied, key=self._visiting_order(node.heap).index)
@@ -353,10 +382,13 @@ class _TreeGrower:
     # The midpoint as the splitter forms it: float32 halves summed in float64.
     self.threshold[node.heap] = (np.float64(values[ids[position]]) / 2.0
                                  + np.float64(values[ids[position + 1]]) / 2.0)
-    row = node.residual[code]
-    cut = position + 1
-    stats = [(cut, float(row[:cut].sum()), float(np.dot(row[:cut], row[:cut]))),
-             (node.count - cut, float(row[cut:].sum()), float(np.dot(row[cut:], row[cut:])))]
+    # Children's sums: the smaller side summed, the other by difference.
+    row, cut = node.residual[code], position + 1
+    part = row[:cut] if 2 * cut <= node.count else row[cut:]
+    total, squares = float(part.sum()), float(np.dot(part, part))
+    small = (part.size, total, squares)
+    large = (node.count - part.size, node.total - total, node.squares - squares)
+    stats = [small, large] if part.size == cut else [large, small]
     self.gain[code] += (node.count * node.impurity
                         - sum(n * _impurity(n, t, q) for n, t, q in stats))
     heaps = (2 * node.heap + 1, 2 * node.heap + 2)
