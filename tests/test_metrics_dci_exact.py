@@ -50,6 +50,7 @@ def _with_float32_neighbours(codes, labels, seed):
 # order in scikit-learn): its splitter's draw order decides, which exact mode replays.
 CASES = {
     "binary": (300, 2, 3, 20, None),
+    "one code": (300, 3, 1, 20, None),
     "3 classes": (300, 3, 3, 20, None),
     "constant code": (300, 3, 3, 20, _with_constant),
     "float32 neighbours": (300, 3, 2, 20, _with_float32_neighbours),
@@ -193,9 +194,11 @@ def test_exact_mode_equals_sklearn_mode(monkeypatch):
   np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
 
 
-def test_rejects_a_single_class():
+def test_rejects_a_single_class_and_non_finite_codes():
   with pytest.raises(ValueError, match="1 class"):
     dci_exact.ExactGradientBoosting(np.zeros((10, 2)), np.ones(10), 0)
+  with pytest.raises(ValueError, match="NaN, infinity or a value too large"):
+    dci_exact.ExactGradientBoosting(np.full((10, 2), 1e39), np.arange(10) % 2, 0)
 
 
 @pytest.mark.slow

@@ -495,7 +495,10 @@ class ExactGradientBoosting:
                rounds: int | None = None):
     """Fits on codes [points, codes] (cast to float32) and labels [points]; `rounds`
     (scikit-learn's n_estimators; None: ROUNDS, dlib's 100) is for tests."""
-    codes32 = np.asarray(codes).astype(np.float32)
+    with np.errstate(over="ignore"):
+      codes32 = np.asarray(codes).astype(np.float32)
+    if not np.isfinite(codes32).all():  # as scikit-learn's input check (in float32)
+      raise ValueError("codes contain NaN, infinity or a value too large for float32.")
     self.classes, y = np.unique(np.asarray(labels), return_inverse=True)
     num_classes = self.classes.size
     if num_classes < 2:
