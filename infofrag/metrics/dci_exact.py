@@ -97,8 +97,9 @@ class _SortedCodes:
   reach : int64 [codes, points]
     reach[g, r] = the last rank whose value is within FEATURE_THRESHOLD (float32
     arithmetic) of the value at rank r: no split between ranks r and reach[g, r].
-  close_point : bool [codes, points]
-    Whether point i has a later close neighbour in code g (reach[g, rank[g, i]] > rank).
+  close_sparse : bool [codes, points]
+    Whether point i has a later close neighbour in code g (reach[g, rank[g, i]] > rank),
+    for sparse codes g (False for dense ones, masked before every search).
   dense, sparse : int64 arrays
     Codes with more / less than DENSE_CLOSE of their points close to the next.
   """
@@ -115,9 +116,10 @@ class _SortedCodes:
     self.reach = np.stack([np.searchsorted(values[g], limit[g], side="right") - 1
                            for g in range(num_codes)])
     close = self.reach > np.arange(num_points)
-    self.close_point = np.take_along_axis(close, self.rank, axis=1)
     dense = close.mean(axis=1) > DENSE_CLOSE
     self.dense, self.sparse = np.flatnonzero(dense), np.flatnonzero(~dense)
+    # close_sparse[g, i]: point i has a close next value in code g, a sparse code.
+    self.close_sparse = np.take_along_axis(close, self.rank, axis=1) & ~dense[:, None]
     self.left_counts = np.arange(1, num_points + 1, dtype=np.float64)
     # Buffers: the complex running sums (two codes each), the scores, and the points and
     # residuals of the nodes of depth 0, 1 and 2 in every code's order.
@@ -321,29 +323,31 @@ class _TreeGrower:
 
   def _forbidden_at(self, node: _Node, codes: np.ndarray, positions: np.ndarray
                     ) -> np.ndarray:
-    """bool [k]: whether the split after positions[i] (< n - 1) of codes[i] is forbidden."""
-    ids = node.ids[codes, positions]
-    close = self.codes.close_point[codes, ids]
-    if not close.any():
-      return close
+    """bool [k]: whether the split after positions[i] of codes[i] is forbidden (the
+    last position, with nothing after it, counts as forbidden)."""
+    positions = np.minimum(positions, node.count - 2)
     rank = self.codes.rank
+    here = rank[codes, node.ids[codes, positions]]
     after = rank[codes, node.ids[codes, positions + 1]]
-    return close & (after <= self.codes.reach[codes, rank[codes, ids]])
+    return after <= self.codes.reach[codes, here]
 
   def _best_positions(self, node: _Node, scores: np.ndarray) -> np.ndarray:
     """First best allowed position per code [codes]. A sparse code's forbidden positions
     are not masked up front: its best position is checked, and if forbidden masked
     (score -inf) and the search repeated."""
     position = scores.argmax(axis=1)
-    sparse = self.codes.sparse
     for _ in range(_MAX_RECHECKS):
-      codes = sparse[position[sparse] < node.count - 1]
+      # Only points with a close next value in a sparse code can make a split forbidden.
+      maybe = self.codes.close_sparse[self.rows, node.ids[self.rows, position]]
+      if not maybe.any():
+        return position
+      codes = np.flatnonzero(maybe)
       codes = codes[self._forbidden_at(node, codes, position[codes])]
       if not codes.size:
         return position
       scores[codes, position[codes]] = -np.inf
       position[codes] = scores[codes].argmax(axis=1)
-    self._mask_forbidden(node, scores, sparse)  # many forbidden positions here
+    self._mask_forbidden(node, scores, self.codes.sparse)  # many forbidden positions here
     return scores.argmax(axis=1)
 
   def _best(self, node: _Node) -> tuple[int, int] | None:
