@@ -228,3 +228,16 @@ def test_dlib_sized_problem_within_scikit_learns_seed_band():
   for ours, points, truth in ((exact.predict(), codes, labels),
                               (exact.predict(codes_test), codes_test, labels_test)):
     assert abs(np.mean(ours == truth) - np.mean(reference.predict(points) == truth)) <= 0.003
+
+
+def test_exact_mode_worker_processes_equal_serial(monkeypatch):
+  # Large exact-mode problems fit their factors in worker processes (the numpy trees hold
+  # the GIL too often for threads to help): same numbers as one after another.
+  monkeypatch.setattr(dci, "EXACT_PROCESSES_MIN", 0)
+  codes, labels = _integer_codes(200, 3, 3, 5)
+  factors = np.stack([labels, (labels + codes[:, 1].astype(int)) % 2], axis=1)
+  codes_test, labels_test = _integer_codes(100, 3, 3, 6)
+  factors_test = np.stack([labels_test, (labels_test + codes_test[:, 1].astype(int)) % 2], axis=1)
+  serial = dci.compute_dci(codes, factors, codes_test, factors_test, random_state=4, n_jobs=1)
+  parallel = dci.compute_dci(codes, factors, codes_test, factors_test, random_state=4, n_jobs=2)
+  assert serial == parallel
