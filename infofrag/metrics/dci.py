@@ -15,13 +15,16 @@ continuous codes the numbers equal dlib's.
 Modes (gin `dci.mode`; the result records which one ran):
   'exact' (default): dlib's trees, grown by `infofrag.metrics.dci_exact` in numpy: the
     same splits, leaf values, importances and predictions as scikit-learn's
-    GradientBoostingClassifier at its defaults with the same seed, several times faster
-    (each code sorted once; every split search one vectorised running sum; see
-    benchmarks/README.md, "DCI exact mode"). Splits where two codes tie exactly are
-    broken by replaying scikit-learn's draw order; where they tie only up to rounding
-    (typically two codes cutting the same few points off), scikit-learn's choice depends
-    on its summation order, and the importance moves between the two codes (within the
-    spread scikit-learn's own seeds give). The result records those as `tied_splits`.
+    GradientBoostingClassifier at its defaults with the same seed, 5-9x faster at dlib's
+    sizes on 2 cores (each code sorted once; a node's split search one vectorised running
+    sum; README, "DCI exact mode"). Splits where codes tie exactly in scikit-learn are
+    broken as it breaks them (its splitter's draw order, replayed). Where they tie only
+    up to rounding, scikit-learn's choice depends on its summation order and exact mode
+    may choose the other code: usually a small node's cut credited to another code, but in
+    many-class factors' first rounds (residuals of few values) two different cuts, after
+    which the trees differ. The result records such splits as `tied_splits`; on dlib's
+    exported models the importance matrix stayed within scikit-learn's own seed-to-seed
+    spread, informativeness within 2e-3 of scikit-learn's.
   'sklearn': scikit-learn's GradientBoostingClassifier itself (the reference; slowest).
   'fast': the same boosting (deviance loss, prior init, 100 rounds of depth-3 trees fit by
     squared error to the residuals, one tree per class and round, Newton leaf values,
@@ -34,8 +37,8 @@ Modes (gin `dci.mode`; the result records which one ran):
     points slightly less closely (with fewer distinct values than bins the trees are
     dlib's, up to ties). Measured on the quickstart's models at dlib's sizes:
     about 12x faster than 'sklearn', informativeness within 0.007 of it (README, "DCI fast
-    mode"); now that 'exact' is fast too, 'fast' is kept for comparison and for machines
-    where it is still quicker. Needs the lightgbm package; one LightGBM thread per fit.
+    mode"); about 1.5x faster than 'exact' now, but not dlib's trees: use it only where
+    that time matters more. Needs the lightgbm package; one LightGBM thread per fit.
 """
 
 from __future__ import annotations
