@@ -36,9 +36,12 @@ Sums are not formed in scikit-learn's order (nor its exp evaluated by the same l
 so two scores equal in exact arithmetic may come out in either order there. That happens
 when two codes cut a node into the same two sets (usually a node of a few points split
 off an outlier): the trees then fit the training points identically, but the split's
-decrease is credited to one code or the other. Such ties (scores within TIE_RTOL) are
-broken as scikit-learn breaks exact ones, by its draw order, and counted in
-`ExactGradientBoosting.ties`; the benchmark `benchmarks/dci_exact.py` reports them.
+decrease is credited to one code or the other. In many-class factors' first rounds, whose
+residuals take few values, two codes' different cuts can also score exactly the same;
+the trees then part from there. Such ties (scores within TIE_RTOL) are broken as
+scikit-learn breaks exact ones, by its draw order, and counted in
+`ExactGradientBoosting.ties`; `benchmarks/dci_exact.py` reports them and the differences
+they make.
 """
 
 from __future__ import annotations
@@ -496,7 +499,7 @@ class ExactGradientBoosting:
   """
 
   def __init__(self, codes: npt.ArrayLike, labels: npt.ArrayLike, seed: int,
-               rounds: int | None = None):
+               rounds: int | None = None) -> None:
     """Fits on codes [points, codes] (cast to float32) and labels [points]; `rounds`
     (scikit-learn's n_estimators; None: ROUNDS, dlib's 100) is for tests."""
     with np.errstate(over="ignore"):
