@@ -1,4 +1,4 @@
-"""DCI exact (dlib's GradientBoostingClassifier) against fast (LightGBM-split trees), per model.
+"""DCI exact (dlib's trees, grown by dci_exact) against fast (LightGBM-split trees), per model.
 
 Embeds synthetic_dsprites_32 samples with each trained model (the mean of its encoder)
 and computes DCI in both modes on the same codes: time per model, and the differences
