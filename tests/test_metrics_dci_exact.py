@@ -180,7 +180,8 @@ def test_exact_mode_equals_sklearn_mode(monkeypatch):
 
   codes, factors = sample(240)
   codes_test, factors_test = sample(120)
-  exact = dci.compute_dci(codes, factors, codes_test, factors_test, random_state=3, n_jobs=2)
+  exact = dci.compute_dci(codes, factors, codes_test, factors_test, random_state=3, n_jobs=2,
+                          mode="exact")
   reference = dci.compute_dci(codes, factors, codes_test, factors_test, random_state=3,
                               mode="sklearn")
   assert exact["mode"] == "exact" and reference["mode"] == "sklearn"
@@ -188,7 +189,8 @@ def test_exact_mode_equals_sklearn_mode(monkeypatch):
   for key in ("informativeness_train", "informativeness_test", "disentanglement",
               "completeness"):
     assert exact[key] == pytest.approx(reference[key], abs=1e-9), key
-  ours, _, _ = dci.importance_matrix_gbt(codes, factors, codes_test, factors_test, 3)
+  ours, _, _ = dci.importance_matrix_gbt(codes, factors, codes_test, factors_test, 3,
+                                         mode="exact")
   theirs, _, _ = dci.importance_matrix_gbt(codes, factors, codes_test, factors_test, 3,
                                            mode="sklearn")
   np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
@@ -238,6 +240,8 @@ def test_exact_mode_worker_processes_equal_serial(monkeypatch):
   factors = np.stack([labels, (labels + codes[:, 1].astype(int)) % 2], axis=1)
   codes_test, labels_test = _integer_codes(100, 3, 3, 6)
   factors_test = np.stack([labels_test, (labels_test + codes_test[:, 1].astype(int)) % 2], axis=1)
-  serial = dci.compute_dci(codes, factors, codes_test, factors_test, random_state=4, n_jobs=1)
-  parallel = dci.compute_dci(codes, factors, codes_test, factors_test, random_state=4, n_jobs=2)
+  serial = dci.compute_dci(codes, factors, codes_test, factors_test, random_state=4, n_jobs=1,
+                           mode="exact")
+  parallel = dci.compute_dci(codes, factors, codes_test, factors_test, random_state=4, n_jobs=2,
+                             mode="exact")
   assert serial == parallel
