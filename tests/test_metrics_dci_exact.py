@@ -232,9 +232,11 @@ def test_dlib_sized_problem_within_scikit_learns_seed_band():
     assert abs(np.mean(ours == truth) - np.mean(reference.predict(points) == truth)) <= 0.003
 
 
+@pytest.mark.slow
 def test_exact_mode_worker_processes_equal_serial(monkeypatch):
   # Large exact-mode problems fit their factors in worker processes (the numpy trees hold
-  # the GIL too often for threads to help): same numbers as one after another.
+  # the GIL too often for threads to help): same numbers as one after another. (Slow only
+  # because the workers take seconds to start.)
   monkeypatch.setattr(dci, "EXACT_PROCESSES_MIN", 0)
   codes, labels = _integer_codes(200, 3, 3, 5)
   factors = np.stack([labels, (labels + codes[:, 1].astype(int)) % 2], axis=1)
