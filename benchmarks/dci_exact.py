@@ -1,9 +1,9 @@
-"""DCI 'exact' (dlib's trees grown in numpy) against 'sklearn' (scikit-learn's own trees).
+"""DCI 'numpy' (dlib's trees grown in numpy) against 'sklearn' (scikit-learn's own trees).
 
 Times both modes on the same codes at dlib's sizes (10,000 training / 5,000 test points)
 and prints the speed ratio and the largest differences of the importance matrix, the
 informativeness scores, disentanglement and completeness, with the number of splits where
-codes tied (exact mode breaks those as scikit-learn breaks exact ties; see
+codes tied (numpy mode breaks those as scikit-learn breaks exact ties; see
 infofrag/metrics/dci_exact.py). With --band_seed, scikit-learn is also fit with another
 seed: the differences it makes are the band that ties leave open.
 
@@ -93,12 +93,12 @@ def main():
   from infofrag.metrics import dci  # pylint: disable=g-import-not-at-top
   import sklearn  # pylint: disable=g-import-not-at-top
   load = os.getloadavg()
-  print(f"DCI exact vs sklearn, codes={args.codes}, num_train={args.num_train}, "
+  print(f"DCI numpy vs sklearn, codes={args.codes}, num_train={args.num_train}, "
         f"num_test={args.num_test}, n_jobs={args.n_jobs}, {os.cpu_count()} cores, "
         f"scikit-learn {sklearn.__version__}, numpy {np.__version__}; "
         f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
   print(f"infofrag from {os.path.dirname(os.path.dirname(dci.__file__))}")
-  totals = {"sklearn": 0.0, "exact": 0.0}
+  totals = {"sklearn": 0.0, "numpy": 0.0}
   for model in [int(m) for m in args.models.split(",")]:
     if args.codes == "zoo":
       arrays = zoo_codes(args.zoo, model, args.num_train, args.num_test)
@@ -109,16 +109,16 @@ def main():
         enumerate(arrays))
     runs = {}
     # Exact first, then scikit-learn, both with tree seed 0 (the same per-factor seeds).
-    for mode in ("exact", "sklearn"):
+    for mode in ("numpy", "sklearn"):
       runs[mode] = run_mode(dci, codes_train, factors_train, codes_test, factors_test, mode,
                             args.n_jobs, 0)
       totals[mode] += runs[mode][0]
       print(f"  model {model}: {mode:7s} {runs[mode][0]:7.1f} s  load "
             f"{os.getloadavg()[0]:.2f}  {runs[mode][2]}", flush=True)
-    diff = differences(runs["exact"], runs["sklearn"])
-    print(f"model {model}: sklearn {runs['sklearn'][0]:.1f} s, exact {runs['exact'][0]:.1f} s, "
-          f"ratio {runs['sklearn'][0] / runs['exact'][0]:.1f}x; tied splits "
-          f"{runs['exact'][3]}; max |exact - sklearn|: "
+    diff = differences(runs["numpy"], runs["sklearn"])
+    print(f"model {model}: sklearn {runs['sklearn'][0]:.1f} s, numpy {runs['numpy'][0]:.1f} s, "
+          f"ratio {runs['sklearn'][0] / runs['numpy'][0]:.1f}x; tied splits "
+          f"{runs['numpy'][3]}; max |numpy - sklearn|: "
           + ", ".join(f"{key} {value:.2e}" for key, value in diff.items()), flush=True)
     if args.band_seed is not None:
       band = run_mode(dci, codes_train, factors_train, codes_test, factors_test, "sklearn",
@@ -127,8 +127,8 @@ def main():
             + ", ".join(f"{key} {value:.2e}" for key, value in
                         differences(band, runs["sklearn"]).items()), flush=True)
   load = os.getloadavg()
-  print(f"total: sklearn {totals['sklearn']:.1f} s, exact {totals['exact']:.1f} s, ratio "
-        f"{totals['sklearn'] / totals['exact']:.1f}x; load average at end "
+  print(f"total: sklearn {totals['sklearn']:.1f} s, numpy {totals['numpy']:.1f} s, ratio "
+        f"{totals['sklearn'] / totals['numpy']:.1f}x; load average at end "
         f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 

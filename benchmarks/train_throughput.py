@@ -1,14 +1,23 @@
-"""Training throughput: infofrag_train's loop vs the bare compiled train step.
+"""Training throughput: infofrag_train's loop against the bare compiled step.
 
-Conv VAE (dlib's conv_encoder / deconv_decoder, 10 latents, Bernoulli loss), batch 64,
-64x64x1 synthetic_dsprites, CPU. Prints
-  (a) steps/s of the real training loop (background data generation, progress-bar
-      bookkeeping, summaries every 100 steps, checkpoint at the end), and
-  (b) steps/s of the bare compiled train step on one fixed in-memory batch,
-measured in alternating chunks so that both see the same (shared-machine) load; the
-rates are total steps / total time over all chunks, and the ratio is (a)/(b).
+Prints steps/s of, measured in alternating chunks so that all see the same load:
+  (a) the real training loop (background data generation, `steps_per_call` steps per
+      compiled call, progress-bar bookkeeping, summaries every 100 steps);
+  (b) the bare compiled train step called once per step on one fixed in-memory batch
+      (the execution model of dlib's TF1 loop: one `session.run` per step);
+  (c) the bare compiled loop: `steps_per_call` steps on fixed in-memory batches per call
+      (the floor: no data generation, no Python between steps);
+  (d) with --tf1, the same model as a TF1 graph run by `tf.compat.v1.Session`, one
+      `session.run` per step fed one fixed batch (dlib's TF1 step without its input
+      pipeline; dlib itself needs TensorFlow 1 and cannot run here).
+Rates are total steps / total time over all chunks; ratios are (a)/(b), (a)/(c), (a)/(d).
 
-  python benchmarks/train_throughput.py [--steps 50] [--repeats 8]
+Models: `--model conv` is dlib's conv VAE (conv_encoder / deconv_decoder, 10 latents,
+Bernoulli loss) on 64x64 synthetic_dsprites; `--model quick32` the quickstart's learner
+(gin_configs/quick32/vae.gin: 256-unit MLP on synthetic_dsprites_32). Batch 64, CPU.
+Set TF_NUM_INTRAOP_THREADS=1 to measure one training's share of a 2-core machine.
+
+  python benchmarks/train_throughput.py [--model conv] [--steps 100] [--repeats 6] [--tf1]
 """
 
 import argparse
@@ -18,7 +27,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-BINDINGS = [
+CONV_BINDINGS = [
     "model.model = @vae()", "vae.beta = 1.", "dataset.name = 'synthetic_dsprites'",
     "model.batch_size = 64", "model.training_steps = 1", "model.random_seed = 0",
     "encoder.num_latent = 10", "encoder.encoder_fn = @conv_encoder",
@@ -27,10 +36,44 @@ BINDINGS = [
 ]
 
 
+def _rate(steps, times):
+  return steps * len(times) / sum(times)
+
+
+def _tf1_step_seconds(tf, np, dataset, batch, steps, repeats):
+  """Seconds per chunk of `steps` session.run calls of the model's train step built as a
+  TF1 graph (fixed fed batch), one entry per repeat."""
+  from infofrag.models import layers  # pylint: disable=g-import-not-at-top
+  from infofrag.models import methods  # pylint: disable=g-import-not-at-top
+  graph = tf.Graph()
+  with graph.as_default():
+    model = methods.BetaVAE(beta=1.0)
+    model.build(dataset.observation_shape, layers.SeedStream(0))
+    images = tf.compat.v1.placeholder(tf.float32, [64] + list(dataset.observation_shape))
+    step = tf.compat.v1.placeholder(tf.int64, [])
+    terms = model.train_step(images, step, tf.stack([tf.constant(0, tf.int64), step]))
+    initialise = tf.compat.v1.global_variables_initializer()
+  times = []
+  with tf.compat.v1.Session(graph=graph) as session:
+    session.run(initialise)
+    for i in range(5):
+      session.run(terms["loss"], {images: batch, step: i})
+    for _ in range(repeats):
+      start = time.perf_counter()
+      for i in range(steps):
+        session.run(terms["loss"], {images: batch, step: i})
+      times.append(time.perf_counter() - start)
+  return times
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--steps", type=int, default=50, help="timed steps per chunk")
-  parser.add_argument("--repeats", type=int, default=8, help="alternating chunks of each")
+  parser.add_argument("--model", choices=("conv", "quick32"), default="conv")
+  parser.add_argument("--steps", type=int, default=100, help="timed steps per chunk")
+  parser.add_argument("--repeats", type=int, default=6, help="alternating chunks of each")
+  parser.add_argument("--steps_per_call", type=int, default=50,
+                      help="the loop's steps per compiled call (default 50, as infofrag_train)")
+  parser.add_argument("--tf1", action="store_true", help="also time (d), a TF1 graph step")
   args = parser.parse_args()
 
   import gin  # pylint: disable=g-import-not-at-top
@@ -40,42 +83,65 @@ def main():
   from infofrag.models import layers  # pylint: disable=g-import-not-at-top
   from infofrag.models import methods  # pylint: disable=g-import-not-at-top
   from infofrag.training import train  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
 
-  train.parse_gin([], BINDINGS)
+  if args.model == "conv":
+    train.parse_gin([], CONV_BINDINGS)
+    described = "conv VAE, 64x64x1 synthetic_dsprites"
+  else:
+    train.parse_gin([paths.gin_config_path("quick32", "vae.gin")], [])
+    described = "quickstart MLP VAE, 32x32x1 synthetic_dsprites_32"
   tf.config.experimental.enable_op_determinism()
   dataset = named_data.get_named_ground_truth_data()
   model = methods.BetaVAE(beta=1.0)
   model.build(dataset.observation_shape, layers.SeedStream(0))
-  options = train.LoopOptions(progress=True, checkpoint_every=10**9, summary_every=100)
+  options = train.LoopOptions(progress=True, checkpoint_every=10**9, summary_every=100,
+                              steps_per_call=args.steps_per_call)
+  random_state = np.random.RandomState(0)
+  batch = dataset.sample_observations(64, random_state).astype(np.float32)
+  fixed = tf.constant(batch)
+  per_call = min(args.steps_per_call, args.steps)
+  stacked = tf.constant(np.stack([batch] * per_call))
   with tempfile.TemporaryDirectory() as work_dir:
-    trainer = train._Trainer(model, dataset, work_dir, 10, 64, 0, 1, options, tf)  # pylint: disable=protected-access
-    trainer.run()  # warm-up: traces the step, starts the data thread once
-    fixed = tf.constant(dataset.sample_observations(64, np.random.RandomState(0)), tf.float32)
-    for _ in range(5):
+    trainer = train._Trainer(model, dataset, work_dir, args.steps_per_call, 64, 0, 1,  # pylint: disable=protected-access
+                             options, tf)
+    trainer.run()  # warm-up: traces the loop, starts the data thread once
+    for _ in range(3):
       trainer.train_step(fixed)
-    loop_times, bare_times = [], []
+      trainer.train_steps(stacked)
+    loop_times, bare_times, fused_times = [], [], []
     for _ in range(args.repeats):
       start = time.perf_counter()
       for _ in range(args.steps):
         terms = trainer.train_step(fixed)
       float(terms["loss"])  # wait for the last step
       bare_times.append(time.perf_counter() - start)
+      start = time.perf_counter()
+      for _ in range(args.steps // per_call):
+        terms = trainer.train_steps(stacked)
+      float(terms["loss"][-1])
+      fused_times.append((time.perf_counter() - start) * args.steps / (args.steps // per_call
+                                                                         * per_call))
       trainer.training_steps = int(trainer.global_step.numpy()) + args.steps
       start = time.perf_counter()
       trainer.run()
       loop_times.append(time.perf_counter() - start)
   gin.clear_config()
-  loop = args.steps * args.repeats / sum(loop_times)
-  bare = args.steps * args.repeats / sum(bare_times)
-  loop_rates = [args.steps / t for t in loop_times]
-  bare_rates = [args.steps / t for t in bare_times]
-  print(f"conv VAE, batch 64, 64x64x1 synthetic_dsprites, CPU ({os.cpu_count()} cores), "
-        f"{args.repeats} alternating chunks of {args.steps} steps each")
-  print(f"(a) full training loop (real data pipeline): {loop:.2f} steps/s  "
-        f"(chunks: {', '.join(f'{r:.1f}' for r in loop_rates)})")
-  print(f"(b) bare compiled train step, fixed batch:   {bare:.2f} steps/s  "
-        f"(chunks: {', '.join(f'{r:.1f}' for r in bare_rates)})")
-  print(f"ratio (a)/(b): {loop / bare:.3f}")
+  tf1_times = _tf1_step_seconds(tf, np, dataset, batch, args.steps, args.repeats) \
+      if args.tf1 else None
+  loop, bare, fused = (_rate(args.steps, t) for t in (loop_times, bare_times, fused_times))
+  threads = os.environ.get("TF_NUM_INTRAOP_THREADS", "default")
+  print(f"{described}, batch 64, CPU ({os.cpu_count()} cores, TF intra-op threads: {threads}); "
+        f"{args.repeats} alternating chunks of {args.steps} steps each; load "
+        f"{os.getloadavg()[0]:.2f}")
+  print(f"(a) training loop, {args.steps_per_call} steps per call:   {loop:7.2f} steps/s")
+  print(f"(b) bare compiled step, one call per step:   {bare:7.2f} steps/s")
+  print(f"(c) bare compiled loop, {per_call} steps per call: {fused:7.2f} steps/s")
+  if tf1_times:
+    tf1 = _rate(args.steps, tf1_times)
+    print(f"(d) TF1 graph, one session.run per step:     {tf1:7.2f} steps/s")
+  print(f"ratio (a)/(b): {loop / bare:.3f}   (a)/(c): {loop / fused:.3f}"
+        + (f"   (a)/(d): {loop / tf1:.3f}" if tf1_times else ""))
 
 
 if __name__ == "__main__":

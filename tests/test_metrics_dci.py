@@ -95,7 +95,7 @@ def test_fast_mode_on_noise_and_bad_mode():
   rng = np.random.RandomState(1)
   result = dci.compute_dci(rng.randn(300, 4), train, rng.randn(150, 4), test, mode="fast")
   assert result["disentanglement"] < 0.2 and result["informativeness_test"] < 0.5
-  with pytest.raises(ValueError, match="dci.mode must be 'exact'"):
+  with pytest.raises(ValueError, match="dci.mode must be 'sklearn'"):
     dci.compute_dci(rng.randn(300, 4), train, rng.randn(150, 4), test, mode="quick")
 
 
@@ -115,3 +115,14 @@ def test_fast_mode_informativeness_close_to_exact():
     assert fast[key] == pytest.approx(exact[key], abs=0.01), key
   for key in ("disentanglement", "completeness"):
     assert fast[key] == pytest.approx(exact[key], abs=0.02), key
+
+
+def test_exact_is_another_name_of_sklearn_mode():
+  # 'exact' has always promised dlib's numbers: it runs scikit-learn's trees.
+  train, test = _factors(300, (3, 3), 0), _factors(150, (3, 3), 1)
+  rng = np.random.RandomState(2)
+  codes, codes_test = rng.randn(300, 3) + train[:, [0, 1, 0]], rng.randn(150, 3) + test[:, [0, 1, 0]]
+  exact = dci.compute_dci(codes, train, codes_test, test, np.random.RandomState(0), mode="exact")
+  reference = dci.compute_dci(codes, train, codes_test, test, np.random.RandomState(0),
+                              mode="sklearn")
+  assert exact == reference and exact["mode"] == "sklearn"

@@ -1,4 +1,4 @@
-"""DCI 'exact' mode (dci_exact's numpy trees) against scikit-learn's GradientBoostingClassifier.
+"""DCI 'numpy' mode (dci_exact's numpy trees) against scikit-learn's GradientBoostingClassifier.
 
 The small problems below have integer-valued, rounded, constant and float32-adjacent codes
 and no ties between codes, so every tree must be scikit-learn's: same split codes,
@@ -181,16 +181,16 @@ def test_exact_mode_equals_sklearn_mode(monkeypatch):
   codes, factors = sample(240)
   codes_test, factors_test = sample(120)
   exact = dci.compute_dci(codes, factors, codes_test, factors_test, random_state=3, n_jobs=2,
-                          mode="exact")
+                          mode="numpy")
   reference = dci.compute_dci(codes, factors, codes_test, factors_test, random_state=3,
                               mode="sklearn")
-  assert exact["mode"] == "exact" and reference["mode"] == "sklearn"
+  assert exact["mode"] == "numpy" and reference["mode"] == "sklearn"
   assert exact["tied_splits"] == 0 and "tied_splits" not in reference
   for key in ("informativeness_train", "informativeness_test", "disentanglement",
               "completeness"):
     assert exact[key] == pytest.approx(reference[key], abs=1e-9), key
   ours, _, _ = dci.importance_matrix_gbt(codes, factors, codes_test, factors_test, 3,
-                                         mode="exact")
+                                         mode="numpy")
   theirs, _, _ = dci.importance_matrix_gbt(codes, factors, codes_test, factors_test, 3,
                                            mode="sklearn")
   np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
@@ -237,13 +237,13 @@ def test_exact_mode_worker_processes_equal_serial(monkeypatch):
   # Large exact-mode problems fit their factors in worker processes (the numpy trees hold
   # the GIL too often for threads to help): same numbers as one after another. (Slow only
   # because the workers take seconds to start.)
-  monkeypatch.setattr(dci, "EXACT_PROCESSES_MIN", 0)
+  monkeypatch.setattr(dci, "NUMPY_PROCESSES_MIN", 0)
   codes, labels = _integer_codes(200, 3, 3, 5)
   factors = np.stack([labels, (labels + codes[:, 1].astype(int)) % 2], axis=1)
   codes_test, labels_test = _integer_codes(100, 3, 3, 6)
   factors_test = np.stack([labels_test, (labels_test + codes_test[:, 1].astype(int)) % 2], axis=1)
   serial = dci.compute_dci(codes, factors, codes_test, factors_test, random_state=4, n_jobs=1,
-                           mode="exact")
+                           mode="numpy")
   parallel = dci.compute_dci(codes, factors, codes_test, factors_test, random_state=4, n_jobs=2,
-                             mode="exact")
+                             mode="numpy")
   assert serial == parallel

@@ -13,6 +13,8 @@ from infofrag.training import train
 from infofrag.utils import results as results_lib
 
 QUIET = train.LoopOptions(progress=False, checkpoint_every=2)
+# One step per compiled call, where a test interrupts the loop at a given batch.
+STEPWISE = train.LoopOptions(progress=False, checkpoint_every=2, steps_per_call=1)
 
 CIRCLE_BASE = [
     "dataset.name = 'circle'",
@@ -120,6 +122,62 @@ def test_conv_model_on_synthetic_dsprites_is_deterministic(tmp_path):
     np.testing.assert_array_equal(first[name], second[name], err_msg=name)
 
 
+def test_steps_per_call_does_not_change_the_weights_or_the_summaries(tmp_path):
+  # 11 steps in calls of 1, of 4 (cut at the checkpoints every 5 steps) and of 50.
+  extra = ["model.training_steps = 11"]
+  arrays, losses = [], []
+  for per_call in (1, 4, 50):
+    options = train.LoopOptions(progress=False, checkpoint_every=5, summary_every=1,
+                                steps_per_call=per_call)
+    model_dir = tmp_path / f"k{per_call}"
+    _train(model_dir, extra=extra, method="factor_vae", options=options)
+    arrays.append(_checkpoint_arrays(str(model_dir)))
+    losses.append(_summaries(model_dir / "model" / "logs", "loss"))
+  for other in arrays[1:]:
+    assert other.keys() == arrays[0].keys()
+    for name in arrays[0]:
+      np.testing.assert_array_equal(arrays[0][name], other[name], err_msg=name)
+  assert [step for step, _ in losses[0]] == list(range(1, 12))
+  assert losses[1] == losses[0] and losses[2] == losses[0]
+
+
+def _summaries(log_dir, tag):
+  """[(step, value)] of one scalar in a run's TensorBoard logs, by step."""
+  found = []
+  for event_file in log_dir.iterdir():
+    for event in tf.compat.v1.train.summary_iterator(str(event_file)):
+      for value in event.summary.value:
+        if value.tag == tag:
+          found.append((event.step, float(tf.make_ndarray(value.tensor))))
+  return sorted(found)
+
+
+def test_interrupt_inside_a_call_resumes_from_the_last_whole_call(tmp_path, monkeypatch):
+  extra = ["model.training_steps = 9"]
+  options = train.LoopOptions(progress=False, checkpoint_every=100, steps_per_call=3)
+  _train(tmp_path / "clean", extra=extra, options=options)
+  calls = {"n": 0}
+  original_next = data_stream.BatchStream.next
+
+  def interrupting_next(self):
+    calls["n"] += 1
+    if calls["n"] == 5:  # Ctrl-C while gathering the second call's batches
+      raise KeyboardInterrupt
+    return original_next(self)
+
+  monkeypatch.setattr(data_stream.BatchStream, "next", interrupting_next)
+  resumed_dir = tmp_path / "resumed"
+  with pytest.raises(KeyboardInterrupt):
+    _train(resumed_dir, extra=extra, options=options)
+  partial = train.partial_dir(str(resumed_dir))
+  assert tf.train.latest_checkpoint(os.path.join(partial, "model", "tf_checkpoint")).endswith("-3")
+  monkeypatch.setattr(data_stream.BatchStream, "next", original_next)
+  assert _train(resumed_dir, extra=extra, resume=True, options=options)["global_step"] == 9
+  clean, resumed = _checkpoint_arrays(str(tmp_path / "clean")), _checkpoint_arrays(str(resumed_dir))
+  for name in clean:
+    np.testing.assert_array_equal(clean[name], resumed[name], err_msg=name)
+
+
 def test_resume_after_interrupt_gives_the_uninterrupted_weights(tmp_path, monkeypatch):
   extra = ["model.training_steps = 9"]
   _train(tmp_path / "clean", extra=extra)
@@ -135,7 +193,7 @@ def test_resume_after_interrupt_gives_the_uninterrupted_weights(tmp_path, monkey
   monkeypatch.setattr(data_stream.BatchStream, "next", interrupting_next)
   resumed_dir = tmp_path / "resumed"
   with pytest.raises(KeyboardInterrupt):
-    _train(resumed_dir, extra=extra)
+    _train(resumed_dir, extra=extra, options=STEPWISE)
   assert not resumed_dir.exists()  # an unfinished run never looks finished
   partial = train.partial_dir(str(resumed_dir))
   assert tf.train.latest_checkpoint(os.path.join(partial, "model", "tf_checkpoint")).endswith("-5")
@@ -151,7 +209,8 @@ def test_resume_after_interrupt_gives_the_uninterrupted_weights(tmp_path, monkey
 
 def test_checkpoints_are_also_taken_by_time(tmp_path, monkeypatch):
   # Steps between checkpoints never reached; a zero-second interval saves every step.
-  options = train.LoopOptions(progress=False, checkpoint_every=10**9, checkpoint_seconds=0.0)
+  options = train.LoopOptions(progress=False, checkpoint_every=10**9, checkpoint_seconds=0.0,
+                              steps_per_call=1)
   original_next = data_stream.BatchStream.next
   calls = {"n": 0}
 

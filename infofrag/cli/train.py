@@ -36,6 +36,9 @@ def build_parser():
   parser.add_argument("--summary_every", type=int, default=100, metavar="STEPS",
                       help="steps between TensorBoard summaries (default 100)")
   common.add_progress_argument(parser)
+  parser.add_argument("--steps_per_call", type=int, default=50, metavar="STEPS",
+                      help="training steps per call of the compiled loop (default 50; the "
+                           "weights do not depend on it)")
   parser.add_argument("--verbose", action="store_true",
                       help="show TensorFlow's C++ start-up messages (hidden by default)")
   sweep = parser.add_argument_group(
@@ -131,7 +134,7 @@ def main(argv=None):
     print("infofrag_train: error: --scheduler runs sweeps (--zoo); one --model_dir "
           "trains here", file=sys.stderr)
     return 2
-  for flag in ("checkpoint_every", "summary_every"):
+  for flag in ("checkpoint_every", "summary_every", "steps_per_call"):
     if getattr(args, flag) < 1:
       print(f"infofrag_train: error: --{flag} must be >= 1", file=sys.stderr)
       return 2
@@ -141,6 +144,7 @@ def main(argv=None):
   from infofrag.training import train  # pylint: disable=g-import-not-at-top
   options = train.LoopOptions(checkpoint_every=args.checkpoint_every,
                               summary_every=args.summary_every,
+                              steps_per_call=args.steps_per_call,
                               progress=not args.no_progress)
   signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
   try:

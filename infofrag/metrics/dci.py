@@ -15,13 +15,14 @@ continuous codes the numbers equal dlib's.
 Modes (gin `dci.mode`; the result records which one ran):
   'sklearn' (default): scikit-learn's GradientBoostingClassifier itself, as dlib calls it:
     dlib's numbers (the reference; slowest, 3.5-4 min per model at dlib's sizes).
-  'exact': dlib's trees, grown by `infofrag.metrics.dci_exact` in numpy: the
+  'exact': another name of 'sklearn' (dlib's exact trees); the result records 'sklearn'.
+  'numpy': dlib's trees, grown by `infofrag.metrics.dci_exact` in numpy: the
     same splits, leaf values, importances and predictions as scikit-learn's
     GradientBoostingClassifier at its defaults with the same seed, 5-9x faster at dlib's
     sizes on 2 cores (each code sorted once; a node's split search one vectorised running
-    sum; README, "DCI exact mode"). Splits where codes tie exactly in scikit-learn are
+    sum; README, "DCI numpy mode"). Splits where codes tie exactly in scikit-learn are
     broken as it breaks them (its splitter's draw order, replayed). Where they tie only
-    up to rounding, scikit-learn's choice depends on its summation order and exact mode
+    up to rounding, scikit-learn's choice depends on its summation order and numpy mode
     may choose the other code: usually a small node's cut credited to another code, but in
     many-class factors' first rounds (residuals of few values) two different cuts, after
     which the trees differ. The result records such splits as `tied_splits`; on dlib's
@@ -39,7 +40,7 @@ Modes (gin `dci.mode`; the result records which one ran):
     points slightly less closely (with fewer distinct values than bins the trees are
     dlib's, up to ties). Measured on the quickstart's models at dlib's sizes:
     about 12x faster than 'sklearn', informativeness within 0.007 of it (README, "DCI fast
-    mode"); about 1.5x faster than 'exact' now, but not dlib's trees: use it only where
+    mode"); about 1.5x faster than 'numpy', but not dlib's trees: use it only where
     that time matters more. Needs the lightgbm package; one LightGBM thread per fit.
 """
 
@@ -67,27 +68,32 @@ if TYPE_CHECKING:
   from infofrag.data.ground_truth.ground_truth_data import GroundTruthData
   from infofrag.metrics.utils import RepresentationFunction
 
-MODES = ("exact", "sklearn", "fast")
+MODES = ("sklearn", "numpy", "fast")
+# Older names: 'exact' meant scikit-learn's trees (dlib's exact numbers) and still does.
+MODE_ALIASES = {"exact": "sklearn"}
 
 # Threads, not worker processes: scikit-learn's tree building releases the GIL, each fit has
 # its own RandomState, and threads die with the process (loky's worker processes outlived a
 # killed evaluation by minutes).
 PARALLEL_BACKEND = "threads"
-# Exact mode's numpy code holds the GIL between array operations (on 2 cores, threads
+# Numpy mode's code holds the GIL between array operations (on 2 cores, threads
 # gained 1.14x, worker processes 1.9x), so on problems of at least this many code values
 # (points x codes) its factors run in worker processes of a pool of their own. The pool
 # is killed when the call ends (also when it is interrupted), and each worker exits within
 # a second of its parent's death (a killed evaluation leaves no workers behind).
 # Smaller problems stay on threads (a worker starts in about a second).
-EXACT_PROCESSES_MIN = 20000
+NUMPY_PROCESSES_MIN = 20000
 _WORKER_IDLE_SECONDS = 10
 
 
 def check_mode(mode: str) -> str:
-  """Returns `mode` if it is one of MODES; else a one-line ValueError naming dci.mode."""
+  """The canonical name of `mode` (one of MODES, or an alias of one); else a one-line
+  ValueError naming dci.mode."""
+  mode = MODE_ALIASES.get(mode, mode)
   if mode not in MODES:
-    raise ValueError(f"dci.mode must be 'exact' (dlib's trees, grown here), 'sklearn' "
-                     f"(dlib's trees from scikit-learn) or 'fast' (binned splits); got {mode!r}.")
+    raise ValueError(f"dci.mode must be 'sklearn' (dlib's trees from scikit-learn; also "
+                     f"'exact'), 'numpy' (dlib's trees grown in numpy, faster, differing on "
+                     f"rounding ties) or 'fast' (binned splits); got {mode!r}.")
   return mode
 
 
@@ -107,7 +113,7 @@ def _lightgbm():
     import lightgbm  # pylint: disable=g-import-not-at-top
   except ImportError as error:
     raise ImportError("dci.mode = 'fast' needs LightGBM: pip install 'lightgbm>=4.3,<5', "
-                      "or use dci.mode = 'exact'.") from error
+                      "or use dci.mode = 'sklearn'.") from error
   return lightgbm
 
 
@@ -131,7 +137,7 @@ def _flatten_tree(tree):
       continue
     if node["decision_type"] != "<=":
       raise RuntimeError(f"dci.mode = 'fast' expects LightGBM '<=' splits, got "
-                         f"{node['decision_type']!r}; use dci.mode = 'exact'.")
+                         f"{node['decision_type']!r}; use dci.mode = 'sklearn'.")
     children = [node["left_child"], node["right_child"]]
     table[node["split_index"]] = [node["split_feature"], node["threshold"]] + [
         child["split_index"] if "split_index" in child else ~child.get("leaf_index", 0)
@@ -235,7 +241,7 @@ class _FastTrees:
     return self.classes[np.argmax(raw, axis=1)]
 
 
-def _fit_exact(codes_train, factor_train, codes_test, factor_test, seed):
+def _fit_numpy(codes_train, factor_train, codes_test, factor_test, seed):
   """dlib's trees for one factor, grown in numpy (dci_exact): (importances [codes],
   train acc, test acc, splits where codes tied)."""
   model = dci_exact.ExactGradientBoosting(codes_train, factor_train, seed)
@@ -267,7 +273,7 @@ def _fit_fast(codes_train, factor_train, codes_test, factor_test, seed):
           np.mean(model.predict(codes_test) == factor_test), 0)
 
 
-_FITS = {"exact": _fit_exact, "sklearn": _fit_sklearn, "fast": _fit_fast}
+_FITS = {"numpy": _fit_numpy, "sklearn": _fit_sklearn, "fast": _fit_fast}
 
 
 def _fit_factor(codes_train, factor_train, codes_test, factor_test, seed, mode="sklearn"):
@@ -292,9 +298,9 @@ def _fit_factor_args(args):
 
 def _run_fits(jobs, n_jobs, mode, num_values):
   """Runs _fit_factor on each argument tuple of `jobs` (in order) with up to n_jobs at once:
-  threads, or for large exact-mode problems worker processes (EXACT_PROCESSES_MIN)."""
+  threads, or for large numpy-mode problems worker processes (NUMPY_PROCESSES_MIN)."""
   workers = min(joblib.effective_n_jobs(n_jobs), len(jobs))
-  if mode == "exact" and workers > 1 and num_values >= EXACT_PROCESSES_MIN:
+  if mode == "numpy" and workers > 1 and num_values >= NUMPY_PROCESSES_MIN:
     executor = loky.ProcessPoolExecutor(max_workers=workers, timeout=_WORKER_IDLE_SECONDS,
                                         initializer=_exit_with_parent, initargs=(os.getpid(),))
     try:
@@ -313,7 +319,8 @@ def _fit_factors(mus_train, ys_train, mus_test, ys_test, random_state, n_jobs, m
   # Biggest jobs first (a tree per class and stage): balances the workers.
   sizes = [np.unique(ys_train[:, j]).size for j in range(num_factors)]
   order = sorted(range(num_factors), key=lambda j: -sizes[j])
-  jobs = [(mus_train, ys_train[:, j], mus_test, ys_test[:, j], int(seeds[j]), check_mode(mode))
+  mode = check_mode(mode)
+  jobs = [(mus_train, ys_train[:, j], mus_test, ys_test[:, j], int(seeds[j]), mode)
           for j in order]
   fits = _run_fits(jobs, n_jobs, mode, np.size(mus_train))
   by_factor = dict(zip(order, fits))
@@ -341,7 +348,7 @@ def importance_matrix_gbt(mus_train: npt.ArrayLike, ys_train: npt.ArrayLike,
     int or RandomState; one seed per factor is drawn from it.
   n_jobs : int | None
     joblib workers (-1: all cores). Same numbers for any value.
-  mode : {"exact", "sklearn", "fast"}
+  mode : {"sklearn", "numpy", "fast"} ("exact" is another name of "sklearn")
     dlib's trees grown here, dlib's trees from scikit-learn, or binned splits (module
     docstring).
 
@@ -397,7 +404,7 @@ def compute_dci(mus_train: npt.ArrayLike, ys_train: npt.ArrayLike, mus_test: npt
     int or RandomState for the per-factor tree seeds.
   n_jobs : int | None
     parallel per-factor fits (joblib; -1 = all cores); identical results.
-  mode : {"exact", "sklearn", "fast"}
+  mode : {"sklearn", "numpy", "fast"} ("exact" is another name of "sklearn")
     dlib's trees grown here (default), by scikit-learn, or with binned splits (see the
     module docstring).
 
@@ -405,9 +412,9 @@ def compute_dci(mus_train: npt.ArrayLike, ys_train: npt.ArrayLike, mus_test: npt
   -------
   dict
     disentanglement, completeness, informativeness_train, informativeness_test, mode;
-    in 'exact' mode also tied_splits (splits where codes tied, over all factors).
+    in 'numpy' mode also tied_splits (splits where codes tied, over all factors).
   """
-  check_mode(mode)
+  mode = check_mode(mode)
   mus_train, ys_train, mus_test, ys_test = checks.train_test_arrays(
       mus_train, ys_train, mus_test, ys_test, factor_dtype=None)
   importance, train_accuracy, test_accuracy, tied = _fit_factors(
@@ -417,7 +424,7 @@ def compute_dci(mus_train: npt.ArrayLike, ys_train: npt.ArrayLike, mus_test: npt
             "disentanglement": disentanglement(importance),
             "completeness": completeness(importance),
             "mode": mode}
-  if mode == "exact":
+  if mode == "numpy":
     result["tied_splits"] = tied
   return result
 
@@ -431,7 +438,7 @@ def evaluate_dci(ground_truth_data: GroundTruthData,
                  n_jobs: int | None = -1, mode: str = "sklearn") -> dict[str, Any]:
   """dlib's `dci` on a dataset; the tree seeds continue `random_state` after sampling.
 
-  `mode` ('exact', 'sklearn' or 'fast', gin `dci.mode`) is checked before any sampling.
+  `mode` ('sklearn', 'numpy' or 'fast', gin `dci.mode`) is checked before any sampling.
   """
   del artifact_dir
   check_mode(mode)
