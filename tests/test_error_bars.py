@@ -232,6 +232,17 @@ def test_interval_and_chance_display():
   assert rows[0]["a"] == 0.5  # the rows themselves are not changed
 
 
+def test_report_shades_per_channel_values_at_chance():
+  from infofrag.reports import html_report  # pylint: disable=g-import-not-at-top
+  mark = uncertainty.CHANCE_MARK
+  table = {"columns": ["model", "best_factor_per_channel"],
+           "rows": [["0", f"pos_x:0.61 scale:0.05{mark} -"], ["1", "pos_y:0.60 -"]]}
+  rows = html_report._table(table, "models", "Models")["rows"]  # pylint: disable=protected-access
+  assert [(p["text"], p["chance"]) for p in rows[0][1]["parts"]] == [
+      ("pos_x:0.61", False), (f"scale:0.05{mark}", True), ("-", False)]
+  assert "parts" not in rows[1][1]  # nothing at chance: the plain cell
+
+
 def test_options_check_the_new_flags():
   good = options_lib.EvaluationOptions()
   options_lib.check_analysis_values(good)

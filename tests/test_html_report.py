@@ -87,6 +87,12 @@ def test_report_is_written_and_self_contained(report_run):
   assert len(re.findall(r'<img src="data:image/png;base64,', html)) == html.count("<img ")
   assert "infofrag_evaluate --zoo=" in html and "mig.num_train=150" in html  # run summary
   assert "no saved model" in html  # the broken model's reason is shown
+  # Per-channel values not above chance (marked in models.csv) are shaded in the page.
+  with open(os.path.join(out, "models.csv"), encoding="utf-8") as f:
+    marked = sum(cell.count("\u2020") for row in csv.DictReader(f)
+                 for cell in [row["best_factor_per_channel"]])
+  assert marked > 0
+  assert html.count('<span class="chance" title="not above chance">') >= 1
 
 
 def test_report_in_headless_chromium(report_run, browser):

@@ -1,7 +1,7 @@
 """`infofrag_quickstart`: the main job on a fresh machine, end to end, on embedded data.
 
 1. trains a small ensemble of beta-VAEs on `synthetic_dsprites_32` with
-   `gin_configs/quick32/vae.gin` (default: beta 1 and 16 x 5 seeds, 6000 steps each) and
+   `gin_configs/quick32/vae.gin` (default: beta 1 and 16 x 5 seeds, 4000 steps each) and
    one disentanglement-designed model (`gin_configs/quick32/beta_tc_vae.gin`) into
    OUT/zoo/<n>/, two processes at once;
 2. runs `infofrag_evaluate --zoo=OUT/zoo --output_dir=OUT/analysis --per_hyperparameter`:
@@ -60,7 +60,7 @@ def add_ensemble_arguments(parser, *, betas, seeds):
   common.add_scheduler_argument(parser, what="training (one model per Dask worker) and the "
                                              "analysis")
   parser.add_argument("--training_steps", type=int, default=None,
-                      help="model.training_steps of every model (default: the config's, 6000 "
+                      help="model.training_steps of every model (default: the config's, 4000 "
                            "for gin_configs/quick32/vae.gin)")
   parser.add_argument("--gin_config", action="append", default=[],
                       help="training config file(s) of the ensemble, parsed in order (repeatable; "

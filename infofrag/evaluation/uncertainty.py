@@ -29,8 +29,7 @@ from infofrag.evaluation import structure as structure_lib
 from infofrag.fragments import chance as chance_lib
 from infofrag.utils import io
 
-# Marks a value not above its chance level in the Markdown tables.
-CHANCE_MARK = "†"
+CHANCE_MARK = chance_lib.CHANCE_MARK
 # Channels of a hotspot used for its channel-channel null (pairs are drawn among them).
 MAX_NULL_MEMBERS = 12
 # The group columns that get intervals, with the range each is clipped to.

@@ -27,6 +27,8 @@ from infofrag.utils import checks
 
 NULL_PERMUTATIONS = 100
 CHANCE_QUANTILE = 0.95
+# The mark tables put after a value not above its chance level (the report shades it).
+CHANCE_MARK = "\u2020"
 # Below this entropy term (bits) NMI is undefined and set to 0, as in `nmi_vi`.
 _MIN_ENTROPY_BITS = 1e-12
 # exp(-D) of two different factor values (`bhattacharyya.factor_fingerprints`).

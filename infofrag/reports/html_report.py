@@ -20,6 +20,7 @@ import sys
 import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from infofrag.fragments.chance import CHANCE_MARK
 from infofrag.reports import model_scatter
 from infofrag.utils import io
 
@@ -114,7 +115,12 @@ def _cell(text: str, column: str) -> Dict[str, Any]:
     shown = " ".join(_short(part) for part in text.split())
   if column in PER_CHANNEL_COLUMNS and len(shown) > 60:
     shown = shown[:57] + "..."
-  return {"text": shown, "full": text, "sort": number}
+  cell = {"text": shown, "full": text, "sort": number}
+  if column in PER_CHANNEL_COLUMNS and CHANCE_MARK in shown:
+    # Each channel's entry on its own, those not above chance shaded like other cells.
+    cell["parts"] = [{"text": part, "chance": part.endswith(CHANCE_MARK)}
+                     for part in shown.split(" ")]
+  return cell
 
 
 def _folded_cell(values: Mapping[str, str], column: str) -> Dict[str, Any]:
