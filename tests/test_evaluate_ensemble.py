@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from infofrag.cli import evaluate as evaluate_cli
+from tests.helpers import pinned_tables
 from tests.helpers import tf1_hub
 
 PIXELS = 64 * 64
@@ -207,20 +208,37 @@ def test_pairwise_in_channel_blocks_equals_one_symmetric_call(tmp_path):
   assert whole.cached is False and again.cached is True
 
 
-def test_spaces_and_model_similarity_tables_have_every_kind_of_row(tmp_path):
-  root = _make_zoo(str(tmp_path / "zoo"), num_good=3)  # beta 1, 4, 1 (+ a broken model)
+@pytest.fixture(scope="module", name="spaces_run")
+def fixture_spaces_run(tmp_path_factory):
+  """(zoo, output folder) of an analysis with every optional table: groups, fusion, spaces."""
+  root = _make_zoo(str(tmp_path_factory.mktemp("zoo")), num_good=3)  # beta 1, 4, 1 (+ broken)
   weights = np.stack([_ramp(1), _ramp(0), _ramp(1) - _ramp(0), _ramp(1) + _ramp(0)], axis=1)
   tf1_hub.build_tf1_hub_model(os.path.join(root, "7"), weights.astype(np.float32), logvar_value=-4.0,
                               bindings={"dataset.name": "'synthetic_dsprites'",
                                         "model.model": "@beta_tc_vae()", "model.name": "'beta_tc_vae'",
                                         "beta_tc_vae.beta": "6.0", "model.random_seed": "0",
                                         "encoder.num_latent": "4"})
-  out = str(tmp_path / "analysis")
+  out = str(tmp_path_factory.mktemp("analysis"))
   code = evaluate_cli.main([f"--zoo={root}", f"--output_dir={out}", "--fingerprint_size=120",
                             "--metrics=none", "--min_samples=2", "--per_hyperparameter",
                             "--fusion", "--fusion_steps=100", "--fusion_points=60", "--spaces",
                             "--model_similarity", "--mc_samples=300", "--mc_seed=5"])
   assert code == 1  # the broken model
+  return root, out
+
+
+def test_every_table_keeps_its_recorded_numbers(spaces_run):
+  # The refactors of the middle layers keep every number: tables equal to 1e-12 to the
+  # recording made before them (tests/helpers/pinned_tables.py says how to record anew).
+  root, out = spaces_run
+  with open(os.path.join(os.path.dirname(__file__), "data", "pinned_tables.json")) as f:
+    expected = json.load(f)
+  problems = pinned_tables.differences(expected, pinned_tables.read_tables(out, root))
+  assert not problems, "\n".join(problems[:20])
+
+
+def test_spaces_and_model_similarity_tables_have_every_kind_of_row(spaces_run):
+  _, out = spaces_run
   with open(os.path.join(out, "spaces.csv")) as f:
     rows = list(csv.DictReader(f))
   kinds = {(row["kind"], row["method"]) for row in rows}
