@@ -60,9 +60,9 @@ def main():
   print(f"zoo: {args.models} models in {args.zoo_dir} (built/checked in {time.time() - start:.1f} s)")
 
   from infofrag.cli import evaluate as evaluate_cli  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import models as models_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import pipeline  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import outputs  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import loading as models_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import pipeline  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import outputs  # pylint: disable=g-import-not-at-top
   output_dir = tempfile.mkdtemp(prefix="infofrag_bench_eval_")
   bindings = [f"mig.num_train = {args.metric_points}",
               f"sap_score.num_train = {args.metric_points}",

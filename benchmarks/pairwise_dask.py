@@ -36,7 +36,7 @@ import time
 import numpy as np
 
 from infofrag import fragments
-from infofrag.distributed import pairwise
+from infofrag.analysis import pairwise_blocks as pairwise
 from infofrag.distributed import scheduler
 
 

@@ -9,14 +9,14 @@ import pytest
 from scipy import stats
 
 from infofrag import fragments
-from infofrag.evaluation import models
-from infofrag.evaluation import options as options_lib
-from infofrag.evaluation import outputs
-from infofrag.evaluation import pipeline
-from infofrag.evaluation import resampling
-from infofrag.evaluation import selection
-from infofrag.evaluation import simulation
-from infofrag.evaluation import uncertainty
+from infofrag.zoo import loading as models
+from infofrag.analysis import options as options_lib
+from infofrag.analysis import outputs
+from infofrag.analysis import pipeline
+from infofrag.analysis import resampling
+from infofrag.analysis import selection
+from infofrag.analysis import simulation
+from infofrag.analysis import uncertainty
 from infofrag.fragments import chance
 from tests.helpers import tf1_hub
 

@@ -188,7 +188,7 @@ def test_pairwise_in_channel_blocks_equals_one_symmetric_call(tmp_path):
   # Large zoos are done in tasks of channel blocks to bound memory; the matrices
   # must not depend on it.
   import types
-  from infofrag.evaluation import pairwise
+  from infofrag.analysis import pairwise
   rng = np.random.default_rng(3)
   embeddings = [types.SimpleNamespace(info=types.SimpleNamespace(model_dir=str(tmp_path / f"m{k}")),
                                       mean=rng.normal(size=(60, 4)), logvar=rng.normal(-2, 0.3, size=(60, 4)))

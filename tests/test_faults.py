@@ -386,20 +386,21 @@ def test_a_rerun_into_the_same_folder_shows_only_its_own_tables(tmp_path):
 
 
 def test_nmi_of_spaces_below_the_information_floor_is_not_reported():
-  from infofrag.evaluation import fusion_runs  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import spaces  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import fusion_runs  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import tables  # pylint: disable=g-import-not-at-top
+  from infofrag.fragments import whole_spaces as spaces  # pylint: disable=g-import-not-at-top
   rng = np.random.RandomState(0)
   factors = np.stack([np.arange(200) % 4, np.arange(200) % 5], axis=1)
   # A collapsed model: means that barely move against unit posterior noise (~0.02 bits).
   collapsed = spaces.Space("collapsed", "model", 0.1 * factors[:, :1] + 0.01 * rng.randn(200, 1),
                            np.zeros((200, 1)))
-  row = spaces.space_row(collapsed, factors, ["a", "b"], num_samples=400, seed=0)
+  row = tables.space_row(collapsed, factors, ["a", "b"], num_samples=400, seed=0)
   assert row["info_bits"] < spaces.INFORMATION_FLOOR_BITS
   assert np.isnan(row["factors_nmi"]) and np.isnan(row["nmi_a"])
   assert np.isnan(row["bhattacharyya_factors_nmi"]) and "floor" in row["note"]
   informative = spaces.Space("clear", "model", 3.0 * factors[:, :1].astype(float),
                              np.full((200, 1), -2.0))
-  clear = spaces.space_row(informative, factors, ["a", "b"], num_samples=400, seed=0)
+  clear = tables.space_row(informative, factors, ["a", "b"], num_samples=400, seed=0)
   assert clear["note"] is None and 0 <= clear["nmi_a"] <= 1 and clear["nmi_a"] > 0.5
   report = {"num_members": 3, "num_points": 200, "dim": 2, "fused_information_bits": 0.002,
             "members_information_bits": {"mean": 2.0, "max": 3.0},
@@ -489,7 +490,7 @@ def test_one_unreadable_model_fails_alone(tmp_path):
 
 
 def test_a_failing_stage_fails_only_itself(tmp_path, monkeypatch, capsys):
-  from infofrag.evaluation import fusion_runs  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import fusion_runs  # pylint: disable=g-import-not-at-top
   zoo = tmp_path / "zoo"
   for seed in range(3):
     _model(zoo / str(seed), seed=seed)
@@ -550,8 +551,8 @@ def test_analysis_switches_without_an_output_folder_are_errors(tmp_path, capsys,
 
 def test_interrupts_and_a_full_disk_end_evaluate_with_one_line(tmp_path, monkeypatch, capsys):
   import errno  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import outputs  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import pipeline  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import outputs  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import pipeline  # pylint: disable=g-import-not-at-top
   from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
   zoo = tmp_path / "zoo"
   _model(zoo / "0")
@@ -621,7 +622,7 @@ def test_the_models_table_names_the_dataset_when_a_zoo_mixes_them(tmp_path):
 def test_a_full_disk_while_caching_an_embedding_stops_the_run_not_one_model(tmp_path,
                                                                             monkeypatch, capsys):
   import errno  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import embedding  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import embedding  # pylint: disable=g-import-not-at-top
   zoo = tmp_path / "zoo"
   for seed in range(2):
     _model(zoo / str(seed), seed=seed)

@@ -297,7 +297,7 @@ def test_udr_group_of_model_directories_in_dlib_layout(tmp_path):
   import json  # pylint: disable=g-import-not-at-top
   import os  # pylint: disable=g-import-not-at-top
   from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import udr_group  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import udr_group  # pylint: disable=g-import-not-at-top
   from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
   from tests.helpers import tf1_hub  # pylint: disable=g-import-not-at-top
   model_dirs = []
@@ -329,7 +329,7 @@ def test_udr_group_of_model_directories_in_dlib_layout(tmp_path):
 
 def test_headline_columns_of_the_new_metrics():
   from infofrag.evaluation import metric_runs  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import options  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import options  # pylint: disable=g-import-not-at-top
   columns = metric_runs.metric_columns(["downstream_task_boosted_trees", "fairness"])
   assert [column for _, _, column in columns] == ["downstream_gbt", "unfairness"]
   results = {"10:mean_test_accuracy": 0.2, "1000:mean_test_accuracy": 0.7,

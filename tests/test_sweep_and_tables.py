@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from infofrag.evaluation import metric_runs
-from infofrag.evaluation import options
+from infofrag.analysis import options
 from infofrag.reports import tables
 from infofrag.training import sweep
 from infofrag.utils import checks

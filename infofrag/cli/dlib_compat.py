@@ -238,7 +238,7 @@ def udr_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_udr") ->
     return missing
   from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
   quiet_tensorflow.import_tensorflow()
-  from infofrag.evaluation import udr_group  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import udr_group  # pylint: disable=g-import-not-at-top
   import glob  # pylint: disable=g-import-not-at-top
   runs = [(args.output_dir, list(args.gin_config), list(args.gin_bindings))]
   if args.gin_evaluation_config_glob is not None:

@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def options_from_args(args: argparse.Namespace):
   """The `EvaluationOptions` of parsed flags (metric names resolved)."""
-  from infofrag.evaluation import options as options_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import options as options_lib  # pylint: disable=g-import-not-at-top
   return options_lib.EvaluationOptions(
       metrics=tuple(common.parse_metrics(args.metrics)), output_dir=args.output_dir,
       representation=args.representation, gin_config_files=tuple(args.gin_config),
@@ -143,7 +143,7 @@ def _error(message: str) -> int:
 def run_metrics_only(model_dirs: Sequence[str], options) -> int:
   """dlib's metrics per model, results in each model's folder; prints a summary table."""
   from infofrag.evaluation import metric_runs  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import models as models_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import loading as models_lib  # pylint: disable=g-import-not-at-top
   from infofrag.reports import tables  # pylint: disable=g-import-not-at-top
   infos, failures = models_lib.read_models(model_dirs, dataset_override=options.dataset_override)
   rows, metric_failures = metric_runs.evaluate_standard_metrics(
@@ -177,8 +177,8 @@ def run_analysis(model_dirs: Sequence[str], options, run_info: dict, *,
   HParams runs); prints the tables and where everything went. Exit code 1 when a model
   or a stage failed."""
   from infofrag.evaluation import metric_runs  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import pipeline  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import outputs  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import pipeline  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import outputs  # pylint: disable=g-import-not-at-top
   try:
     analysis = pipeline.analyse_zoo(model_dirs, options, known_failures=known_failures)
   except pipeline.EvaluationInputError as error:
@@ -218,7 +218,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           "command again to resume.", file=sys.stderr)
     return 130
   except OSError as error:
-    from infofrag.evaluation import models as models_lib  # pylint: disable=g-import-not-at-top
+    from infofrag.zoo import loading as models_lib  # pylint: disable=g-import-not-at-top
     if not models_lib.is_environment_error(error):
       raise
     where = f" {error.filename}" if error.filename else ""
@@ -297,8 +297,8 @@ def _main(argv: Optional[Sequence[str]]) -> int:
                     "\"tensorboard>=2.16,<2.22\" (or infofrag[tensorboard]).")
   from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
   quiet_tensorflow.import_tensorflow(verbose=args.verbose)
-  from infofrag.evaluation import models as models_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import options as options_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import loading as models_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import options as options_lib  # pylint: disable=g-import-not-at-top
   try:
     options = options_from_args(args)
     model_dirs = models_lib.find_models(zoo=args.zoo,

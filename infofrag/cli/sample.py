@@ -43,8 +43,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
   quiet_tensorflow.import_tensorflow(verbose=False)
   from infofrag.data.ground_truth import paths  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import options as options_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import points  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import options as options_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import points  # pylint: disable=g-import-not-at-top
   try:
     metrics = common.parse_metrics(args.metrics)
     if args.fingerprint_size < 2:

@@ -10,7 +10,7 @@ import os
 import sys
 from typing import Any, Optional, Sequence, TextIO
 
-from infofrag.evaluation import models as models_lib
+from infofrag.zoo import loading as models_lib
 from infofrag.zoo import model_info
 
 # The headline number(s) of each metric in summary tables.

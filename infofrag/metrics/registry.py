@@ -103,7 +103,7 @@ def resolve_metric_names(names: str | Sequence[str] | None) -> list[str]:
       candidates = EXPANSIONS[name]
     elif GROUP_ALIASES.get(name, name) in GROUP_METRICS:
       raise ValueError(f"{GROUP_ALIASES.get(name, name)} scores a group of models together, "
-                       "not one model; run it with infofrag.evaluation.udr_group."
+                       "not one model; run it with infofrag.analysis.udr_group."
                        "evaluate_udr_group(model_dirs, output_dir), not as a per-model metric.")
     elif name in ALIASES:
       candidates = [ALIASES[name]]

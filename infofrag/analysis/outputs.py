@@ -14,19 +14,16 @@ import dataclasses
 import os
 from typing import Any, Mapping, Optional
 
-from infofrag.evaluation import fusion_runs
-from infofrag.evaluation import groups as groups_lib
+from infofrag.analysis import fusion_runs
 from infofrag.evaluation import metric_runs
-from infofrag.evaluation import options as options_lib
-from infofrag.evaluation import pipeline
-from infofrag.evaluation import resampling
-from infofrag.evaluation import rows as rows_lib
-from infofrag.evaluation import selection as selection_lib
-from infofrag.evaluation import spaces as spaces_lib
-from infofrag.evaluation import structure as structure_lib
-from infofrag.evaluation import uncertainty
-from infofrag.evaluation import whole_spaces
-from infofrag.reports import tables
+from infofrag.analysis import options as options_lib
+from infofrag.analysis import pipeline
+from infofrag.analysis import resampling
+from infofrag.analysis import tables
+from infofrag.analysis import selection as selection_lib
+from infofrag.analysis import structure as structure_lib
+from infofrag.analysis import uncertainty
+from infofrag.reports import tables as table_files
 from infofrag.utils import io
 
 SPACE_SUMMARY_COLUMNS = [("space", "space"), ("kind", "kind"), ("method", "method"),
@@ -63,11 +60,11 @@ def _write(output_dir: str, name: str, rows: list[dict], columns: list, md_colum
            md_rows: Optional[list[dict]] = None, caption: str = "") -> str:
   """Writes NAME.csv from `rows` and NAME.md from `md_rows` (default `rows`), the caption
   under the Markdown table; returns the Markdown."""
-  tables.write_csv(os.path.join(output_dir, f"{name}.csv"), rows, columns)
-  markdown = tables.markdown_table(rows if md_rows is None else md_rows, md_columns, digits=3)
+  table_files.write_csv(os.path.join(output_dir, f"{name}.csv"), rows, columns)
+  markdown = table_files.markdown_table(rows if md_rows is None else md_rows, md_columns, digits=3)
   if caption:
     markdown += "\n\n" + caption
-  tables.write_markdown(os.path.join(output_dir, f"{name}.md"), markdown)
+  table_files.write_markdown(os.path.join(output_dir, f"{name}.md"), markdown)
   return markdown
 
 
@@ -212,12 +209,12 @@ def write_tables(analysis: pipeline.ZooAnalysis,
   hotspots = analysis.rows("hotspots")
   hotspot_chance = ["stability", "mean_nmi_chance", "best_factor_nmi_chance"]
   result = MarkdownTables(
-      models=_write(output_dir, "models", models, rows_lib.model_columns(options.metrics)
+      models=_write(output_dir, "models", models, tables.model_columns(options.metrics)
                     + ["best_factor_chance_per_channel"], short_model_columns,
                     caption=captions["models"]),
       hotspots=_write(output_dir, "hotspots", hotspots,
-                      rows_lib.HOTSPOT_COLUMNS + hotspot_chance,
-                      rows_lib.HOTSPOT_COLUMNS[:-1] + ["stability"],
+                      tables.HOTSPOT_COLUMNS + hotspot_chance,
+                      tables.HOTSPOT_COLUMNS[:-1] + ["stability"],
                       md_rows=uncertainty.display_rows(hotspots, (),
                                                        ("mean_nmi", "best_factor_nmi")),
                       caption=captions["hotspots"] if hotspots else ""))
@@ -225,10 +222,10 @@ def write_tables(analysis: pipeline.ZooAnalysis,
   if options.per_hyperparameter:
     groups = analysis.rows("groups")
     result.groups = _write(output_dir, "groups", groups,
-                           uncertainty.interval_columns(groups_lib.GROUP_COLUMNS,
+                           uncertainty.interval_columns(tables.GROUP_COLUMNS,
                                                         uncertainty.GROUP_INTERVALS)
                            + ["mean_hotspot_nmi_chance", "resampling"],
-                           groups_lib.GROUP_COLUMNS,
+                           tables.GROUP_COLUMNS,
                            md_rows=uncertainty.display_rows(groups, uncertainty.GROUP_INTERVALS,
                                                             ("mean_hotspot_nmi",)),
                            caption=captions["groups"])
@@ -244,7 +241,7 @@ def write_tables(analysis: pipeline.ZooAnalysis,
     space_rows = analysis.rows("spaces")
     result.spaces = _write(output_dir, "spaces", space_rows,
                            uncertainty.interval_columns(
-                               spaces_lib.SPACE_COLUMNS + spaces_lib.factor_columns(
+                               tables.SPACE_COLUMNS + tables.factor_columns(
                                    analysis.factor_names), uncertainty.SPACE_MEANS)
                            + ["resampling"], SPACE_SUMMARY_COLUMNS,
                            md_rows=uncertainty.display_rows(space_rows, uncertainty.SPACE_MEANS),
@@ -260,8 +257,8 @@ def write_tables(analysis: pipeline.ZooAnalysis,
   if options.model_similarity:
     result.model_similarity = _write(output_dir, "model_similarity",
                                      analysis.rows("model_similarity"),
-                                     whole_spaces.SIMILARITY_COLUMNS,
-                                     whole_spaces.SIMILARITY_COLUMNS)
+                                     tables.SIMILARITY_COLUMNS,
+                                     tables.SIMILARITY_COLUMNS)
   if options.fusion:
     result.fusion = _write(output_dir, "fusion", analysis.rows("fusion"),
                            fusion_runs.FUSION_COLUMNS, fusion_runs.FUSION_COLUMNS)

@@ -12,8 +12,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from infofrag.evaluation import embedding as embedding_lib
-from infofrag.evaluation import pairwise as pairwise_lib
+from infofrag.analysis import embedding as embedding_lib
+from infofrag.analysis import pairwise as pairwise_lib
 from infofrag.fragments import structure as structure_lib
 from infofrag.zoo import model_info
 

@@ -23,9 +23,9 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from infofrag.evaluation import embedding as embedding_lib
-from infofrag.evaluation import resampling
-from infofrag.evaluation import structure as structure_lib
+from infofrag.analysis import embedding as embedding_lib
+from infofrag.analysis import resampling
+from infofrag.analysis import structure as structure_lib
 from infofrag.fragments import chance as chance_lib
 from infofrag.utils import io
 

@@ -26,7 +26,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from infofrag import fragments
-from infofrag.evaluation import resampling
+from infofrag.analysis import resampling
 
 STATISTICS = ("mean_active_channels",) + resampling.STRUCTURE_STATISTICS
 

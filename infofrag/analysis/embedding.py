@@ -18,8 +18,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from infofrag.evaluation import models as models_lib
-from infofrag.evaluation import sample as sample_lib
+from infofrag.zoo import loading as models_lib
+from infofrag.analysis import sample as sample_lib
 from infofrag.utils import io
 from infofrag.zoo import model_info
 

@@ -26,20 +26,20 @@ import os
 import time
 from typing import Any, Iterator, Optional, Sequence
 
-from infofrag.evaluation import embedding as embedding_lib
-from infofrag.evaluation import figures as figures_lib
-from infofrag.evaluation import fusion_runs
+from infofrag.analysis import embedding as embedding_lib
+from infofrag.analysis import figures as figures_lib
+from infofrag.analysis import fusion_runs
 from infofrag.evaluation import metric_runs
-from infofrag.evaluation import models as models_lib
-from infofrag.evaluation import options as options_lib
-from infofrag.evaluation import pairwise as pairwise_lib
-from infofrag.evaluation import rows as rows_lib
-from infofrag.evaluation import sample as sample_lib
-from infofrag.evaluation import selection as selection_lib
-from infofrag.evaluation import udr_group
-from infofrag.evaluation import structure as structure_lib
-from infofrag.evaluation import uncertainty
-from infofrag.evaluation import whole_spaces
+from infofrag.zoo import loading as models_lib
+from infofrag.analysis import options as options_lib
+from infofrag.analysis import pairwise as pairwise_lib
+from infofrag.analysis import tables
+from infofrag.analysis import sample as sample_lib
+from infofrag.analysis import selection as selection_lib
+from infofrag.analysis import udr_group
+from infofrag.analysis import structure as structure_lib
+from infofrag.analysis import uncertainty
+from infofrag.analysis import spaces as spaces_stage
 from infofrag.zoo import model_info
 
 
@@ -246,7 +246,7 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
                                               steps=options.fusion_steps,
                                               points=options.fusion_points)
       analysis.fusion = fusion_runs.fusion_rows(dataset, fusion_reports)
-  analysis.models = rows_lib.model_rows(embeddings, metric_rows, primary, sample.factor_names,
+  analysis.models = tables.model_rows(embeddings, metric_rows, primary, sample.factor_names,
                                         options.metrics,
                                         {f.model_dir: f.reason for f in metric_failures})
   with stages.stage("udr"):
@@ -264,7 +264,7 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
       row.update(udr_scores.get(e.info.model_dir, {}))
   if options.spaces or options.model_similarity:
     with stages.stage("spaces"):
-      spaces = whole_spaces.analyse_spaces(dataset, embeddings, sample, fusion_reports, options,
+      spaces = spaces_stage.analyse_spaces(dataset, embeddings, sample, fusion_reports, options,
                                            loader)
       for failure in spaces.pop("failures", []):
         analysis.stage_failures.append(StageFailure(dataset, *failure))
@@ -274,9 +274,9 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
   if structures:
     with stages.stage("tables"):
       if options.per_hyperparameter:
-        analysis.groups = rows_lib.group_rows(dataset, structures, embeddings, analysis.models,
+        analysis.groups = tables.group_rows(dataset, structures, embeddings, analysis.models,
                                               sample.factor_names)
-      analysis.hotspots = rows_lib.hotspot_rows(dataset, structures, embeddings,
+      analysis.hotspots = tables.hotspot_rows(dataset, structures, embeddings,
                                                 sample.factor_names)
     analysis.details["structures"] = {
         distance: {group: s.to_dict() for group, s in by_group.items()}

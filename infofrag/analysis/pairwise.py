@@ -1,7 +1,7 @@
 """NMI and VI between every pair of active channels of an ensemble (the paper's pairwise stage).
 
 Cached as ``OUT/cache/<sample key>/pairwise-<digest>.npz`` (one in-process call) or in the
-folder ``pairwise-<digest>/`` of `infofrag.distributed.pairwise` (tasks of channel blocks: on
+folder ``pairwise-<digest>/`` of `infofrag.analysis.pairwise_blocks` (tasks of channel blocks: on
 Dask, or too many channels for one call), the digest over the ordered model keys and the
 selected channels (so a different or reordered ensemble never reuses another's matrices).
 """
@@ -18,7 +18,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from infofrag.evaluation import embedding as embedding_lib
+from infofrag.analysis import embedding as embedding_lib
 from infofrag.utils import io
 
 # Pair accumulators (five float64 [K+1, K+1] arrays per thread) above this size
@@ -55,7 +55,7 @@ def block_channels(count: int, num_threads: int, max_accumulator_bytes: int) -> 
   `num_threads` tasks at a time (each with [c + 1, c + 1] accumulators) fit it, at
   most the distributed stage's default block.
   """
-  from infofrag.distributed import pairwise as distributed_pairwise  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import pairwise_blocks as distributed_pairwise  # pylint: disable=g-import-not-at-top
   per_pair = 5 * 8 * num_threads
   if per_pair * (count + 1)**2 <= max_accumulator_bytes:
     return None
@@ -101,7 +101,7 @@ def ensemble_pairwise(embeddings: Sequence[embedding_lib.ModelEmbedding], *, cac
       Positions among all channels to compare (default: `selected_channels`).
   client : distributed.Client or None
       None: in this process. Otherwise one Dask task per pair of channel blocks,
-      resumable block by block (`infofrag.distributed.pairwise`); the numbers agree with
+      resumable block by block (`infofrag.analysis.pairwise_blocks`); the numbers agree with
       the in-process ones to 1e-12.
   progress : bool
       A progress bar on stderr.
@@ -127,7 +127,7 @@ def ensemble_pairwise(embeddings: Sequence[embedding_lib.ModelEmbedding], *, cac
   from infofrag.fragments import _parallel  # pylint: disable=g-import-not-at-top
   block = block_channels(channels.size, _parallel.resolve_num_threads(None), max_accumulator_bytes)
   if channels.size and (client is not None or block is not None):
-    from infofrag.distributed import pairwise as distributed_pairwise  # pylint: disable=g-import-not-at-top
+    from infofrag.analysis import pairwise_blocks as distributed_pairwise  # pylint: disable=g-import-not-at-top
     result = distributed_pairwise.pairwise_nmi_vi_blocks(
         mean, logvar, folder=os.path.join(cache_dir, f"pairwise-{key}"), client=client,
         channels=channels, block_channels=None if client is not None else block,

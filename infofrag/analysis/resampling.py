@@ -23,7 +23,7 @@ The interval is ``estimate +- t(n - 1) * se`` with the delete-d variance
 over B resamples (all C(n, d) subsets when there are at most ``resamples`` of them, else
 ``resamples`` distinct subsets drawn with a seeded generator). For a mean over models it
 is exactly the Student t interval. On the simulated ensembles of
-`infofrag.evaluation.simulation` (benchmarks/coverage.py, 200 repeats of 5 models) the
+`infofrag.analysis.simulation` (benchmarks/coverage.py, 200 repeats of 5 models) the
 percentile bootstrap over models covered the true mean active channels in 76% of repeats,
 this interval in 94%; for the OPTICS statistics it is conservative (coverage 0.995-1.00 for
 the fraction in hotspots and their mean NMI, 0.975-1.00 at 10 models).
@@ -215,7 +215,7 @@ def subset_means(values: np.ndarray, subsets: ModelSubsets) -> np.ndarray:
 def structure_statistics(structure: fragments.EnsembleStructure) -> np.ndarray:
   """(hotspots, fraction of informative channels in hotspots, mean hotspot NMI).
 
-  The definitions of `infofrag.evaluation.groups.group_row`: the fraction is NaN without
+  The definitions of `infofrag.analysis.tables.group_row`: the fraction is NaN without
   informative channels, the mean NMI (clipped to [0, 1]) NaN without hotspots.
 
   Returns

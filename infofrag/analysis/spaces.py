@@ -5,7 +5,7 @@ Spaces (rows of spaces.csv):
 - per group (hyperparameter value) with two or more models, their latents concatenated;
 - every fused space of the fusion stage (on the fusion's points);
 and, with `model_similarity`, Monte Carlo NMI/VI between every pair of a group's models.
-The numbers themselves come from `infofrag.evaluation.spaces`.
+The numbers themselves come from `infofrag.fragments.whole_spaces`.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from typing import Any, Dict, Iterator, List, Mapping, Sequence
 
 import numpy as np
 
-from infofrag.evaluation import embedding as embedding_lib
-from infofrag.evaluation import models as models_lib
-from infofrag.evaluation import options as options_lib
-from infofrag.evaluation import sample as sample_lib
-from infofrag.evaluation import spaces as spaces_lib
-from infofrag.evaluation import structure as structure_lib
+from infofrag.analysis import embedding as embedding_lib
+from infofrag.zoo import loading as models_lib
+from infofrag.analysis import options as options_lib
+from infofrag.analysis import sample as sample_lib
+from infofrag.fragments import whole_spaces as spaces_lib
+from infofrag.analysis import structure as structure_lib
+from infofrag.analysis import tables
 from infofrag.reports import figures as figures_lib
 from infofrag.utils import io
 
@@ -78,7 +79,7 @@ def fused_spaces(fusion_reports: Dict) -> List[spaces_lib.Space]:
 def space_rows(dataset: str, spaces: Sequence[spaces_lib.Space], factors: np.ndarray,
                factor_names: Sequence[str], *, num_samples: int, seed: int,
                failures: List[tuple[str, str, str]], progress: bool = True) -> List[Dict]:
-  """One `spaces.space_row` per space; a fused space uses the first points it was fused on.
+  """One `tables.space_row` per space; a fused space uses the first points it was fused on.
 
   A space whose row cannot be computed is left out and recorded in `failures` as
   ("spaces", space name, reason); the other rows are kept.
@@ -89,7 +90,7 @@ def space_rows(dataset: str, spaces: Sequence[spaces_lib.Space], factors: np.nda
                     file=sys.stderr):
     points = space.mean.shape[0]
     with _isolated(failures, "spaces", space.name):
-      rows.append(spaces_lib.space_row(space, factors[:points], factor_names,
+      rows.append(tables.space_row(space, factors[:points], factor_names,
                                        num_samples=num_samples, seed=seed, dataset=dataset))
   return rows
 
@@ -116,25 +117,6 @@ def similarity_by_group(names: Sequence[str], group_of: Sequence[str], posterior
       with _isolated(failures, "model_similarity", group):
         result[group] = spaces_lib.model_similarity(members, num_samples=num_samples, seed=seed)
   return result
-
-
-SIMILARITY_COLUMNS = ["dataset", "group", "model_a", "model_b", "nmi", "nmi_err", "vi_bits",
-                      "vi_err", "note"]
-COMBINED_COLUMNS = ["dataset", "group", "pairs", "nmi", "nmi_err", "vi_bits", "vi_err",
-                    "mc_samples", "seed"]
-
-
-def similarity_rows(dataset: str, similarity: Dict[str, Dict]) -> List[Dict]:
-  """Pair rows, then one combined (inverse-variance) row per group with model_a = "combined"."""
-  rows = []
-  for group, result in similarity.items():
-    rows += [dict(pair, dataset=dataset, group=group) for pair in result["pairs"]]
-    combined = result["combined"]
-    rows.append({"dataset": dataset, "group": group, "model_a": "combined",
-                 "model_b": f"{combined['pairs']} pairs", "nmi": combined["nmi"],
-                 "nmi_err": combined["nmi_err"], "vi_bits": combined["vi_bits"],
-                 "vi_err": combined["vi_err"]})
-  return rows
 
 
 def plot_similarity(similarity: Dict[str, Dict], path: str) -> str:
@@ -198,7 +180,7 @@ def analyse_spaces(dataset: str, embeddings: Sequence[embedding_lib.ModelEmbeddi
   if options.model_similarity:
     similarity = similarity_by_group(names, group_of, posteriors, num_samples=options.mc_samples,
                                      seed=options.mc_seed, failures=failures)
-    result["model_similarity"] = similarity_rows(dataset, similarity)
+    result["model_similarity"] = tables.similarity_rows(dataset, similarity)
     if similarity:
       result["model_similarity_figure"] = plot_similarity(
           similarity, os.path.join(options.output_dir, "figures", dataset,

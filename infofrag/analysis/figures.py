@@ -14,10 +14,10 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from infofrag.evaluation import embedding as embedding_lib
-from infofrag.evaluation import models as models_lib
-from infofrag.evaluation import sample as sample_lib
-from infofrag.evaluation import structure as structure_lib
+from infofrag.analysis import embedding as embedding_lib
+from infofrag.zoo import loading as models_lib
+from infofrag.analysis import sample as sample_lib
+from infofrag.analysis import structure as structure_lib
 from infofrag.zoo import saved_model
 
 

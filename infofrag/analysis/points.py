@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from infofrag.evaluation import sample as sample_lib
+from infofrag.analysis import sample as sample_lib
 from infofrag.zoo import bundle as bundle_lib
 
 POINTS_FORMAT = "infofrag-points-v1"

@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 from typing import Any, Mapping, Sequence
 
-from infofrag.evaluation import embedding as embedding_lib
-from infofrag.evaluation import sample as sample_lib
-from infofrag.evaluation import spaces as spaces_lib
+from infofrag.analysis import embedding as embedding_lib
+from infofrag.analysis import sample as sample_lib
+from infofrag.fragments import whole_spaces as spaces_lib
 from infofrag.fragments import structure as fragments_structure
 
 FUSION_COLUMNS = ["dataset", "fused", "members", "points", "dim", "fused_info_bits",

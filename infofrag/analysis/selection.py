@@ -25,9 +25,9 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-from infofrag.evaluation import embedding as embedding_lib
+from infofrag.analysis import embedding as embedding_lib
 from infofrag.evaluation import metric_runs
-from infofrag.evaluation import pairwise as pairwise_lib
+from infofrag.analysis import pairwise as pairwise_lib
 
 CONFIDENCE = 0.95
 UDR_PREFIX = "udr"

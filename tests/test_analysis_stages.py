@@ -7,15 +7,15 @@ import warnings
 import numpy as np
 import pytest
 
-from infofrag.evaluation import embedding
-from infofrag.evaluation import models
-from infofrag.evaluation import options as options_lib
-from infofrag.evaluation import outputs
-from infofrag.evaluation import pairwise
-from infofrag.evaluation import pipeline
-from infofrag.evaluation import rows
-from infofrag.evaluation import sample
-from infofrag.evaluation import structure
+from infofrag.analysis import embedding
+from infofrag.zoo import loading as models
+from infofrag.analysis import options as options_lib
+from infofrag.analysis import outputs
+from infofrag.analysis import pairwise
+from infofrag.analysis import pipeline
+from infofrag.analysis import tables
+from infofrag.analysis import sample
+from infofrag.analysis import structure
 from infofrag.zoo import model_info
 from tests.helpers import tf1_hub
 

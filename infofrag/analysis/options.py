@@ -62,7 +62,7 @@ class EvaluationOptions:
       data points (0: the fingerprint sample).
   resamples, resample_seed : int
       Most resamples of a group's models for its intervals and hotspot stability (the
-      delete-d jackknife of `infofrag.evaluation.resampling`), and of the models for the
+      delete-d jackknife of `infofrag.analysis.resampling`), and of the models for the
       selection table's bootstrap; 0: no intervals. The seed of their draws.
   permutations : int
       Permutations of the chance levels of NMI (`infofrag.fragments.chance`), seeded by
