@@ -13,7 +13,6 @@ from infofrag.analysis import options as options_lib
 from infofrag.analysis import outputs
 from infofrag.analysis import pairwise
 from infofrag.analysis import pipeline
-from infofrag.analysis import tables
 from infofrag.analysis import sample
 from infofrag.analysis import structure
 from infofrag.zoo import model_info

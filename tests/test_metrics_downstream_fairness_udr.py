@@ -328,15 +328,14 @@ def test_udr_group_of_model_directories_in_dlib_layout(tmp_path):
 
 
 def test_headline_columns_of_the_new_metrics():
-  from infofrag.evaluation import metric_runs  # pylint: disable=g-import-not-at-top
   from infofrag.analysis import options  # pylint: disable=g-import-not-at-top
-  columns = metric_runs.metric_columns(["downstream_task_boosted_trees", "fairness"])
+  columns = registry.metric_columns(["downstream_task_boosted_trees", "fairness"])
   assert [column for _, _, column in columns] == ["downstream_gbt", "unfairness"]
   results = {"10:mean_test_accuracy": 0.2, "1000:mean_test_accuracy": 0.7,
              "100:mean_test_accuracy": 0.5, "1000:mean_train_accuracy": 0.9}
-  assert metric_runs.headline_value("downstream_task_boosted_trees", "mean_test_accuracy",
+  assert registry.headline_value("downstream_task_boosted_trees", "mean_test_accuracy",
                                     results) == 0.7
-  assert metric_runs.headline_value("downstream_task_boosted_trees", "mean_test_accuracy",
+  assert registry.headline_value("downstream_task_boosted_trees", "mean_test_accuracy",
                                     {}) is None
   options.check_size_bindings(["downstream_task.num_train = [10, 100, 1000, 10000]"])
   with pytest.raises(ValueError, match=r"downstream_task.num_train must be between 1 and"):

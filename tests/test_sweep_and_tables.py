@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from infofrag.evaluation import metric_runs
+from infofrag.metrics import registry
 from infofrag.analysis import options
 from infofrag.reports import tables
 from infofrag.training import sweep
@@ -62,7 +62,7 @@ def test_size_bindings_are_checked():
 
 
 def test_metric_columns_name_the_headlines():
-  names = [column for _, _, column in metric_runs.metric_columns(["mig", "sap_score", "dci"])]
+  names = [column for _, _, column in registry.metric_columns(["mig", "sap_score", "dci"])]
   assert names == ["mig", "sap", "dci_disentanglement", "dci_completeness",
                    "dci_informativeness_test"]
 

@@ -22,6 +22,7 @@ from infofrag.zoo import loading as models_lib
 from infofrag.analysis import sample as sample_lib
 from infofrag.utils import io
 from infofrag.zoo import model_info
+from infofrag.utils import layout
 
 CACHE_VERSION = 1
 # Channels at or below this information (bits) are inactive (the paper's cut).
@@ -208,7 +209,8 @@ def channel_statistics(mean: np.ndarray, logvar: np.ndarray, factor_fingerprints
 
 
 def cache_path(cache_dir: str, model_dir: str) -> str:
-  return os.path.join(cache_dir, f"{model_key(model_dir)}.npz")
+  """Where the embedding of the model in `model_dir` is cached (`layout.embedding_cache`)."""
+  return layout.embedding_cache(cache_dir, model_key(model_dir))
 
 
 def load_cached(info: model_info.ModelInfo, cache_dir: str) -> Optional[ModelEmbedding]:

@@ -8,7 +8,6 @@ ordered and shaded by the OPTICS run on its own distance) and one
 from __future__ import annotations
 
 import os
-import re
 import sys
 from typing import Mapping, Optional, Sequence
 
@@ -19,11 +18,7 @@ from infofrag.zoo import loading as models_lib
 from infofrag.analysis import sample as sample_lib
 from infofrag.analysis import structure as structure_lib
 from infofrag.zoo import saved_model
-
-
-def file_slug(name: str) -> str:
-  """`name` as a file-name part: runs of characters other than word, ".", "=", "-" become "_"."""
-  return re.sub(r"[^\w.=-]+", "_", name)
+from infofrag.utils import layout
 
 
 def traversal_strip(model: saved_model.LoadedModel, embedding: embedding_lib.ModelEmbedding,
@@ -61,7 +56,7 @@ def structure_figures(dataset: str, structures: structure_lib.Structures,
   written = []
   for distance, by_group in structures.items():
     for group, structure in by_group.items():
-      path = os.path.join(figure_dir, f"structure_{file_slug(group)}_{distance}.png")
+      path = os.path.join(figure_dir, layout.structure_figure_name(group, distance))
       notes = {label: f"stab. {value:.2f}"
                for label, value in (stability or {}).get((distance, group), {}).items()
                if np.isfinite(value)}
@@ -90,8 +85,7 @@ def traversal_figures(structures: structure_lib.Structures,
     member = structure_lib.representative(hotspot, structure)
     name, channel = member.rsplit(":", 1)
     embedding = by_name[name]
-    path = os.path.join(figure_dir, f"hotspot_{hotspot.label}_traversal_{file_slug(name)}"
-                                    f"_ch{channel}.png")
+    path = os.path.join(figure_dir, layout.traversal_figure_name(hotspot.label, name, channel))
     try:
       written.append(traversal_strip(loader.load(embedding.info.model_dir), embedding,
                                      int(channel), path))
@@ -107,7 +101,7 @@ def write_figures(dataset: str, structures: structure_lib.Structures,
                   output_dir: str, stability: Optional[Mapping] = None) -> list[str]:
   """Structure figures (with each hotspot's stability when given), and traversals when the
   data are images; returns the paths."""
-  figure_dir = os.path.join(output_dir, "figures", dataset)
+  figure_dir = layout.figure_dir(output_dir, dataset)
   written = structure_figures(dataset, structures, embeddings, sample, figure_dir, stability)
   if sample.observations.ndim == 4:  # only image data decode into pictures
     written += traversal_figures(structures, embeddings, loader, figure_dir)

@@ -15,7 +15,7 @@ import os
 from typing import Any, Mapping, Optional
 
 from infofrag.analysis import fusion_runs
-from infofrag.evaluation import metric_runs
+from infofrag.metrics import registry
 from infofrag.analysis import options as options_lib
 from infofrag.analysis import pipeline
 from infofrag.analysis import resampling
@@ -25,6 +25,7 @@ from infofrag.analysis import structure as structure_lib
 from infofrag.analysis import uncertainty
 from infofrag.reports import tables as table_files
 from infofrag.utils import io
+from infofrag.utils import layout
 
 SPACE_SUMMARY_COLUMNS = [("space", "space"), ("kind", "kind"), ("method", "method"),
                          ("dims", "dims"),
@@ -60,11 +61,11 @@ def _write(output_dir: str, name: str, rows: list[dict], columns: list, md_colum
            md_rows: Optional[list[dict]] = None, caption: str = "") -> str:
   """Writes NAME.csv from `rows` and NAME.md from `md_rows` (default `rows`), the caption
   under the Markdown table; returns the Markdown."""
-  table_files.write_csv(os.path.join(output_dir, f"{name}.csv"), rows, columns)
+  table_files.write_csv(layout.table_path(output_dir, name, ".csv"), rows, columns)
   markdown = table_files.markdown_table(rows if md_rows is None else md_rows, md_columns, digits=3)
   if caption:
     markdown += "\n\n" + caption
-  table_files.write_markdown(os.path.join(output_dir, f"{name}.md"), markdown)
+  table_files.write_markdown(layout.table_path(output_dir, name, ".md"), markdown)
   return markdown
 
 
@@ -139,7 +140,7 @@ def results_document(analysis: pipeline.ZooAnalysis,
 
 def tables_written(options: options_lib.EvaluationOptions) -> list[str]:
   """The names of the tables a run with `options` writes (models and hotspots always)."""
-  metrics = bool(metric_runs.metric_columns(options.metrics))
+  metrics = bool(registry.metric_columns(options.metrics))
   asked = {"groups": options.per_hyperparameter, "spaces": options.spaces,
            "metrics_by_hyperparameter": options.per_hyperparameter and metrics,
            "selection": bool(selection_lib.supervised_columns(options.metrics)),
@@ -166,16 +167,16 @@ def remove_stale_outputs(output_dir: str, tables_kept: list[str], figures_kept: 
   for name in TABLE_NAMES:
     if name not in tables_kept:
       for extension in (".csv", ".md"):
-        path = os.path.join(output_dir, name + extension)
+        path = layout.table_path(output_dir, name, extension)
         if os.path.exists(path):
           os.remove(path)
           removed.append(path)
   kept = {os.path.realpath(p) for p in figures_kept}
-  for folder, _, names in os.walk(os.path.join(output_dir, "figures")):
+  for folder, _, names in os.walk(layout.figures_root(output_dir)):
     for name in names:
       path = os.path.join(folder, name)
       # models_scatter.png is drawn by the report from this run's models table.
-      if name.endswith(".png") and name != "models_scatter.png" \
+      if name.endswith(".png") and name != layout.MODELS_SCATTER_FIGURE \
           and os.path.realpath(path) not in kept:
         os.remove(path)
         removed.append(path)
@@ -197,7 +198,7 @@ def write_tables(analysis: pipeline.ZooAnalysis,
   options = analysis.options
   output_dir = options.output_dir
   models = analysis.rows("models")
-  metric_names = [column for _, _, column in metric_runs.metric_columns(options.metrics)]
+  metric_names = [column for _, _, column in registry.metric_columns(options.metrics)]
   # A zoo of several datasets shows each model's dataset (one analysis per dataset).
   dataset_column = ["dataset"] if len(analysis.datasets) > 1 else []
   # ... and each model's source when a zoo mixes SavedModels, ONNX encoders and bundles.
@@ -263,7 +264,7 @@ def write_tables(analysis: pipeline.ZooAnalysis,
     result.fusion = _write(output_dir, "fusion", analysis.rows("fusion"),
                            fusion_runs.FUSION_COLUMNS, fusion_runs.FUSION_COLUMNS)
   remove_stale_outputs(output_dir, tables_written(options), _figures_of(analysis))
-  io.write_json_atomic(os.path.join(output_dir, "results.json"),
+  io.write_json_atomic(layout.results_path(output_dir),
                        results_document(analysis, run_info))
   return result
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import os
 import sys
 import threading
 from typing import Any, Optional, Sequence
@@ -20,6 +19,7 @@ import numpy as np
 
 from infofrag.analysis import embedding as embedding_lib
 from infofrag.utils import io
+from infofrag.utils import layout
 
 # Pair accumulators (five float64 [K+1, K+1] arrays per thread) above this size
 # switch the in-process stage from one symmetric call to tasks of channel blocks.
@@ -129,13 +129,13 @@ def ensemble_pairwise(embeddings: Sequence[embedding_lib.ModelEmbedding], *, cac
   if channels.size and (client is not None or block is not None):
     from infofrag.analysis import pairwise_blocks as distributed_pairwise  # pylint: disable=g-import-not-at-top
     result = distributed_pairwise.pairwise_nmi_vi_blocks(
-        mean, logvar, folder=os.path.join(cache_dir, f"pairwise-{key}"), client=client,
+        mean, logvar, folder=layout.pairwise_cache(cache_dir, key, blocked=True), client=client,
         channels=channels, block_channels=None if client is not None else block,
         progress=progress)
     return PairwiseMatrices(np.asarray(result.nmi, dtype=np.float64),
                             np.asarray(result.vi, dtype=np.float64), result.information,
                             channels, result.tasks_reused == result.tasks_total)
-  path = os.path.join(cache_dir, f"pairwise-{key}.npz")
+  path = layout.pairwise_cache(cache_dir, key, blocked=False)
   stored = io.load_npz_or_set_aside(path, ("nmi", "vi", "information"))
   if stored is not None:
     return PairwiseMatrices(stored["nmi"], stored["vi"], stored["information"], channels, True)

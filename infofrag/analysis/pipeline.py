@@ -30,6 +30,7 @@ from infofrag.analysis import embedding as embedding_lib
 from infofrag.analysis import figures as figures_lib
 from infofrag.analysis import fusion_runs
 from infofrag.evaluation import metric_runs
+from infofrag.metrics import registry
 from infofrag.zoo import loading as models_lib
 from infofrag.analysis import options as options_lib
 from infofrag.analysis import pairwise as pairwise_lib
@@ -41,6 +42,7 @@ from infofrag.analysis import structure as structure_lib
 from infofrag.analysis import uncertainty
 from infofrag.analysis import spaces as spaces_stage
 from infofrag.zoo import model_info
+from infofrag.utils import layout
 
 
 class EvaluationInputError(ValueError):
@@ -181,7 +183,7 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
   output_dir = options.output_dir
   sample = sample_lib.fingerprint_sample(dataset, size=options.fingerprint_size,
                                          seed=options.fingerprint_seed, output_dir=output_dir)
-  cache_dir = os.path.join(output_dir, "cache", sample.key)
+  cache_dir = layout.cache_dir(output_dir, sample.key)
   embedded = embedding_lib.embed_models(infos, sample, cache_dir=cache_dir, loader=loader,
                                         client=client, progress=options.progress)
   failures = list(embedded.failures)
@@ -316,7 +318,7 @@ def _error_bars(analysis: DatasetAnalysis, embeddings: Sequence[embedding_lib.Mo
         uncertainty.add_group_chance(analysis.groups, analysis.hotspots, pair_null)
       if resampled is not None:
         uncertainty.add_group_intervals(analysis.groups, resampled, analysis.models, embeddings)
-    metric_names = [column for _, _, column in metric_runs.metric_columns(options.metrics)]
+    metric_names = [column for _, _, column in registry.metric_columns(options.metrics)]
     if options.per_hyperparameter and metric_names:
       analysis.metrics_by_hyperparameter = uncertainty.metric_group_rows(
           analysis.dataset, embeddings, analysis.models, metric_names,

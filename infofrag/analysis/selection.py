@@ -26,7 +26,7 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 
 from infofrag.analysis import embedding as embedding_lib
-from infofrag.evaluation import metric_runs
+from infofrag.metrics import registry
 from infofrag.analysis import pairwise as pairwise_lib
 
 CONFIDENCE = 0.95
@@ -42,13 +42,13 @@ SCORE_DESCRIPTIONS = {
 
 def supervised_columns(metrics: Sequence[str]) -> list[str]:
   """The models-table columns of the supervised metrics among `metrics`."""
-  return [column for metric, _, column in metric_runs.metric_columns(metrics)
+  return [column for metric, _, column in registry.metric_columns(metrics)
           if metric != "unsupervised" and not column.startswith(UDR_PREFIX)]
 
 
 def unsupervised_metric_columns(metrics: Sequence[str]) -> list[str]:
   """dlib's unsupervised scores among `metrics` (their models-table columns)."""
-  return [column for metric, _, column in metric_runs.metric_columns(metrics)
+  return [column for metric, _, column in registry.metric_columns(metrics)
           if metric == "unsupervised"]
 
 

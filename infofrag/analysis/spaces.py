@@ -11,7 +11,6 @@ The numbers themselves come from `infofrag.fragments.whole_spaces`.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from typing import Any, Dict, Iterator, List, Mapping, Sequence
 
@@ -26,6 +25,7 @@ from infofrag.analysis import structure as structure_lib
 from infofrag.analysis import tables
 from infofrag.reports import figures as figures_lib
 from infofrag.utils import io
+from infofrag.utils import layout
 
 
 def embed_means(model_dirs: Sequence[str], observations: np.ndarray, *, cache_dir: str,
@@ -36,7 +36,7 @@ def embed_means(model_dirs: Sequence[str], observations: np.ndarray, *, cache_di
   result = []
   for model_dir in tqdm(model_dirs, desc="embedding (spaces)", unit="model",
                         disable=not progress, file=sys.stderr):
-    path = os.path.join(cache_dir, f"means-{embedding_lib.model_key(model_dir)}.npz")
+    path = layout.means_cache(cache_dir, embedding_lib.model_key(model_dir))
     stored = io.load_npz_or_set_aside(path, ("mean", "logvar"))
     if stored is not None:
       result.append((stored["mean"], stored["logvar"]))
@@ -165,7 +165,7 @@ def analyse_spaces(dataset: str, embeddings: Sequence[embedding_lib.ModelEmbeddi
     space_sample = sample_lib.fingerprint_sample(dataset, size=points, seed=options.fingerprint_seed,
                                                  output_dir=options.output_dir)
     posteriors = embed_means([e.info.model_dir for e in embeddings], space_sample.observations,
-                             cache_dir=os.path.join(options.output_dir, "cache", space_sample.key),
+                             cache_dir=layout.cache_dir(options.output_dir, space_sample.key),
                              loader=loader, progress=options.progress)
   factors = space_sample.factors[:points]
   failures: List[tuple[str, str, str]] = []
@@ -183,6 +183,6 @@ def analyse_spaces(dataset: str, embeddings: Sequence[embedding_lib.ModelEmbeddi
     result["model_similarity"] = tables.similarity_rows(dataset, similarity)
     if similarity:
       result["model_similarity_figure"] = plot_similarity(
-          similarity, os.path.join(options.output_dir, "figures", dataset,
-                                   "model_similarity_nmi.png"))
+          similarity, layout.figure_path(options.output_dir, dataset,
+                                     layout.MODEL_SIMILARITY_FIGURE))
   return result

@@ -17,7 +17,7 @@ import numpy as np
 from infofrag import fragments
 from infofrag.analysis import embedding as embedding_lib
 from infofrag.analysis import structure as structure_lib
-from infofrag.evaluation import metric_runs
+from infofrag.metrics import registry
 from infofrag.fragments import structure as fragments_structure
 from infofrag.fragments import whole_spaces as spaces_lib
 from infofrag.metrics import mig as mig_lib
@@ -41,7 +41,7 @@ SIMILARITY_COLUMNS = ["dataset", "group", "model_a", "model_b", "nmi", "nmi_err"
 
 def model_columns(metrics: Sequence[str]) -> list[str]:
   """Columns of models.csv: identity, the metrics' headline numbers, channel analysis."""
-  return (MODEL_COLUMNS_HEAD + [column for _, _, column in metric_runs.metric_columns(metrics)]
+  return (MODEL_COLUMNS_HEAD + [column for _, _, column in registry.metric_columns(metrics)]
           + MODEL_COLUMNS_TAIL)
 
 
@@ -71,7 +71,7 @@ def model_rows(embeddings: Sequence[embedding_lib.ModelEmbedding], metric_rows: 
            "hyperparameter": e.info.hyperparameter, "value": e.info.hyperparameter_value,
            "seed": e.info.seed, "model_dir": e.info.model_dir}
     metric_row = metrics_by_dir.get(e.info.model_dir, {})
-    for _, _, column in metric_runs.metric_columns(metrics):
+    for _, _, column in registry.metric_columns(metrics):
       row[column] = metric_row.get(column)
     row["metrics_by"] = metric_row.get("metrics_by")
     if e.info.model_dir in failures_by_dir:

@@ -126,7 +126,6 @@ def udr_columns(groups: dict[str, list[tuple[str, np.ndarray, np.ndarray]]],
   {model_dir: {"udr_lasso": float, "udr_spearman": float}} for models in groups of two or
   more; a group whose UDR is undefined (e.g. no latent above the KL filter) is left out.
   """
-  from infofrag.metrics import udr as udr_lib  # pylint: disable=g-import-not-at-top,reimported
   scores: dict[str, dict[str, float]] = {}
   for name, members in groups.items():
     if len(members) < 2:
@@ -136,7 +135,7 @@ def udr_columns(groups: dict[str, list[tuple[str, np.ndarray, np.ndarray]]],
     logvars = [logvar[:usable] for _, _, logvar in members]
     for correlation, column in UDR_COLUMNS.items():
       try:
-        result = udr_lib.udr_from_posteriors(means, logvars, batch_size=UDR_BATCH_SIZE,
+        result = udr.udr_from_posteriors(means, logvars, batch_size=UDR_BATCH_SIZE,
                                              random_state=0, correlation_matrix=correlation,
                                              include_raw_correlations=False)
       except ValueError:  # undefined for this group (every latent below the KL filter)

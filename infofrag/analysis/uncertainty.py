@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import zlib
 from typing import Any, Mapping, Optional, Sequence
 
@@ -28,6 +27,7 @@ from infofrag.analysis import resampling
 from infofrag.analysis import structure as structure_lib
 from infofrag.fragments import chance as chance_lib
 from infofrag.utils import io
+from infofrag.utils import layout
 
 # Marks a value not above its chance level in the Markdown tables.
 CHANCE_MARK = "†"
@@ -334,8 +334,8 @@ def factor_nulls(embeddings: Sequence[embedding_lib.ModelEmbedding], factors: np
   shuffles = chance_lib.permutations(factors.shape[0], permutations, seed)
   result = {}
   for e in embeddings:
-    path = os.path.join(cache_dir, f"chance-{embedding_lib.model_key(e.info.model_dir)}"
-                                   f"-p{permutations}-s{seed}.npz")
+    path = layout.chance_cache(cache_dir, embedding_lib.model_key(e.info.model_dir),
+                              permutations, seed)
     stored = io.load_npz_or_set_aside(path, ("null",))
     if stored is not None and stored["null"].shape == (permutations, e.num_channels,
                                                        factors.shape[1]):

@@ -153,7 +153,8 @@ def run_metrics_only(model_dirs: Sequence[str], options) -> int:
       no_recompute=options.no_recompute, progress=options.progress)
   failures += metric_failures
   columns = ["model", "dataset", "method", "value", "seed"]
-  columns += [column for _, _, column in metric_runs.metric_columns(options.metrics)]
+  from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
+  columns += [column for _, _, column in registry.metric_columns(options.metrics)]
   print(tables.markdown_table(rows, columns + ["metrics_by"]))
   metric_runs.report_failures(failures)
   print(f"{len(rows)} model(s) evaluated, {len(failures)} failed; results in each model's "

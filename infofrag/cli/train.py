@@ -60,7 +60,6 @@ def build_parser():
 
 def _run_sweep(args):
   """Trains a grid (or a study slice) into --zoo with several processes."""
-  import os  # pylint: disable=g-import-not-at-top
   from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
   from infofrag.utils import checks  # pylint: disable=g-import-not-at-top
   if args.model_dir:

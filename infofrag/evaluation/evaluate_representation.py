@@ -17,7 +17,7 @@ from __future__ import annotations
 import glob
 import os
 import time
-from typing import Optional, Sequence
+from typing import Sequence
 
 import gin
 

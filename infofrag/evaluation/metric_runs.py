@@ -10,54 +10,9 @@ import os
 import sys
 from typing import Any, Optional, Sequence, TextIO
 
+from infofrag.metrics import registry
 from infofrag.zoo import loading as models_lib
 from infofrag.zoo import model_info
-
-# The headline number(s) of each metric in summary tables.
-HEADLINE_KEYS = {
-    "mig": ["discrete_mig"],
-    "sap_score": ["SAP_score"],
-    "dci": ["disentanglement", "completeness", "informativeness_test"],
-    "beta_vae_sklearn": ["eval_accuracy"],
-    "factor_vae_metric": ["eval_accuracy"],
-    "modularity_explicitness": ["modularity_score", "explicitness_score_test"],
-    "irs": ["IRS"],
-    "unsupervised": ["gaussian_total_correlation", "gaussian_wasserstein_correlation",
-                     "mutual_info_score"],
-    # The downstream tasks' test accuracy at their largest training size (see headline_value).
-    "downstream_task_logistic_regression": ["mean_test_accuracy"],
-    "downstream_task_boosted_trees": ["mean_test_accuracy"],
-    "fairness": ["mean_fairness:mean_pred:mean_sens"],  # the score of Locatello et al. 2019
-}
-SHORT_METRIC_NAMES = {"sap_score": "sap", "beta_vae_sklearn": "beta_vae",
-                      "factor_vae_metric": "factor_vae", "modularity_explicitness": "modularity",
-                      "downstream_task_logistic_regression": "downstream_lr",
-                      "downstream_task_boosted_trees": "downstream_gbt",
-                      "fairness": "unfairness"}
-
-
-def headline_value(metric: str, key: str, results: dict) -> Any:
-  """`results[key]`; for the downstream tasks, whose keys are prefixed by the training size
-  ("1000:mean_test_accuracy"), the value at the largest size. None when absent."""
-  if metric.startswith("downstream_task"):
-    sizes = [int(name.split(":")[0]) for name in results
-             if name.endswith(f":{key}") and name.split(":")[0].isdigit()]
-    return results.get(f"{max(sizes)}:{key}") if sizes else None
-  return results.get(key)
-
-
-def metric_columns(metrics: Sequence[str]) -> list[tuple[str, str, str]]:
-  """[(metric, key, column name)] of the headline numbers of `metrics`."""
-  columns = []
-  for metric in metrics:
-    for key in HEADLINE_KEYS.get(metric, []):
-      short = SHORT_METRIC_NAMES.get(metric, metric)
-      name = short if len(HEADLINE_KEYS[metric]) == 1 else f"{short}_{key}"
-      if metric == "mig":
-        name = "mig"
-      columns.append((metric, key, name))
-  return columns
-
 
 def model_output_id(model_dir: str) -> str:
   """A folder name unique to a model: its name and a digest of its resolved path, so
@@ -149,8 +104,8 @@ def evaluate_standard_metrics(infos: Sequence[model_info.ModelInfo], *, metrics:
            "method": info.method_label, "hyperparameter": info.hyperparameter,
            "value": info.hyperparameter_value, "seed": info.seed, "results": results,
            "metrics_by": "+".join(sorted(sources)) or None}
-    for metric, key, column in metric_columns(metrics):
-      row[column] = headline_value(metric, key, results[metric])
+    for metric, key, column in registry.metric_columns(metrics):
+      row[column] = registry.headline_value(metric, key, results[metric])
     rows.append(row)
   bar.close()
   return rows, failures

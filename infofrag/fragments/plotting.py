@@ -152,7 +152,7 @@ def plot_structure(structure: structure_lib.EnsembleStructure, path: str,
   # Left: each channel against each factor (or its information), named below.
   side_axis = fig.add_subplot(grid[1, 0])
   if factor_nmi is not None:
-    side = side_axis.imshow(factor_nmi[order], aspect="auto", cmap="magma_r", vmin=0, vmax=1,
+    side_axis.imshow(factor_nmi[order], aspect="auto", cmap="magma_r", vmin=0, vmax=1,
                             extent=(0, num_factors, count, 0), interpolation="nearest")
     side_axis.set_xticks(np.arange(num_factors) + 0.5, names, rotation=90, fontsize=6)
     side_axis.set_xlabel("NMI with factor", fontsize=7)

@@ -14,7 +14,6 @@ import json
 import math
 import os
 import platform
-import re
 import shlex
 import sys
 import time
@@ -22,8 +21,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from infofrag.reports import model_scatter
 from infofrag.utils import io
+from infofrag.utils import layout
 
-REPORT_NAME = "report.html"
 TEMPLATE_NAME = "report.html.j2"
 TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
@@ -33,8 +32,6 @@ LIBRARIES = ("infofrag", "tensorflow", "tf-keras", "tensorflow-probability", "nu
 # Models-table columns that hold one value per channel (long; shown compactly).
 PER_CHANNEL_COLUMNS = ("info_bits_per_channel", "best_factor_per_channel", "hotspot_per_channel",
                        "best_factor_chance_per_channel")
-_STRUCTURE_FIGURE = re.compile(r"^structure_(?P<slug>.+)_(?P<display>nmi|vi)\.png$")
-_TRAVERSAL_FIGURE = re.compile(r"^hotspot_(?P<label>\d+)_traversal_(?P<model>.+)_ch(?P<channel>\d+)\.png$")
 
 
 def _version(distribution: str) -> str:
@@ -151,16 +148,6 @@ def _table(table: Optional[Dict[str, Any]], table_id: str, title: str,
           "caption": caption}
 
 
-def _figure_path(output_dir: str, dataset: str, recorded: str) -> str:
-  """Where a figure listed in results.json is now (its recorded path may be cwd-relative)."""
-  return os.path.join(output_dir, "figures", dataset, os.path.basename(recorded))
-
-
-def _slug(group: str) -> str:
-  """The file-name form of a group name used by the structure figures."""
-  return re.sub(r"[^\w.=-]+", "_", group)
-
-
 def _not_above(value: Any, level: Any) -> bool:
   """True when a value is at or below its chance level (both numbers)."""
   return (isinstance(value, (int, float)) and isinstance(level, (int, float))
@@ -180,8 +167,8 @@ def _hotspot_cards(results: Mapping[str, Any], traversals: Mapping[str, Dict[tup
     candidates = ([representative] if representative else []) + members
     for member in candidates:  # The representative's strip, else any member's.
       model, _, channel = member.rpartition(":")
-      if (_slug(model), channel) in strips:
-        strip, strip_channel = strips[(_slug(model), channel)], member
+      if (layout.slug(model), channel) in strips:
+        strip, strip_channel = strips[(layout.slug(model), channel)], member
         break
     factor_nmi = row.get("factor_nmi") or {}
     if not factor_nmi and row.get("best_factor") is not None:
@@ -215,16 +202,16 @@ def _dataset_sections(results: Mapping[str, Any], output_dir: str, metric_column
   for dataset, extra in sorted(results.get("datasets", {}).items()):
     structures = extra.get("structures", {})
     groups = list(next(iter(structures.values()), {}).keys()) if structures else []
-    by_slug = {_slug(g): g for g in groups}
+    by_slug = {layout.slug(g): g for g in groups}
     figures: Dict[str, Dict[str, str]] = {}
     strips: Dict[tuple, str] = {}
     for recorded in extra.get("figures", []):
-      path = _figure_path(output_dir, dataset, recorded)
+      path = layout.figure_path(output_dir, dataset, recorded)
       if not os.path.exists(path):
         continue
       name = os.path.basename(path)
-      structure_match = _STRUCTURE_FIGURE.match(name)
-      traversal_match = _TRAVERSAL_FIGURE.match(name)
+      structure_match = layout.STRUCTURE_FIGURE.match(name)
+      traversal_match = layout.TRAVERSAL_FIGURE.match(name)
       if structure_match:
         group = by_slug.get(structure_match["slug"], structure_match["slug"])
         figures.setdefault(group, {})[structure_match["display"]] = _data_uri(path)
@@ -233,14 +220,14 @@ def _dataset_sections(results: Mapping[str, Any], output_dir: str, metric_column
     traversals[dataset] = strips
     extra_figures = []
     similarity = extra.get("model_similarity_figure")
-    if similarity and os.path.exists(_figure_path(output_dir, dataset, similarity)):
+    if similarity and os.path.exists(layout.figure_path(output_dir, dataset, similarity)):
       extra_figures.append({"title": "Model-pair similarity (Monte Carlo NMI of whole spaces)",
-                            "src": _data_uri(_figure_path(output_dir, dataset, similarity))})
+                            "src": _data_uri(layout.figure_path(output_dir, dataset, similarity))})
     models = [m for m in results.get("models", []) if m.get("dataset") == dataset]
     scatter = None
     if models:
       y_column = model_scatter.choose_y_metric(models, metric_columns)
-      path = os.path.join(output_dir, "figures", dataset, "models_scatter.png")
+      path = layout.figure_path(output_dir, dataset, layout.MODELS_SCATTER_FIGURE)
       try:
         _, summary = model_scatter.plot_metric_scatter(
             models, path, y_column=y_column,
@@ -248,12 +235,10 @@ def _dataset_sections(results: Mapping[str, Any], output_dir: str, metric_column
         scatter = {"src": _data_uri(path), **summary}
       except ValueError as error:
         scatter = {"error": str(error)}
-    sample = extra.get("fingerprint_sample", "")
-    match = re.search(r"_n(\d+)_seed(\d+)\.npz$", str(sample))
     sections.append({
         "name": dataset, "factor_names": extra.get("factor_names", []),
-        "models": len(models), "sample_points": match and int(match[1]),
-        "sample_seed": match and int(match[2]),
+        "models": len(models), "sample_points": extra.get("fingerprint_size"),
+        "sample_seed": extra.get("fingerprint_seed"),
         "stage_seconds": extra.get("stage_seconds", {}),
         "embedded_models": extra.get("embedded_models"),
         "cached_embeddings": extra.get("cached_embeddings"),
@@ -311,7 +296,7 @@ def build_context(output_dir: str, run_info: Mapping[str, Any]) -> Dict[str, Any
   FileNotFoundError
       If `output_dir/results.json` is missing.
   """
-  results_path = os.path.join(output_dir, "results.json")
+  results_path = layout.results_path(output_dir)
   if not os.path.exists(results_path):
     raise FileNotFoundError(f"{results_path}: no results.json; run infofrag_evaluate "
                             "--output_dir there first.")
@@ -323,7 +308,7 @@ def build_context(output_dir: str, run_info: Mapping[str, Any]) -> Dict[str, Any
   written = set(results.get("tables", ["models", "hotspots", "groups", "spaces",
                                        "model_similarity", "fusion",
                                        "metrics_by_hyperparameter", "selection"]))
-  read = lambda name: _read_csv(os.path.join(output_dir, f"{name}.csv")) if name in written \
+  read = lambda name: _read_csv(layout.table_path(output_dir, name)) if name in written \
       else None
   models_table = read("models")
   metric_names = _metric_columns(models_table["columns"]) if models_table else []
@@ -402,6 +387,6 @@ def write_report(output_dir: str, *, run_info: Mapping[str, Any]) -> str:
       If results.json is missing from `output_dir`.
   """
   html = render(build_context(output_dir, run_info))
-  path = os.path.join(output_dir, REPORT_NAME)
+  path = layout.report_path(output_dir)
   io.write_text_atomic(path, html)
   return path

@@ -10,11 +10,11 @@ Uses TensorBoard's `hparams` plugin API; TensorFlow writes the event files.
 import json
 import math
 import os
-import re
 import shutil
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from infofrag.reports import model_scatter
+from infofrag.utils import layout
 
 # Models-table numbers written as metrics besides the standard metrics.
 CHANNEL_METRICS = ("info_total_bits", "active_channels")
@@ -49,7 +49,7 @@ def model_hparams(model: Mapping[str, Any]) -> Dict[str, Any]:
 
 def _run_name(model: Mapping[str, Any]) -> str:
   """"<dataset>/<model>", each part reduced to a safe file name."""
-  return "/".join(re.sub(r"[^\w.=-]+", "_", str(model.get(key))) for key in ("dataset", "model"))
+  return "/".join(layout.slug(model.get(key)) for key in ("dataset", "model"))
 
 
 def write_hparams(output_dir: str, *, models: Optional[Sequence[Mapping[str, Any]]] = None) -> str:
@@ -76,13 +76,13 @@ def write_hparams(output_dir: str, *, models: Optional[Sequence[Mapping[str, Any
   from tensorboard.plugins.hparams import api as hp  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   if models is None:
-    path = os.path.join(output_dir, "results.json")
+    path = layout.results_path(output_dir)
     if not os.path.exists(path):
       raise FileNotFoundError(f"{path}: no results.json; run infofrag_evaluate --output_dir "
                               "there first.")
     with open(path) as f:
       models = json.load(f).get("models", [])
-  logdir = os.path.join(output_dir, "tensorboard")
+  logdir = layout.tensorboard_dir(output_dir)
   building = logdir + ".partial"
   shutil.rmtree(building, ignore_errors=True)
   metric_names: List[str] = []
