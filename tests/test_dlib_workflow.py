@@ -10,13 +10,16 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from infofrag.cli import common
 from infofrag.cli import dlib_compat
+from infofrag.cli import postprocess as postprocess_cli
+from infofrag.cli import reproduce_study as reproduce_study_cli
+from infofrag.cli import visualize_model as visualize_model_cli
 from infofrag.utils import paths
 from tests.helpers import tf1_hub
 
@@ -58,7 +61,7 @@ def trained(tmp_path_factory):
 def mean_representation(trained):
   """ROOT/0/postprocessed/mean from dlib_postprocess's flags."""
   output = trained / "0" / "postprocessed" / "mean"
-  assert dlib_compat.postprocess_main([f"--model_dir={trained / '0' / 'model'}",
+  assert postprocess_cli.dlib_main([f"--model_dir={trained / '0' / 'model'}",
                                        f"--output_dir={output}",
                                        f"--gin_config={_gin('postprocess', 'mean.gin')}"]) == 0
   return output
@@ -187,8 +190,8 @@ def test_visualize_model_writes_dlibs_files(trained, capsys):
   assert not [name for name in os.listdir(trained / "0") if name.startswith(".")]
   # dlib's rule: an existing output folder needs --overwrite; nothing is touched.
   before = os.path.getmtime(output / "sampled" / "samples.jpg")
-  assert dlib_compat.visualize_model_main([f"--model_dir={trained / '0' / 'model'}",
-                                           f"--output_dir={output}"]) == 2
+  assert visualize_model_cli.dlib_main([f"--model_dir={trained / '0' / 'model'}",
+                                        f"--output_dir={output}"]) == 2
   assert "--overwrite" in _one_error_line(capsys, "dlib_visualize_model")
   assert os.path.getmtime(output / "sampled" / "samples.jpg") == before
 
@@ -208,7 +211,7 @@ def test_bad_flags_are_one_line_errors(trained, mean_representation, tmp_path, c
   from infofrag.cli import postprocess  # pylint: disable=g-import-not-at-top
   model = trained / "0" / "model"
   out = tmp_path / "out"
-  assert dlib_compat.postprocess_main([f"--model_dir={model}"]) == 2
+  assert postprocess_cli.dlib_main([f"--model_dir={model}"]) == 2
   assert "--output_dir is required" in _one_error_line(capsys, "dlib_postprocess")
   assert postprocess.main([f"--model_dir={model}", f"--output_dir={out}"]) == 2
   assert "postprocess.postprocess_fn" in _one_error_line(capsys, "infofrag_postprocess")
@@ -249,7 +252,7 @@ def test_bad_flags_are_one_line_errors(trained, mean_representation, tmp_path, c
 def test_absl_boolean_forms():
   import argparse  # pylint: disable=g-import-not-at-top
   parser = argparse.ArgumentParser()
-  dlib_compat._add_bool(parser, "overwrite", "")  # pylint: disable=protected-access
+  common.add_absl_bool(parser, "overwrite", "")
   for argv, value in (([], False), (["--overwrite"], True), (["--overwrite=false"], False),
                       (["--overwrite=True"], True), (["--nooverwrite"], False)):
     assert parser.parse_args(argv).overwrite is value
@@ -263,7 +266,7 @@ def test_dlib_tf1_modules_postprocess_and_evaluate(tmp_path, capsys):
               "model.model": "@vae()", "vae.beta": "4.", "model.random_seed": "0"}
   tf1_hub.build_tf1_hub_model(str(tmp_path / "dlib"), weights, bindings=bindings)
   output = tmp_path / "dlib" / "postprocessed" / "mean"
-  assert dlib_compat.postprocess_main([f"--model_dir={tmp_path / 'dlib' / 'model'}",
+  assert postprocess_cli.dlib_main([f"--model_dir={tmp_path / 'dlib' / 'model'}",
                                        f"--output_dir={output}",
                                        f"--gin_config={_gin('postprocess', 'mean.gin')}"]) == 0
   from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
@@ -300,7 +303,7 @@ def test_reproduce_study_tiny(tmp_path, capsys):
   printed = capsys.readouterr().out
   assert "vae.beta = 16.0" in printed and "sampled/mig" in printed
   assert "downstream_task_boosted_trees.gin" in printed  # every study metric is available
-  assert dlib_compat.reproduce_main(["--model_num=250", "--only_print", "--nooverwrite"]) == 0
+  assert reproduce_study_cli.dlib_main(["--model_num=250", "--only_print", "--nooverwrite"]) == 0
   assert capsys.readouterr().out == printed  # dlib_reproduce: the same program, dlib's flags
   assert not (tmp_path / "unsupervised_study_v1").exists()
   assert reproduce_study.main(argv) == 0

@@ -415,12 +415,15 @@ def test_nmi_of_spaces_below_the_information_floor_is_not_reported():
 
 
 def test_quickstart_fails_when_a_training_failed(tmp_path, monkeypatch, capsys):
+  from infofrag.cli import common  # pylint: disable=g-import-not-at-top
   from infofrag.cli import quickstart  # pylint: disable=g-import-not-at-top
   from infofrag.distributed import training  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import loading  # pylint: disable=g-import-not-at-top
   monkeypatch.setattr(training, "train_sweep", lambda models, root, **_: {
       m.model_num: ("trained" if m.model_num else "RuntimeError: out of memory")
       for m in models})
-  monkeypatch.setattr(evaluate_cli, "main", lambda argv: 0)
+  monkeypatch.setattr(common, "run_analysis", lambda *args, **kwargs: 0)
+  monkeypatch.setattr(loading, "find_models", lambda **_: [])
   code = quickstart.main([f"--output_dir={tmp_path}", "--betas=1", "--seeds=0,1",
                           "--extra_model_config=none", "--no_progress"])
   assert code == 1

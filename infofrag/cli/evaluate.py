@@ -162,69 +162,10 @@ def run_metrics_only(model_dirs: Sequence[str], options) -> int:
   return 1 if failures else 0
 
 
-def report_duplicates_and_stages(analysis) -> None:
-  """Prints the models counted once and the stages that failed for a group or dataset."""
-  for duplicate in analysis.all_duplicates:
-    print(f"DUPLICATE {duplicate.model_dir}: {duplicate.reason} as model {duplicate.duplicate_of}"
-          "; counted once", file=sys.stderr)
-  for failure in analysis.stage_failures:
-    print(f"FAILED stage {failure.stage} ({failure.dataset}, {failure.subject}): "
-          f"{failure.reason}", file=sys.stderr)
-
-
-def run_analysis(model_dirs: Sequence[str], options, run_info: dict, *,
-                 tensorboard: bool = False, known_failures: Sequence = ()) -> int:
-  """The ensemble analysis into options.output_dir: tables, report.html (and TensorBoard
-  HParams runs); prints the tables and where everything went. Exit code 1 when a model
-  or a stage failed."""
-  from infofrag.evaluation import metric_runs  # pylint: disable=g-import-not-at-top
-  from infofrag.analysis import pipeline  # pylint: disable=g-import-not-at-top
-  from infofrag.analysis import outputs  # pylint: disable=g-import-not-at-top
-  try:
-    analysis = pipeline.analyse_zoo(model_dirs, options, known_failures=known_failures)
-  except pipeline.EvaluationInputError as error:
-    return _error(str(error))
-  if not analysis.datasets:  # Nothing analysed: keep the tables of an earlier run.
-    metric_runs.report_failures(analysis.failures)
-    print(f"{PROGRAM}: no model could be analysed; the tables in {options.output_dir} were "
-          "left as they were.", file=sys.stderr)
-    return 1
-  from infofrag.reports import html_report  # pylint: disable=g-import-not-at-top
-  run_info = html_report.collect_run_info(run_info["command"], run_info["started"])
-  markdown = outputs.write_tables(analysis, run_info)
-  report = html_report.write_report(options.output_dir, run_info=run_info)
-  print(outputs.summary_text(analysis, markdown))
-  if tensorboard:
-    from infofrag.reports import tensorboard_hparams  # pylint: disable=g-import-not-at-top
-    print(f"TensorBoard HParams: tensorboard --logdir "
-          f"{tensorboard_hparams.write_hparams(options.output_dir)}")
-  metric_runs.report_failures(analysis.failures)
-  report_duplicates_and_stages(analysis)
-  duplicates = len(analysis.all_duplicates)
-  print(f"\n{len(analysis.rows('models'))} model(s) analysed, {len(analysis.failures)} failed"
-        + (f", {duplicates} duplicate(s) counted once" if duplicates else "")
-        + (f", {len(analysis.stage_failures)} stage(s) failed" if analysis.stage_failures else "")
-        + f"; tables, figures and results.json in {options.output_dir}\n"
-        f"report (open in a browser): {report}")
-  return 1 if analysis.failures or analysis.stage_failures else 0
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
   """Runs the command; errors of the machine (disk full, read-only) and Ctrl-C end it with
   one line: what finished is on disk, and a rerun resumes."""
-  try:
-    return _main(argv)
-  except KeyboardInterrupt:
-    print(f"\n{PROGRAM}: interrupted; finished results and caches are kept, run the same "
-          "command again to resume.", file=sys.stderr)
-    return 130
-  except OSError as error:
-    from infofrag.zoo import loading as models_lib  # pylint: disable=g-import-not-at-top
-    if not models_lib.is_environment_error(error):
-      raise
-    where = f" {error.filename}" if error.filename else ""
-    return _error(f"cannot write{where}: {error.strerror}; free space, lift the limit or choose "
-                  "another --output_dir, then rerun to resume.")
+  return common.resumable(PROGRAM, _main, argv)
 
 
 # Flags of --input_dir mode; every other flag belongs to the model and zoo modes.
@@ -313,8 +254,9 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     return run_metrics_only(model_dirs, options)
   run_info = {"command": [PROGRAM] + list(sys.argv[1:] if argv is None else argv),
               "started": started}
-  return run_analysis(model_dirs, options, run_info, tensorboard=args.tensorboard,
-                      known_failures=models_lib.failed_trainings(args.zoo))
+  return common.run_analysis(model_dirs, options, run_info, program=PROGRAM,
+                             tensorboard=args.tensorboard,
+                             known_failures=models_lib.failed_trainings(args.zoo))
 
 
 if __name__ == "__main__":

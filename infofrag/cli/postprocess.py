@@ -70,5 +70,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
              gin_bindings=args.gin_bindings, overwrite=args.overwrite, verbose=args.verbose)
 
 
+def dlib_main(argv: Optional[Sequence[str]] = None, *,
+              prog: str = "dlib_postprocess") -> int:
+  """dlib_postprocess: extracts a representation into OUTPUT_DIR/{tfhub,results}."""
+  parser = common.dlib_parser(prog, "Extract a representation from a trained model (dlib's layout).")
+  parser.add_argument("--model_dir", help="directory to take the trained model from")
+  parser.add_argument("--output_dir", help="directory to save the representation to")
+  common.add_dlib_gin_arguments(parser)
+  common.add_absl_bool(parser, "overwrite", "replace an existing OUTPUT_DIR")
+  args = parser.parse_args(argv)
+  missing = common.require_flags(prog, args, "model_dir", "output_dir")
+  if missing is not None:
+    return missing
+  return run(args.model_dir, args.output_dir, gin_config=args.gin_config,
+             gin_bindings=args.gin_bindings, overwrite=args.overwrite, prog=prog)
+
+
 if __name__ == "__main__":
   sys.exit(main())

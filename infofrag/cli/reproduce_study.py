@@ -109,5 +109,27 @@ def main(argv: Optional[Sequence[str]] = None, *, prog: str = PROGRAM) -> int:
   return 0
 
 
+def dlib_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_reproduce") -> int:
+  """dlib_reproduce: trains, visualizes, postprocesses and evaluates model --model_num of
+  --study (infofrag_reproduce_study with dlib's flags only)."""
+  parser = common.dlib_parser(prog, "Reproduce one model of a study (train, visualize, postprocess, "
+                         "evaluate) in dlib's layout.")
+  parser.add_argument("--study", default="unsupervised_study_v1", help="name of the study")
+  parser.add_argument("--output_directory", default=None,
+                      help="output directory ('{model_num}' and '{study}' are filled in)")
+  parser.add_argument("--model_dir", default=None, help="trained model to use (no training)")
+  parser.add_argument("--model_num", type=int, default=0, help="model number to train")
+  common.add_absl_bool(parser, "only_print", "only print the configurations")
+  common.add_absl_bool(parser, "overwrite", "replace existing outputs")
+  args = parser.parse_args(argv)
+  forwarded = [f"--study={args.study}", f"--model_num={args.model_num}"]
+  if args.output_directory is not None:
+    forwarded.append(f"--output_directory={args.output_directory}")
+  if args.model_dir is not None:
+    forwarded.append(f"--model_dir={args.model_dir}")
+  forwarded += ["--only_print"] * args.only_print + ["--overwrite"] * args.overwrite
+  return main(forwarded, prog=prog)
+
+
 if __name__ == "__main__":
   sys.exit(main())
