@@ -207,7 +207,7 @@ def test_inactive_channels_stay_out_of_the_pairwise_stage_and_show_as_inactive(t
 
 def test_a_fully_collapsed_ensemble_is_analysed_and_reported(tmp_path):
   # Every channel inactive (constant encoders): no pairs, no hotspots, still tables and a report.
-  from infofrag.reports import html_report  # pylint: disable=g-import-not-at-top
+  from infofrag.reports import html_report
   root = str(tmp_path / "zoo")
   for number in range(2):
     tf1_hub.build_tf1_hub_model(

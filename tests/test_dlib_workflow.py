@@ -68,13 +68,13 @@ def mean_representation(trained):
 
 
 def _observations(count=20):
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data
   data = named_data.get_named_ground_truth_data("synthetic_dsprites_32")
   return data.sample_observations(count, np.random.RandomState(5))
 
 
 def _representation(folder):
-  from infofrag.zoo import representation  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import representation
   return representation.LoadedRepresentation(str(folder))
 
 
@@ -88,7 +88,7 @@ def test_dlib_train_writes_the_model_folder_itself(trained):
 
 
 def test_postprocess_mean_equals_the_encoder_mean(trained, mean_representation):
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import saved_model
   x = _observations()
   mean, _ = saved_model.load_model(str(trained / "0")).encode(x)
   codes = _representation(mean_representation)(x)
@@ -105,8 +105,8 @@ def test_postprocess_mean_equals_the_encoder_mean(trained, mean_representation):
 
 
 def test_sampled_representation_is_reproducible_for_a_seed(trained):
-  from infofrag.postprocessing import postprocess  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  from infofrag.postprocessing import postprocess
+  from infofrag.zoo import saved_model
   out = trained / "sampled_seeds"
   for name, seed in (("a", 3), ("b", 3), ("c", 4)):
     postprocess.postprocess_with_gin(str(trained / "0" / "model"), str(out / name),
@@ -125,7 +125,7 @@ def test_sampled_representation_is_reproducible_for_a_seed(trained):
 
 
 def test_evaluate_input_dir_equals_model_dir_mig(trained, mean_representation, capsys):
-  from infofrag.cli import evaluate  # pylint: disable=g-import-not-at-top
+  from infofrag.cli import evaluate
   sizes = "--gin_bindings=mig.num_train = 300"
   output = trained / "dlib_eval" / "mig"
   assert evaluate.main([f"--input_dir={mean_representation}", f"--output_dir={output}",
@@ -174,8 +174,8 @@ def test_evaluate_glob_then_aggregate_gives_dlibs_dataframe(trained, mean_repres
 
 
 def test_visualize_model_writes_dlibs_files(trained, capsys):
-  from PIL import Image  # pylint: disable=g-import-not-at-top
-  from infofrag.visualize import visualize_model  # pylint: disable=g-import-not-at-top
+  from PIL import Image
+  from infofrag.visualize import visualize_model
   output = trained / "0" / "visualizations"
   written = visualize_model.visualize(str(trained / "0" / "model"), str(output),
                                       num_animations=1, num_frames=3)
@@ -197,7 +197,7 @@ def test_visualize_model_writes_dlibs_files(trained, capsys):
 
 
 def test_latent_cycles_start_at_the_code_and_stay_in_range():
-  from infofrag.visualize import images  # pylint: disable=g-import-not-at-top
+  from infofrag.visualize import images
   values = images.cycle_interval(0.5, 20, -2.0, 2.0)
   assert values[0] == pytest.approx(0.5) and values.min() >= -2.0 and values.max() <= 2.0
   assert values.max() == pytest.approx(2.0, abs=0.5) and values.min() < -1.5
@@ -207,8 +207,8 @@ def test_latent_cycles_start_at_the_code_and_stay_in_range():
 
 
 def test_bad_flags_are_one_line_errors(trained, mean_representation, tmp_path, capsys):
-  from infofrag.cli import evaluate  # pylint: disable=g-import-not-at-top
-  from infofrag.cli import postprocess  # pylint: disable=g-import-not-at-top
+  from infofrag.cli import evaluate
+  from infofrag.cli import postprocess
   model = trained / "0" / "model"
   out = tmp_path / "out"
   assert postprocess_cli.dlib_main([f"--model_dir={model}"]) == 2
@@ -250,7 +250,7 @@ def test_bad_flags_are_one_line_errors(trained, mean_representation, tmp_path, c
 
 
 def test_absl_boolean_forms():
-  import argparse  # pylint: disable=g-import-not-at-top
+  import argparse
   parser = argparse.ArgumentParser()
   common.add_absl_bool(parser, "overwrite", "")
   for argv, value in (([], False), (["--overwrite"], True), (["--overwrite=false"], False),
@@ -259,7 +259,7 @@ def test_absl_boolean_forms():
 
 
 def test_dlib_tf1_modules_postprocess_and_evaluate(tmp_path, capsys):
-  from infofrag.evaluation import evaluate_representation  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import evaluate_representation
   rng = np.random.RandomState(0)
   weights = rng.normal(0, 0.01, (64 * 64, 3)).astype(np.float32)
   bindings = {"dataset.name": "'synthetic_dsprites'", "encoder.num_latent": "3",
@@ -269,12 +269,12 @@ def test_dlib_tf1_modules_postprocess_and_evaluate(tmp_path, capsys):
   assert postprocess_cli.dlib_main([f"--model_dir={tmp_path / 'dlib' / 'model'}",
                                        f"--output_dir={output}",
                                        f"--gin_config={_gin('postprocess', 'mean.gin')}"]) == 0
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data
   x = named_data.get_named_ground_truth_data("synthetic_dsprites").sample_observations(
       6, np.random.RandomState(1))
   expected = x.reshape(6, -1).astype(np.float32) @ weights
   np.testing.assert_allclose(_representation(output)(x), expected, rtol=1e-5, atol=1e-6)
-  from infofrag.visualize import visualize_model  # pylint: disable=g-import-not-at-top
+  from infofrag.visualize import visualize_model
   written = visualize_model.visualize(str(tmp_path / "dlib" / "model"),
                                       str(tmp_path / "dlib" / "visualizations"),
                                       num_animations=1, num_frames=2)
@@ -291,7 +291,7 @@ def test_dlib_tf1_modules_postprocess_and_evaluate(tmp_path, capsys):
 
 
 def test_reproduce_study_tiny(tmp_path, capsys):
-  from infofrag.cli import reproduce_study  # pylint: disable=g-import-not-at-top
+  from infofrag.cli import reproduce_study
   out = tmp_path / "{study}" / "{model_num}"
   argv = ["--model_num=250", f"--output_directory={out}", "--metrics=mig", "--no_progress",
           "--no_visualizations", "--evaluation_gin_bindings=mig.num_train = 100",
@@ -330,10 +330,10 @@ def test_reproduce_study_tiny(tmp_path, capsys):
 
 
 def test_report_links_model_visualizations(tmp_path):
-  from infofrag.reports import html_report  # pylint: disable=g-import-not-at-top
+  from infofrag.reports import html_report
   (tmp_path / "a" / "visualizations").mkdir(parents=True)
   (tmp_path / "b").mkdir()
-  links = html_report._visualization_links([  # pylint: disable=protected-access
+  links = html_report._visualization_links([
       {"model": "a", "model_dir": str(tmp_path / "a")},
       {"model": "b", "model_dir": str(tmp_path / "b")}])
   assert [link["model"] for link in links] == ["a"]
@@ -341,7 +341,7 @@ def test_report_links_model_visualizations(tmp_path):
 
 
 def test_bin_scripts_run_from_the_checkout(tmp_path):
-  import ast  # pylint: disable=g-import-not-at-top
+  import ast
   names = sorted(os.listdir(BIN))
   with open(os.path.join(ROOT, "setup.py")) as f:
     tree = ast.parse(f.read())
@@ -393,7 +393,7 @@ def test_dlib_readme_workflow_as_a_shell_script(tmp_path):
 
 
 def test_dlib_udr_scores_a_group_of_dlib_model_folders(tmp_path):
-  from tests.helpers import tf1_hub  # pylint: disable=g-import-not-at-top
+  from tests.helpers import tf1_hub
   bindings = {"dataset.name": "'synthetic_dsprites'", "model.model": "@vae()",
               "vae.beta": "2.0", "encoder.num_latent": "3"}
   folders = []

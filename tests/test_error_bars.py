@@ -309,7 +309,7 @@ def test_the_analysis_writes_intervals_stability_chance_and_selection(analysis):
 
 
 def test_results_json_and_the_report_carry_the_method_and_the_shading(analysis):
-  from infofrag.reports import html_report  # pylint: disable=g-import-not-at-top
+  from infofrag.reports import html_report
   result, _ = analysis
   out = result.options.output_dir
   with open(os.path.join(out, "results.json")) as f:
@@ -334,7 +334,7 @@ def test_results_json_and_the_report_carry_the_method_and_the_shading(analysis):
 
 
 def test_udr_per_group_is_in_the_models_table_results_and_report(analysis):
-  from infofrag.reports import html_report  # pylint: disable=g-import-not-at-top
+  from infofrag.reports import html_report
   result, _ = analysis
   dataset = result.datasets["synthetic_dsprites"]
   udr = dataset.details["udr"]

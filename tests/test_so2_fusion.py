@@ -149,7 +149,7 @@ def test_reproduce_fusion_quick_continuity_falls_with_ensemble_size_and_resumes(
   circle, i.e. the mean continuity over repeats falls clearly from the smallest size to the
   largest. The quick learners (64 units, 3,000 steps at batch 128) cut the circle open like the paper's
   (recorded as information close to 3 bits each, not the ~1.5 bits of a 2-to-1 projection)."""
-  from infofrag.cli import reproduce  # pylint: disable=g-import-not-at-top
+  from infofrag.cli import reproduce
   out = str(tmp_path / "demo")
   argv = ["fusion", f"--output_dir={out}", "--quick", "--no_progress"]
   assert reproduce.main(argv) == 0

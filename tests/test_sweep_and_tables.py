@@ -81,7 +81,7 @@ def test_cli_help_is_fast_and_tensorflow_free(program):
 @pytest.mark.slow  # 33 s; run_sweep itself is covered by test_training_workers.py
 def test_train_cli_sweep_trains_skips_and_resumes(tmp_path):
   """infofrag_train --zoo (or its older name --output_root): a 2-model grid in 2 processes, then a no-op re-run."""
-  from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import paths
   root = tmp_path / "zoo"
   command = [sys.executable, "-m", "infofrag.cli.train",
              f"--gin_config={paths.gin_config_path('quick', 'vae.gin')}",

@@ -20,13 +20,12 @@ import numpy as np
 
 from infofrag.zoo import loading as models_lib
 from infofrag.analysis import sample as sample_lib
+from infofrag.fragments import structure as fragments_structure
 from infofrag.utils import io
 from infofrag.zoo import model_info
 from infofrag.utils import layout
 
 CACHE_VERSION = 1
-# Channels at or below this information (bits) are inactive (the paper's cut).
-INFO_THRESHOLD_BITS = 0.01
 # A Gaussian encoder's posteriors lie well inside these bounds; values outside them are an
 # overflow or a wrong output convention, and would make channels look more (or less)
 # informative than log2(N) bits allows.
@@ -66,8 +65,8 @@ class ModelEmbedding:
 
   @property
   def active(self) -> np.ndarray:
-    """ndarray of shape (c,), bool: channels above `INFO_THRESHOLD_BITS`."""
-    return self.channel_information > INFO_THRESHOLD_BITS
+    """ndarray of shape (c,), bool: channels above `fragments.ACTIVE_BITS`."""
+    return self.channel_information > fragments_structure.ACTIVE_BITS
 
 
 class PosteriorError(ValueError):
@@ -198,7 +197,7 @@ def channel_statistics(mean: np.ndarray, logvar: np.ndarray, factor_fingerprints
   total : float, bits (all channels as one space)
   nmi, vi : ndarray of shape (c, n_factors) (vi in bits)
   """
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  from infofrag import fragments
   channels = fragments.LazyFingerprints(mean, logvar)
   whole = fragments.LazyFingerprints(mean, logvar, groups=[list(range(mean.shape[1]))])
   total = float(np.asarray(fragments.information(whole)).reshape(-1)[0])
@@ -274,9 +273,9 @@ def embed_models(infos: Sequence[model_info.ModelInfo], sample: sample_lib.Finge
   With a Dask `client`, each model not yet cached is one task on a worker
   (`embed_from_files`); the results are then read from the shared cache.
   """
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  from tqdm import tqdm
+  from infofrag import fragments
+  from infofrag.zoo import saved_model
   seconds = {"embedding": 0.0, "fingerprints": 0.0}
   embeddings, failures, reused = [], [], 0
   start = time.time()
@@ -303,7 +302,7 @@ def _embed_on_workers(infos: Sequence[model_info.ModelInfo], sample: sample_lib.
                       cache_dir: str, client: Any
                       ) -> tuple[list[model_info.ModelInfo], list[models_lib.ModelFailure]]:
   """Runs `embed_from_files` for the uncached models on Dask; (succeeded, failures)."""
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import saved_model
   pending, failed = [], {}
   for info in infos:
     try:
@@ -343,7 +342,7 @@ def embed_from_files(info: model_info.ModelInfo, sample_path: str, cache_dir: st
   Reads everything from files a Dask worker can see, loads the model itself, and
   returns whether the embedding was already cached.
   """
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  from infofrag import fragments
   stored = np.load(sample_path)
   sample = sample_lib.FingerprintSample(str(stored["dataset"]), stored["observations"],
                                         stored["factors"].astype(np.int64),

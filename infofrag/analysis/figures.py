@@ -29,7 +29,7 @@ def traversal_strip(model: saved_model.LoadedModel, embedding: embedding_lib.Mod
   sample; images are mapped to [0, 1] by the model's recorded decoder output. Returns
   the path.
   """
-  from infofrag.reports import dataset_figures  # pylint: disable=g-import-not-at-top
+  from infofrag.reports import dataset_figures
   base = embedding.mean.mean(axis=0)
   low, high = np.percentile(embedding.mean[:, channel], [2, 98])
   if high - low < 1e-6:
@@ -50,7 +50,7 @@ def structure_figures(dataset: str, structures: structure_lib.Structures,
   `stability` ({(distance, group): {hotspot label: fraction}}) is written beside each
   hotspot's name.
   """
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  from infofrag import fragments
   sizes = {group: members.size for group, members in structure_lib.group_members(
       embeddings, per_hyperparameter=True).items()}
   written = []

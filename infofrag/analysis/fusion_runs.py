@@ -33,9 +33,9 @@ def run_fusion(embeddings: Sequence[embedding_lib.ModelEmbedding],
   dim, steps, points : int
       Fused dimension, SGD steps, and fingerprint points used.
   """
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
-  from infofrag import fusion  # pylint: disable=g-import-not-at-top
+  import numpy as np
+  from infofrag import fragments
+  from infofrag import fusion
   points = min(points, sample.size)
   factors = sample.factors[:points]
   options = dict(dim=dim, steps=steps, factor_names=sample.factor_names)

@@ -187,7 +187,7 @@ def check_environment(options: EvaluationOptions) -> None:
   for path in options.gin_config_files:
     if not os.path.isfile(path):
       raise FileNotFoundError(f"--gin_config {path}: no such file.")
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data
   name = bound_string(options.gin_bindings, "dataset.name")
   if name is not None and name not in named_data.dataset_names() + ["auto"]:
     raise ValueError(f"--gin_bindings \"dataset.name = '{name}'\": unknown dataset {name!r}; "
@@ -207,7 +207,7 @@ def check_environment(options: EvaluationOptions) -> None:
 def check_options(options: EvaluationOptions) -> None:
   """Every check that can be made before any model is touched (see the three above)."""
   if options.scheduler != "none":
-    from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
+    from infofrag.distributed import scheduler
     scheduler.parse_scheduler(options.scheduler)
     if not options.output_dir:
       raise ValueError("--scheduler needs --output_dir (the workers share its files).")

@@ -71,7 +71,7 @@ def _write(output_dir: str, name: str, rows: list[dict], columns: list, md_colum
 
 def uncertainty_settings(options: options_lib.EvaluationOptions) -> dict[str, Any]:
   """How the intervals, stabilities and chance levels of a run were made (results.json)."""
-  from infofrag.fragments import chance  # pylint: disable=g-import-not-at-top
+  from infofrag.fragments import chance
   return {
       "intervals": {"method": "delete-d jackknife over models", "deleted": "floor(sqrt(n))",
                     "confidence": resampling.CONFIDENCE, "resamples": options.resamples,

@@ -55,7 +55,7 @@ def block_channels(count: int, num_threads: int, max_accumulator_bytes: int) -> 
   `num_threads` tasks at a time (each with [c + 1, c + 1] accumulators) fit it, at
   most the distributed stage's default block.
   """
-  from infofrag.analysis import pairwise_blocks as distributed_pairwise  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import pairwise_blocks as distributed_pairwise
   per_pair = 5 * 8 * num_threads
   if per_pair * (count + 1)**2 <= max_accumulator_bytes:
     return None
@@ -67,7 +67,7 @@ def selected_channels(embeddings: Sequence[embedding_lib.ModelEmbedding], *,
                       include_inactive: bool = False) -> np.ndarray:
   """Positions, among all channels of the ensemble, of the channels that enter the stage.
 
-  Inactive channels (at most `INFO_THRESHOLD_BITS` of information, the paper's cut) carry
+  Inactive channels (at most `fragments.ACTIVE_BITS` of information, the paper's cut) carry
   nothing to compare, so they are left out unless `include_inactive`.
   """
   active = np.concatenate([e.active for e in embeddings])
@@ -124,10 +124,10 @@ def ensemble_pairwise(embeddings: Sequence[embedding_lib.ModelEmbedding], *, cac
   channels = np.asarray(channels, dtype=np.int64)
   key = stage_key(embeddings, channels)
   mean, logvar = embedding_lib.concatenated(embeddings)
-  from infofrag.fragments import _parallel  # pylint: disable=g-import-not-at-top
+  from infofrag.fragments import _parallel
   block = block_channels(channels.size, _parallel.resolve_num_threads(None), max_accumulator_bytes)
   if channels.size and (client is not None or block is not None):
-    from infofrag.analysis import pairwise_blocks as distributed_pairwise  # pylint: disable=g-import-not-at-top
+    from infofrag.analysis import pairwise_blocks as distributed_pairwise
     result = distributed_pairwise.pairwise_nmi_vi_blocks(
         mean, logvar, folder=layout.pairwise_cache(cache_dir, key, blocked=True), client=client,
         channels=channels, block_channels=None if client is not None else block,
@@ -163,8 +163,8 @@ def pairwise_nmi_vi(mean: np.ndarray, logvar: np.ndarray, *, progress: bool = Tr
   vi : ndarray of shape (k, k), bits
   information : ndarray of shape (k,), bits
   """
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  from tqdm import tqdm
+  from infofrag import fragments
   count, num_points = mean.shape[1], mean.shape[0]
   if count == 0:  # e.g. every channel of a collapsed ensemble is inactive
     return np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0)

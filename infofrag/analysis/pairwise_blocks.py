@@ -51,6 +51,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from infofrag.fragments import structure as fragments_structure
 from infofrag.utils import io
 
 # Default block size. A block pair rebuilds its two blocks' fingerprints, a cost
@@ -71,8 +72,6 @@ FLOAT32_ABOVE_BYTES = 256 * 2**20
 # and groups of coefficient rows (32 MB per row at N = 1,000; groups of ~10 rows keep
 # the per-channel Python steps negligible).
 BLOCK_WORK_BYTES = 512 * 2**20
-# The paper's cut: channels with at most this information (bits) are inactive.
-ACTIVE_BITS = 0.01
 
 _PLAN = "plan.json"
 _SUMMARY = "pairwise.json"
@@ -112,7 +111,7 @@ class PairwiseResult:
   folder: str
 
 
-def active_channels(information: np.ndarray, *, threshold_bits: float = ACTIVE_BITS) -> np.ndarray:
+def active_channels(information: np.ndarray, *, threshold_bits: float = fragments_structure.ACTIVE_BITS) -> np.ndarray:
   """Indices of the channels carrying more than `threshold_bits` of information.
 
   Parameters
@@ -209,7 +208,7 @@ def _block_fingerprints(folder: str, digest: str, index: int):
   for a task, and a worker runs many tasks of the same blocks (one per range of points).
   The digest in the key keeps blocks of other inputs apart.
   """
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  from infofrag import fragments
   plan = _read_plan(folder)
   if plan is None or plan.get("digest") != digest:
     raise RuntimeError(f"the pairwise stage in {folder} changed while its tasks ran; rerun it.")
@@ -258,7 +257,7 @@ def run_task(folder: str, row_block: int, column_block: int, row_chunk: int) -> 
   if plan is None:
     raise FileNotFoundError(f"{os.path.join(folder, _PLAN)} is missing or unreadable: the "
                             "pairwise folder must be on a path shared with the client.")
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  from infofrag import fragments
   start = time.perf_counter()
   source_a = _block_fingerprints(folder, plan["digest"], row_block)
   source_b = None if row_block == column_block else _block_fingerprints(folder, plan["digest"],
@@ -323,7 +322,7 @@ def _assemble(folder: str, edges: np.ndarray, points: np.ndarray, channels: np.n
               digest: str, float32_above_bytes: int, tasks_total: int,
               tasks_reused: int) -> PairwiseResult:
   """Writes nmi.npy / vi.npy (memory-mappable), information.npy, channels.npy and pairwise.json."""
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  from infofrag import fragments
   count, num_points = int(edges[-1]), int(points[-1])
   dtype = np.dtype(np.float32 if 8 * count * count > float32_above_bytes else np.float64)
   information = np.zeros(count)
@@ -466,7 +465,7 @@ def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
   scheduler.SharedPathError
     With a client: `folder` is not writable from a worker or not shared with this process.
   """
-  from infofrag.fragments import _parallel  # pylint: disable=g-import-not-at-top
+  from infofrag.fragments import _parallel
   mean_t, logvar_t, channels = _as_inputs(mean, logvar, channels)
   if block_channels is None:
     block_channels = default_block_channels(mean_t.shape[0])
@@ -485,7 +484,7 @@ def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
       points = row_edges(num_points, default_row_chunks(len(block_pairs(len(edges) - 1)),
                                                         num_points, workers))
   if client is not None:
-    from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
+    from infofrag.distributed import scheduler
     scheduler.check_shared_path(client, folder)
   digest = _prepare(folder, mean_t, logvar_t, inputs_digest, edges, points, max_memory_bytes)
   expected_dtype = "float32" if 8 * edges[-1]**2 > float32_above_bytes else "float64"
@@ -515,7 +514,7 @@ def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
               future.cancel()
             raise
     else:
-      from distributed import as_completed  # pylint: disable=g-import-not-at-top
+      from distributed import as_completed
       futures = [client.submit(run_task, folder, *task, pure=False) for task in pending]
       for future in as_completed(futures):
         future.result()
@@ -531,7 +530,7 @@ def _progress_reporter(progress, total: int, initial: int):
   state = {"done": initial}
   bar = None
   if progress is True:
-    from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+    from tqdm import tqdm
     bar = tqdm(total=total, initial=initial, desc="pairwise NMI/VI", unit="task", file=sys.stderr)
 
   def report(close=False):

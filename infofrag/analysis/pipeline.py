@@ -157,7 +157,7 @@ class _Stages:
     start = time.time()
     try:
       yield
-    except Exception as error:  # pylint: disable=broad-except
+    except Exception as error:
       if models_lib.is_environment_error(error):
         raise
       self.analysis.stage_failures.append(
@@ -359,7 +359,7 @@ def analyse_zoo(model_dirs: Sequence[str], options: options_lib.EvaluationOption
   os.makedirs(options.output_dir, exist_ok=True)
   loader = loader or models_lib.ModelLoader()
   if options.scheduler != "none":
-    from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
+    from infofrag.distributed import scheduler
     try:
       with scheduler.connect(options.scheduler) as client:
         try:

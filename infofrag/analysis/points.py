@@ -52,11 +52,11 @@ def metric_point_factors(metric: str, dataset_name: str, *, gin_config_files: Se
   gin_config : str
       The operative config of the recorded run.
   """
-  import gin  # pylint: disable=g-import-not-at-top
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import evaluate  # pylint: disable=g-import-not-at-top
-  from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
+  import gin
+  from infofrag.data import named_data
+  from infofrag.evaluation import evaluate
+  from infofrag.metrics import registry
+  from infofrag.utils import paths
   registry.resolve_metric_names(metric)
   gin.clear_config()
   try:
@@ -98,8 +98,8 @@ def write_points(path: str, dataset_name: str, *, fingerprint_size: int, fingerp
       For a dataset whose images are not a function of the factors (point indices would
       not name them), or a sample larger than the dataset.
   """
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import io  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data
+  from infofrag.utils import io
   data = named_data.get_named_ground_truth_data(dataset_name)
   bundle_lib.check_deterministic(data, dataset_name, where=f"--dataset={dataset_name}")
   sample_lib.check_sample_fits(dataset_name, data, fingerprint_size)

@@ -170,7 +170,7 @@ def jackknife_interval(estimate: np.ndarray, values: np.ndarray, subsets: ModelS
   low, high : ndarray of shape (S,)
       NaN where the estimate is NaN or fewer than two resamples define the statistic.
   """
-  from scipy import stats  # pylint: disable=g-import-not-at-top
+  from scipy import stats
   estimate = np.asarray(estimate, dtype=np.float64).reshape(-1)
   values = np.asarray(values, dtype=np.float64).reshape(subsets.count, estimate.size)
   finite = np.isfinite(values)

@@ -68,7 +68,7 @@ def spearman_bootstrap(x: np.ndarray, y: np.ndarray, *, resamples: int, seed: in
   (rho, low, high, n): NaN where fewer than 3 pairs or a constant variable leave rho
   undefined; resamples whose rho is undefined (a constant draw) are left out.
   """
-  from scipy import stats  # pylint: disable=g-import-not-at-top
+  from scipy import stats
   x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
   keep = np.isfinite(x) & np.isfinite(y)
   x, y = x[keep], y[keep]

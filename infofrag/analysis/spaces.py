@@ -32,7 +32,7 @@ def embed_means(model_dirs: Sequence[str], observations: np.ndarray, *, cache_di
                 loader: models_lib.ModelLoader, progress: bool = True
                 ) -> List[tuple[np.ndarray, np.ndarray]]:
   """[(mean, logvar)] of each model on `observations`, cached as cache_dir/means-<key>.npz."""
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  from tqdm import tqdm
   result = []
   for model_dir in tqdm(model_dirs, desc="embedding (spaces)", unit="model",
                         disable=not progress, file=sys.stderr):
@@ -84,7 +84,7 @@ def space_rows(dataset: str, spaces: Sequence[spaces_lib.Space], factors: np.nda
   A space whose row cannot be computed is left out and recorded in `failures` as
   ("spaces", space name, reason); the other rows are kept.
   """
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  from tqdm import tqdm
   rows = []
   for space in tqdm(spaces, desc="whole spaces (Monte Carlo)", unit="space", disable=not progress,
                     file=sys.stderr):
@@ -121,9 +121,8 @@ def similarity_by_group(names: Sequence[str], group_of: Sequence[str], posterior
 
 def plot_similarity(similarity: Dict[str, Dict], path: str) -> str:
   """Heat maps of the pairwise model NMI, one panel per group, with colorbars (PNG)."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  import matplotlib
+  from matplotlib import pyplot as plt
   groups = list(similarity)
   fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.8), squeeze=False)
   for axis, group in zip(axes[0], groups):

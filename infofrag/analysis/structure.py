@@ -78,7 +78,7 @@ def find_structures(embeddings: Sequence[embedding_lib.ModelEmbedding],
   per_hyperparameter : bool
       Add one group per hyperparameter value.
   """
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  from infofrag import fragments
   ids = embedding_lib.channel_ids(embeddings)
   row_of = np.full(len(ids), -1, dtype=np.int64)
   row_of[matrices.channels] = np.arange(matrices.channels.size)

@@ -63,7 +63,7 @@ def model_rows(embeddings: Sequence[embedding_lib.ModelEmbedding], metric_rows: 
   metrics_by_dir = {row["model_dir"]: row for row in metric_rows}
   labels = (structure_lib.hotspot_label_of(structure, embedding_lib.channel_ids(embeddings))
             if structure is not None else None)
-  threshold = embedding_lib.INFO_THRESHOLD_BITS
+  threshold = fragments_structure.ACTIVE_BITS
   rows, offset = [], 0
   for e in embeddings:
     row = {"model": e.info.name, "dataset": e.info.dataset, "source": e.info.source,

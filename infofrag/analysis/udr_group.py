@@ -20,7 +20,7 @@ import numpy as np
 from infofrag.data import named_data
 from infofrag.evaluation import evaluate
 from infofrag.evaluation import representation as representation_lib
-from infofrag.metrics import udr  # pylint: disable=unused-import  (registers @udr_sklearn)
+from infofrag.metrics import udr  # registers @udr_sklearn
 from infofrag.utils import paths as infofrag_paths
 from infofrag.utils import results as results_lib
 from infofrag.zoo import saved_model
@@ -81,7 +81,7 @@ def evaluate_udr_group(model_dirs: Sequence[str], output_dir: str, *,
       model.check_observation_shape(dataset.observation_shape)
       functions.append(representation_lib.make_udr_representation_function(model, batch_size))
     try:
-      results = dict(evaluate._run_evaluation_fn(dataset, functions))  # pylint: disable=protected-access
+      results = dict(evaluate._run_evaluation_fn(dataset, functions))
     except ValueError as error:
       raise evaluate.EvaluationError(f"UDR of {len(model_dirs)} models from {model_dirs[0]}: "
                                      f"{error}") from error

@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
   args = build_parser().parse_args(argv)
-  from infofrag.reports import aggregate  # pylint: disable=g-import-not-at-top
+  from infofrag.reports import aggregate
   try:
     rows = aggregate.write_aggregate(args.result_file_pattern, args.output_path)
   except (aggregate.AggregateError, OSError) as error:

@@ -52,7 +52,7 @@ def add_scheduler_argument(parser: argparse.ArgumentParser | argparse._ArgumentG
 
 def metrics_help(default: str) -> str:
   """Help text of a --metrics flag, listing the registry's metrics and aliases."""
-  from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
+  from infofrag.metrics import registry
   aliases = ", ".join([f"{alias}={name}" for alias, name in sorted(registry.ALIASES.items())]
                       + [f"{name}={'+'.join(targets)}"
                          for name, targets in registry.EXPANSIONS.items()])
@@ -64,7 +64,7 @@ def parse_metrics(text: str) -> list[str]:
   """dlib metric names of a --metrics value ('none': no metric)."""
   if text.strip().lower() == "none":
     return []
-  from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
+  from infofrag.metrics import registry
   return registry.resolve_metric_names(text)
 
 
@@ -140,7 +140,7 @@ def resumable(program: str, function: Callable[..., int], *args: Any) -> int:
           "command again to resume.", file=sys.stderr)
     return 130
   except OSError as error:
-    from infofrag.zoo import loading as models_lib  # pylint: disable=g-import-not-at-top
+    from infofrag.zoo import loading as models_lib
     if not models_lib.is_environment_error(error):
       raise
     where = f" {error.filename}" if error.filename else ""
@@ -183,9 +183,9 @@ def run_analysis(model_dirs: Sequence[str], options: Any, run_info: dict, *, pro
   int
       The exit code: 0, 1 when a model or a stage failed, 2 for unusable input.
   """
-  from infofrag.evaluation import metric_runs  # pylint: disable=g-import-not-at-top
-  from infofrag.analysis import pipeline  # pylint: disable=g-import-not-at-top
-  from infofrag.analysis import outputs  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import metric_runs
+  from infofrag.analysis import pipeline
+  from infofrag.analysis import outputs
   try:
     analysis = pipeline.analyse_zoo(model_dirs, options, known_failures=known_failures)
   except pipeline.EvaluationInputError as error:
@@ -195,13 +195,13 @@ def run_analysis(model_dirs: Sequence[str], options: Any, run_info: dict, *, pro
     print(f"{program}: no model could be analysed; the tables in {options.output_dir} were "
           "left as they were.", file=sys.stderr)
     return 1
-  from infofrag.reports import html_report  # pylint: disable=g-import-not-at-top
+  from infofrag.reports import html_report
   run_info = html_report.collect_run_info(run_info["command"], run_info["started"])
   markdown = outputs.write_tables(analysis, run_info)
   report = html_report.write_report(options.output_dir, run_info=run_info)
   print(outputs.summary_text(analysis, markdown))
   if tensorboard:
-    from infofrag.reports import tensorboard_hparams  # pylint: disable=g-import-not-at-top
+    from infofrag.reports import tensorboard_hparams
     print(f"TensorBoard HParams: tensorboard --logdir "
           f"{tensorboard_hparams.write_hparams(options.output_dir)}")
   metric_runs.report_failures(analysis.failures)
@@ -247,8 +247,8 @@ def add_ensemble_arguments(parser, *, betas, seeds):
 
 def check_ensemble_arguments(args):
   """(config paths, betas, seeds) of valid ensemble flags; ValueError names the bad flag."""
-  from infofrag.utils import checks  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import checks
+  from infofrag.utils import paths
   try:
     betas = [float(b) for b in args.betas.split(",") if b.strip()]
   except ValueError:
@@ -261,7 +261,7 @@ def check_ensemble_arguments(args):
     if repeated:
       raise ValueError(f"{flag} repeats {', '.join(f'{v:g}' for v in repeated)}; each model "
                        "would be trained twice, identically. Give each value once.")
-  from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
+  from infofrag.distributed import scheduler
   scheduler.parse_scheduler(args.scheduler)
   for flag in ("processes", "training_steps", "fingerprint_size", "num_train"):
     value = getattr(args, flag)
@@ -300,10 +300,10 @@ def run_ensemble(args: argparse.Namespace, configs: Sequence[str], betas: Sequen
   int
       The exit code.
   """
-  from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
-  from infofrag.distributed import training  # pylint: disable=g-import-not-at-top
-  from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import layout  # pylint: disable=g-import-not-at-top
+  from infofrag.distributed import scheduler
+  from infofrag.distributed import training
+  from infofrag.training import sweep
+  from infofrag.utils import layout
   started = time.time()
   zoo = os.path.join(args.output_dir, "zoo")
   extra = [] if args.training_steps is None else [f"model.training_steps = {args.training_steps}"]
@@ -332,8 +332,8 @@ def run_ensemble(args: argparse.Namespace, configs: Sequence[str], betas: Sequen
               f"sap_score.num_test = {num_test}", f"dci.num_train = {args.num_train}",
               f"dci.num_test = {num_test}"]
   print(f"[2/2] evaluating the ensemble into {analysis}", flush=True)
-  from infofrag.analysis import options as options_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import loading  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import options as options_lib
+  from infofrag.zoo import loading
   options = options_lib.EvaluationOptions(
       metrics=tuple(parse_metrics(args.metrics)), output_dir=analysis,
       gin_bindings=tuple(bindings), fingerprint_size=args.fingerprint_size,
@@ -346,7 +346,7 @@ def run_ensemble(args: argparse.Namespace, configs: Sequence[str], betas: Sequen
     status = fail(program, str(error))
   else:
     run_info = {"command": [program] + list(sys.argv[1:]), "started": started}
-    from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+    from infofrag.utils import quiet_tensorflow
     quiet_tensorflow.import_tensorflow()
     status = resumable(program, lambda: run_analysis(
         model_dirs, options, run_info, program=program,

@@ -49,12 +49,12 @@ def train_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_train"
   for path in configs:
     if not os.path.isfile(path):
       return common.fail(prog, f"--gin_config={path}: file not found.")
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow()
-  from infofrag.data.ground_truth import paths  # pylint: disable=g-import-not-at-top
-  from infofrag.training import dlib_layout  # pylint: disable=g-import-not-at-top
-  from infofrag.training import train  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import locks  # pylint: disable=g-import-not-at-top
+  from infofrag.data.ground_truth import paths
+  from infofrag.training import dlib_layout
+  from infofrag.training import train
+  from infofrag.utils import locks
   try:
     results = dlib_layout.train_model_folder(args.model_dir, overwrite=args.overwrite,
                                              gin_config_files=configs,
@@ -83,11 +83,11 @@ def evaluate_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_eva
   missing = common.require_flags(prog, args, "input_dir", "output_dir")
   if missing is not None:
     return missing
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow()
-  from infofrag.evaluation import evaluate_representation as evaluation  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import step_folders as folders  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import errors  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import evaluate_representation as evaluation
+  from infofrag.utils import step_folders as folders
+  from infofrag.zoo import errors
   try:
     if args.gin_evaluation_config_glob is not None:
       evaluation.evaluate_config_glob(args.input_dir, args.output_dir,
@@ -111,7 +111,7 @@ def aggregate_results_main(argv: Optional[Sequence[str]] = None, *,
                       help="glob pattern of the result files")
   parser.add_argument("--output_path", default="results.json", help="the output JSON file")
   args = parser.parse_args(argv)
-  from infofrag.reports import aggregate  # pylint: disable=g-import-not-at-top
+  from infofrag.reports import aggregate
   try:
     rows = aggregate.write_aggregate(args.result_file_pattern, args.output_path)
   except (aggregate.AggregateError, OSError) as error:
@@ -140,10 +140,10 @@ def udr_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_udr") ->
   missing = common.require_flags(prog, args, "output_dir")
   if missing is not None:
     return missing
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow()
-  from infofrag.analysis import udr_group  # pylint: disable=g-import-not-at-top
-  import glob  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import udr_group
+  import glob
   runs = [(args.output_dir, list(args.gin_config), list(args.gin_bindings))]
   if args.gin_evaluation_config_glob is not None:
     configs = sorted(glob.glob(args.gin_evaluation_config_glob))

@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def options_from_args(args: argparse.Namespace):
   """The `EvaluationOptions` of parsed flags (metric names resolved)."""
-  from infofrag.analysis import options as options_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import options as options_lib
   return options_lib.EvaluationOptions(
       metrics=tuple(common.parse_metrics(args.metrics)), output_dir=args.output_dir,
       representation=args.representation, gin_config_files=tuple(args.gin_config),
@@ -142,9 +142,9 @@ def _error(message: str) -> int:
 
 def run_metrics_only(model_dirs: Sequence[str], options) -> int:
   """dlib's metrics per model, results in each model's folder; prints a summary table."""
-  from infofrag.evaluation import metric_runs  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import loading as models_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.reports import tables  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import metric_runs
+  from infofrag.zoo import loading as models_lib
+  from infofrag.reports import tables
   infos, failures = models_lib.read_models(model_dirs, dataset_override=options.dataset_override)
   rows, metric_failures = metric_runs.evaluate_standard_metrics(
       infos, metrics=options.metrics, loader=models_lib.ModelLoader(),
@@ -153,7 +153,7 @@ def run_metrics_only(model_dirs: Sequence[str], options) -> int:
       no_recompute=options.no_recompute, progress=options.progress)
   failures += metric_failures
   columns = ["model", "dataset", "method", "value", "seed"]
-  from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
+  from infofrag.metrics import registry
   columns += [column for _, _, column in registry.metric_columns(options.metrics)]
   print(tables.markdown_table(rows, columns + ["metrics_by"]))
   metric_runs.report_failures(failures)
@@ -175,7 +175,7 @@ INPUT_DIR_FLAGS = ("input_dir", "output_dir", "gin_config", "gin_bindings", "ove
 
 def run_input_dir(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
   """dlib_evaluate: a metric of one postprocessed representation, into --output_dir."""
-  for action in parser._actions:  # pylint: disable=protected-access
+  for action in parser._actions:
     if action.dest in INPUT_DIR_FLAGS or action.dest == "help":
       continue
     if getattr(args, action.dest) != action.default:
@@ -191,12 +191,12 @@ def run_input_dir(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
       return _error(f"--metrics: {error}")
   if metrics is not None and args.gin_evaluation_config_glob:
     return _error("give --metrics or --gin_evaluation_config_glob with --input_dir, not both.")
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow(verbose=args.verbose)
-  from infofrag.evaluation import evaluate_representation as evaluation  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import step_folders as folders  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import errors  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import evaluate_representation as evaluation
+  from infofrag.utils import paths
+  from infofrag.utils import step_folders as folders
+  from infofrag.zoo import errors
   try:
     if args.gin_evaluation_config_glob:
       done = evaluation.evaluate_config_glob(
@@ -231,16 +231,16 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     return _error("--gin_evaluation_config_glob needs --input_dir (a postprocessed "
                   "representation).")
   if args.tensorboard:
-    import importlib.util  # pylint: disable=g-import-not-at-top
+    import importlib.util
     if not args.output_dir:
       return _error("--tensorboard needs --output_dir (its summaries go to OUTPUT_DIR/tensorboard).")
     if importlib.util.find_spec("tensorboard") is None:
       return _error("--tensorboard needs the tensorboard package; pip install "
                     "\"tensorboard>=2.16,<2.22\" (or infofrag[tensorboard]).")
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow(verbose=args.verbose)
-  from infofrag.zoo import loading as models_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.analysis import options as options_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import loading as models_lib
+  from infofrag.analysis import options as options_lib
   try:
     options = options_from_args(args)
     model_dirs = models_lib.find_models(zoo=args.zoo,

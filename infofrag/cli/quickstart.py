@@ -53,7 +53,7 @@ def build_parser():
 def main(argv=None):
   args = build_parser().parse_args(argv)
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-  from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import paths
   try:
     configs, betas, seeds = common.check_ensemble_arguments(args)
     extra_config = args.extra_model_config or paths.gin_config_path("quick32", "beta_tc_vae.gin")

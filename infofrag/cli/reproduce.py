@@ -109,7 +109,7 @@ def run_fusion(args):
   """Trains (or reuses) the learners, fuses, and writes the tables and figures."""
   problem = check_arguments(args)
   if problem is None and args.scheduler != "none":
-    from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
+    from infofrag.distributed import scheduler
     try:
       scheduler.parse_scheduler(args.scheduler)
     except ValueError as error:
@@ -118,7 +118,7 @@ def run_fusion(args):
     print(f"infofrag_reproduce fusion: error: {problem}", file=sys.stderr)
     return 2
   # Heavy imports only after the arguments are valid (so --help stays instant).
-  from infofrag.experiments import so2_fusion  # pylint: disable=g-import-not-at-top
+  from infofrag.experiments import so2_fusion
   try:
     so2_fusion.run(args.output_dir, sizes=args.sizes, repeats=args.repeats,
                    objectives=args.objectives, fusion_steps=args.fusion_steps,
@@ -163,7 +163,7 @@ def _with_quick_defaults(parser, argv, quick_flags):
 
 
 def run_agreement(args) -> int:
-  from infofrag.experiments import agreement  # pylint: disable=g-import-not-at-top
+  from infofrag.experiments import agreement
   summary = agreement.run(args.output_dir, quick=args.quick, seed=args.seed)
   with open(os.path.join(args.output_dir, "agreement.md")) as f:
     print(f.read())
@@ -173,8 +173,8 @@ def run_agreement(args) -> int:
 
 
 def run_hotspots(args) -> int:
-  from infofrag.experiments import hotspots  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import layout  # pylint: disable=g-import-not-at-top
+  from infofrag.experiments import hotspots
+  from infofrag.utils import layout
   configs, betas, seeds = common.check_ensemble_arguments(args)
   code = common.run_ensemble(args, configs, betas, seeds, program="infofrag_reproduce hotspots")
   analysis = os.path.join(args.output_dir, "analysis")
@@ -194,11 +194,11 @@ def main(argv=None) -> int:
   if args.quick and args.experiment in ("hotspots", "fusion"):
     quick_flags = QUICK_HOTSPOTS if args.experiment == "hotspots" else QUICK_FUSION
     if args.experiment == "fusion" and not args.gin_config:
-      from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
+      from infofrag.utils import paths
       quick_flags = quick_flags + [f"--gin_config={paths.gin_config_path(*QUICK_FUSION_LEARNER)}"]
     args = _with_quick_defaults(parser, argv, quick_flags)
   if args.experiment == "fusion":  # fingerprints and fuses in this process: TensorFlow quiet
-    from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+    from infofrag.utils import quiet_tensorflow
     quiet_tensorflow.import_tensorflow()
   try:
     if args.experiment == "agreement":

@@ -62,8 +62,8 @@ def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None, *, prog: str = PROGRAM) -> int:
   args = build_parser(prog).parse_args(argv)
-  from infofrag.utils import step_folders as folders  # pylint: disable=g-import-not-at-top
-  from infofrag.workflow import reproduce  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import step_folders as folders
+  from infofrag.workflow import reproduce
   metrics = None
   if args.metrics is not None:
     metrics = [name.strip() for name in args.metrics.split(",") if name.strip()]
@@ -80,11 +80,11 @@ def main(argv: Optional[Sequence[str]] = None, *, prog: str = PROGRAM) -> int:
   except folders.WorkflowError as error:
     print(f"{prog}: error: {error}", file=sys.stderr)
     return 2
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow(verbose=args.verbose)
-  from infofrag.training import train  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import locks  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import errors  # pylint: disable=g-import-not-at-top
+  from infofrag.training import train
+  from infofrag.utils import locks
+  from infofrag.zoo import errors
   try:
     done = reproduce.run(plan, overwrite=args.overwrite,
                          visualize=not args.no_visualizations,

@@ -60,19 +60,19 @@ def build_parser():
 
 def _run_sweep(args):
   """Trains a grid (or a study slice) into --zoo with several processes."""
-  from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import checks  # pylint: disable=g-import-not-at-top
+  from infofrag.training import sweep
+  from infofrag.utils import checks
   if args.model_dir:
     print("infofrag_train: error: give either --model_dir (one model) or --zoo "
           "(a sweep), not both", file=sys.stderr)
     return 2
-  from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
+  from infofrag.distributed import scheduler
   try:
     if args.processes < 1:
       raise ValueError("--processes must be >= 1")
     scheduler.parse_scheduler(args.scheduler)  # a bad value fails before any work
     if args.study:
-      from infofrag.training import study  # pylint: disable=g-import-not-at-top
+      from infofrag.training import study
       if not args.model_nums:
         raise ValueError("--study needs --model_nums, e.g. --model_nums=0-9")
       description = study.load_study(args.study)
@@ -92,7 +92,7 @@ def _run_sweep(args):
   except (ValueError, KeyError, FileNotFoundError) as error:
     print(f"infofrag_train: error: {error}", file=sys.stderr)
     return 2
-  from infofrag.distributed import training  # pylint: disable=g-import-not-at-top
+  from infofrag.distributed import training
   try:
     status = training.train_sweep(models, args.zoo, scheduler_spec=args.scheduler,
                                   processes=args.processes, progress=not args.no_progress,
@@ -134,10 +134,10 @@ def main(argv=None):
     if getattr(args, flag) < 1:
       print(f"infofrag_train: error: --{flag} must be >= 1", file=sys.stderr)
       return 2
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow(verbose=args.verbose)
-  from infofrag.data.ground_truth import paths  # pylint: disable=g-import-not-at-top
-  from infofrag.training import train  # pylint: disable=g-import-not-at-top
+  from infofrag.data.ground_truth import paths
+  from infofrag.training import train
   options = train.LoopOptions(checkpoint_every=args.checkpoint_every,
                               summary_every=args.summary_every,
                               progress=not args.no_progress)
@@ -152,7 +152,7 @@ def main(argv=None):
   except (train.TrainingError, paths.DatasetFileNotFoundError, ValueError, RuntimeError) as error:
     print(f"infofrag_train: error: {_first_line(error)}", file=sys.stderr)
     return 1
-  except Exception as error:  # pylint: disable=broad-except
+  except Exception as error:
     # Unexpected failures still end with one readable line and a non-zero exit.
     print(f"infofrag_train: error: {type(error).__name__}: {_first_line(error)}", file=sys.stderr)
     return 1

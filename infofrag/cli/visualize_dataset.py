@@ -37,9 +37,9 @@ def main(argv=None):
     print(f"infofrag_visualize_dataset: error: {error}", file=sys.stderr)
     return 2
   # Imports after parsing so --help stays instant.
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
-  from infofrag.data.ground_truth import paths  # pylint: disable=g-import-not-at-top
-  from infofrag.reports import dataset_figures  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data
+  from infofrag.data.ground_truth import paths
+  from infofrag.reports import dataset_figures
   try:
     data = named_data.get_named_ground_truth_data(args.dataset)
   except (ValueError, paths.DatasetFileNotFoundError) as error:

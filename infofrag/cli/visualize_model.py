@@ -44,11 +44,11 @@ def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
 def run(model_dir: str, output_dir: str, *, overwrite: bool = False, verbose: bool = False,
         prog: str = PROGRAM, **options) -> int:
   """Draws the visualizations; prints one line; returns the exit code (2: bad input)."""
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow(verbose=verbose)
-  from infofrag.data.ground_truth import paths  # pylint: disable=g-import-not-at-top
-  from infofrag.visualize import visualize_model  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import step_folders as folders  # pylint: disable=g-import-not-at-top
+  from infofrag.data.ground_truth import paths
+  from infofrag.visualize import visualize_model
+  from infofrag.utils import step_folders as folders
   try:
     written = visualize_model.visualize(model_dir, output_dir, overwrite=overwrite, **options)
   except (folders.WorkflowError, paths.DatasetFileNotFoundError) as error:

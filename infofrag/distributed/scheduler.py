@@ -138,9 +138,9 @@ def connect(spec: SchedulerSpec | str, *, resources: Optional[dict] = None,
   if spec.kind == "none":
     yield None
     return
-  import logging  # pylint: disable=g-import-not-at-top
-  import dask  # pylint: disable=g-import-not-at-top
-  from distributed import Client, LocalCluster  # pylint: disable=g-import-not-at-top
+  import logging
+  import dask
+  from distributed import Client, LocalCluster
   if spec.kind == "local":
     workers = spec.workers if spec.workers is not None else (os.cpu_count() or 1)
     # Read when the scheduler and workers start; the nannies pass it to the workers.

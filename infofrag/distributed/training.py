@@ -69,7 +69,7 @@ def train_model(model: sweep.SweepModel, root: str, *, overwrite: bool = False,
     with open(log_path, "w") as log:
       process = subprocess.Popen(sweep.training_command(model, root, overwrite), stdout=log,
                                  stderr=subprocess.STDOUT, env=env, pass_fds=(lock,),
-                                 preexec_fn=workers.die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
+                                 preexec_fn=workers.die_with_parent)
   finally:
     os.close(lock)
   try:
@@ -89,7 +89,7 @@ def _trainings_on_this_host(trainings_by_host: Optional[dict]) -> int:
   if not trainings_by_host:
     return 1
   try:
-    from distributed import get_worker  # pylint: disable=g-import-not-at-top
+    from distributed import get_worker
     host = get_worker().address.rsplit(":", 1)[0]
   except (ImportError, ValueError):
     return 1
@@ -132,8 +132,8 @@ def run_sweep_on_dask(models: list, root: str, *, client: Any, progress: bool = 
   scheduler.SharedPathError
     ROOT is not writable from a worker, or not visible here.
   """
-  from distributed import as_completed  # pylint: disable=g-import-not-at-top
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  from distributed import as_completed
+  from tqdm import tqdm
   status, pending = sweep.plan_sweep(models, root, overwrite=overwrite)
   scheduler.check_shared_path(client, root)
   resources = scheduler.worker_resources(client)
@@ -155,7 +155,7 @@ def run_sweep_on_dask(models: list, root: str, *, client: Any, progress: bool = 
     for future in as_completed(list(futures)):
       try:
         status[futures[future]] = future.result()
-      except Exception as error:  # pylint: disable=broad-except
+      except Exception as error:
         # e.g. KilledWorker after the scheduler's allowed failures: one line, keep going.
         status[futures[future]] = f"failed on Dask: {type(error).__name__}: {error}"
       bar.update(1)

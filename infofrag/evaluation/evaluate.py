@@ -119,7 +119,7 @@ def _normalised(value):
 def foreign_results_match(results_dir: str, requested_gin: str) -> bool:
   """True when results without an infofrag key (dlib's) recorded every requested binding
   with the same value in their `gin/evaluation.gin`."""
-  from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import results as results_lib
   path = os.path.join(results_dir, "gin", "evaluation.gin")
   if not os.path.exists(path):
     return False
@@ -203,9 +203,9 @@ def evaluate_model(model_dir: str, metric: str, *, representation: str = "mean",
   EvaluationError, saved_model.ModelLoadError
       With the model directory in the message.
   """
-  from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import representation as representation_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.metrics import registry
+  from infofrag.evaluation import representation as representation_lib
+  from infofrag.utils import results as results_lib
 
   results_dir = metric_results_dir(model_dir, metric, representation, metrics_root)
   registry.resolve_metric_names(metric)  # Validates the name with a clear message.

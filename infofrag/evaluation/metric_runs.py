@@ -17,7 +17,7 @@ from infofrag.zoo import model_info
 def model_output_id(model_dir: str) -> str:
   """A folder name unique to a model: its name and a digest of its resolved path, so
   `zooA/0` and `zooB/0` never share results."""
-  import hashlib  # pylint: disable=g-import-not-at-top
+  import hashlib
   resolved = os.path.realpath(model_dir)
   digest = hashlib.sha1(resolved.encode()).hexdigest()[:10]
   return f"{os.path.basename(os.path.normpath(model_dir))}-{digest}"
@@ -68,8 +68,8 @@ def evaluate_standard_metrics(infos: Sequence[model_info.ModelInfo], *, metrics:
       headline columns of `metric_columns` and ``metrics_by`` (who wrote the results).
   failures : list of ModelFailure
   """
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import evaluate  # pylint: disable=g-import-not-at-top
+  from tqdm import tqdm
+  from infofrag.evaluation import evaluate
 
   rows, failures = [], []
   bar = tqdm(total=len(infos) * len(metrics), desc="metrics", unit="run",
@@ -92,7 +92,7 @@ def evaluate_standard_metrics(infos: Sequence[model_info.ModelInfo], *, metrics:
         sources.add(run.source)
         bar.update(1)
         done += 1
-    except Exception as error:  # pylint: disable=broad-except
+    except Exception as error:
       # One model's failure (a broken file, a metric that cannot handle its codes) is
       # recorded and the others go on; a full disk or read-only file system stops the run.
       if models_lib.is_environment_error(error):

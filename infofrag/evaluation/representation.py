@@ -64,6 +64,6 @@ def make_udr_representation_function(model: Any, batch_size: int = 64
       prior per latent over the batch (num_latent,)), in the encoder's dtype (float32), as
       dlib computes them from its TF Hub module.
   """
-  from infofrag.metrics import udr  # pylint: disable=g-import-not-at-top
+  from infofrag.metrics import udr
   return udr.kl_representation_function(lambda observations: model.encode(observations,
                                                                           batch_size))

@@ -76,7 +76,7 @@ def compare_spaces(spaces: Dict[str, Tuple[np.ndarray, np.ndarray]], *, num_samp
 
 def spearman(rows: List[Dict]) -> Dict[str, float]:
   """Spearman correlation of the two estimators over the pairs, for NMI and for VI."""
-  from scipy import stats  # pylint: disable=g-import-not-at-top
+  from scipy import stats
   column = lambda key: [row[key] for row in rows]
   return {"nmi": float(stats.spearmanr(column("bhattacharyya_nmi"),
                                        column("monte_carlo_nmi")).statistic),
@@ -86,9 +86,7 @@ def spearman(rows: List[Dict]) -> Dict[str, float]:
 
 def plot_agreement(rows: List[Dict], correlations: Dict[str, float], path: str) -> str:
   """Scatter of Bhattacharyya against Monte Carlo NMI and VI, one point per pair (PNG)."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from matplotlib import pyplot as plt
   fig, axes = plt.subplots(1, 2, figsize=(8, 3.8))
   for axis, (key, label) in zip(axes, [("nmi", "NMI"), ("vi_bits", "VI (bits)")]):
     x = [row[f"bhattacharyya_{key}"] for row in rows]

@@ -28,10 +28,8 @@ def structure_figure(analysis_dir: str, row: Dict[str, str], display: str = "nmi
 
 def composite_figure(analysis_dir: str, path: str, display: str = "nmi") -> str:
   """One row of per-group structure figures, each titled with its group's summary (PNG)."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  from matplotlib import image as mpimg  # pylint: disable=g-import-not-at-top
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from matplotlib import image as mpimg
+  from matplotlib import pyplot as plt
   rows = [row for row in read_groups(analysis_dir)
           if os.path.exists(structure_figure(analysis_dir, row, display))]
   if not rows:

@@ -72,7 +72,7 @@ def learner_sweep(num_models: int, *, gin_configs: Sequence[str] = (),
   -------
   list of `infofrag.training.sweep.SweepModel`, numbered 0 .. num_models - 1.
   """
-  from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
+  from infofrag.training import sweep
   if int(num_models) < 1:
     raise ValueError(f"the experiment needs at least 1 weak learner; got {num_models}.")
   gin_configs = list(gin_configs) or [default_gin_config()]
@@ -107,8 +107,8 @@ def train_weak_learners(output_dir: str, num_models: int, *, gin_configs: Sequen
   LearnerTrainingError if a learner failed to train or a finished one was trained with another
   config.
   """
-  from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
-  from infofrag.distributed import training  # pylint: disable=g-import-not-at-top
+  from infofrag.training import sweep
+  from infofrag.distributed import training
   models = learner_sweep(num_models, gin_configs=gin_configs, extra_bindings=extra_bindings)
   root = models_root(output_dir)
   conflicts = sweep.check_finished_models(models, root)
@@ -130,14 +130,14 @@ def train_weak_learners(output_dir: str, num_models: int, *, gin_configs: Sequen
 
 def is_trained(model_dir: str) -> bool:
   """True when the learner's training finished (`infofrag.training.sweep.is_finished`)."""
-  from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
+  from infofrag.training import sweep
   return sweep.is_finished(model_dir)
 
 
 def encode_circle(model_dir: str, angles: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
   """Posteriors of a trained circle model at `angles`: (mean, logvar), [N, latent] float64 each."""
-  from infofrag.data.ground_truth import circle  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  from infofrag.data.ground_truth import circle
+  from infofrag.zoo import saved_model
   model = saved_model.load_model(model_dir)
   model.check_observation_shape([2])
   mean, logvar = model.encode(circle.circle_points(angles), batch_size=len(angles))
@@ -249,10 +249,9 @@ def write_tables(rows: Sequence[Dict[str, object]], output_dir: str) -> Tuple[st
 
 def plot_continuity(rows: Sequence[Dict[str, object]], path: str) -> str:
   """The paper's figure: continuity (log) vs ensemble size (log), one line per objective (PNG)."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  import matplotlib.ticker  # pylint: disable=g-import-not-at-top,unused-import
+  import matplotlib
+  import matplotlib.pyplot as plt
+  import matplotlib.ticker
   figure, axis = plt.subplots(figsize=(7, 4))
   objectives = [o for o in DEFAULT_OBJECTIVES if any(r["objective"] == o for r in rows)]
   for k, objective in enumerate(objectives):
@@ -277,9 +276,7 @@ def plot_continuity(rows: Sequence[Dict[str, object]], path: str) -> str:
 
 def plot_embeddings(runs: Sequence[FusionRun], path: str, *, repeat: int = 0) -> str:
   """Grid of fused 2-D embeddings (objective x ensemble size), points coloured by angle (PNG)."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  import matplotlib.pyplot as plt
   chosen = [r for r in runs if r.repeat == repeat]
   objectives = [o for o in DEFAULT_OBJECTIVES if any(r.objective == o for r in chosen)]
   sizes = sorted({r.ensemble_size for r in chosen})

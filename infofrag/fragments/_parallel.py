@@ -23,7 +23,7 @@ def resolve_num_threads(num_threads):
 @contextlib.contextmanager
 def single_threaded_blas():
   """Limits BLAS to one thread inside the block (threadpoolctl ships with scikit-learn)."""
-  import threadpoolctl  # pylint: disable=g-import-not-at-top
+  import threadpoolctl
   with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
     yield
 

@@ -213,7 +213,7 @@ def chance_level(draws: npt.ArrayLike, quantile: float = CHANCE_QUANTILE) -> np.
   if draws.shape[0] == 0:
     return np.full(draws.shape[1:], np.nan)
   with np.errstate(all="ignore"):
-    import warnings  # pylint: disable=g-import-not-at-top
+    import warnings
     with warnings.catch_warnings():
       warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
       return np.nanquantile(draws, quantile, axis=0)

@@ -95,12 +95,10 @@ def plot_structure(structure: structure_lib.EnsembleStructure, path: str,
   str
     `path`.
   """
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  from matplotlib import colors as mcolors  # pylint: disable=g-import-not-at-top
-  from matplotlib import gridspec  # pylint: disable=g-import-not-at-top
-  from matplotlib import patches  # pylint: disable=g-import-not-at-top
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from matplotlib import colors as mcolors
+  from matplotlib import gridspec
+  from matplotlib import patches
+  from matplotlib import pyplot as plt
   display = display or structure.distance
   count = len(structure.ordering)
   if count == 0:

@@ -52,7 +52,7 @@ def aggregate_results(pattern: str) -> pd.DataFrame:
 
 def write_aggregate(pattern: str, output_path: str) -> int:
   """Writes the aggregate of `pattern` to `output_path` (atomically); returns the rows."""
-  from infofrag.utils import io  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import io
   frame = aggregate_results(pattern)
   io.write_text_atomic(output_path, frame.to_json())
   return len(frame)

@@ -23,9 +23,7 @@ def image_grid(images, num_columns, pad=2, pad_value=0.5):
 
 def save_image(path, image):
   """Writes an [H, W, C] image in [0, 1] (C = 1 or 3) as PNG, atomically."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from matplotlib import pyplot as plt
   image = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
   if image.shape[-1] == 1:
     image = np.repeat(image, 3, axis=-1)
@@ -57,9 +55,7 @@ def _factor_name(data, index):
 
 def _save_vector_figure(path, points, colors, title):
   """Scatter plot for vector observations (e.g. `circle`)."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from matplotlib import pyplot as plt
   figure, axis = plt.subplots(figsize=(4, 4))
   scatter = axis.scatter(points[:, 0], points[:, 1], c=colors, cmap="twilight", s=12)
   figure.colorbar(scatter, ax=axis, label="factor value")

@@ -7,7 +7,7 @@ from infofrag.utils import io
 
 def save_figure(fig, path, dpi: int = 150, tight: bool = True) -> str:
   """Writes `fig` as a PNG at `path` (atomic rename) and closes it; returns the path."""
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from matplotlib import pyplot as plt
   path = os.fspath(path)
   try:
     if tight:

@@ -36,7 +36,7 @@ PER_CHANNEL_COLUMNS = ("info_bits_per_channel", "best_factor_per_channel", "hots
 
 def _version(distribution: str) -> str:
   if distribution == "infofrag":  # the code that ran, installed or not
-    import infofrag  # pylint: disable=g-import-not-at-top
+    import infofrag
     return infofrag.__version__
   try:
     return importlib.metadata.version(distribution)
@@ -259,7 +259,7 @@ VISUALIZATIONS_FOLDER = "visualizations"
 def _visualization_links(models: Sequence[Mapping[str, Any]]) -> List[Dict[str, str]]:
   """A link per model whose folder holds dlib's ``visualizations/`` (infofrag_visualize_model
   or dlib_reproduce output): {"model", "path", "href" (file URI)}, in the models' order."""
-  import pathlib  # pylint: disable=g-import-not-at-top
+  import pathlib
   links = []
   for model in models:
     folder = model.get("model_dir")
@@ -350,7 +350,7 @@ def build_context(output_dir: str, run_info: Mapping[str, Any]) -> Dict[str, Any
 
 def render(context: Mapping[str, Any]) -> str:
   """The report page (HTML text) of a `build_context` result."""
-  import jinja2  # pylint: disable=g-import-not-at-top
+  import jinja2
   environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
                                    autoescape=True, undefined=jinja2.StrictUndefined,
                                    trim_blocks=True, lstrip_blocks=True)

@@ -79,10 +79,8 @@ def plot_metric_scatter(models: Sequence[Mapping[str, Any]], path: str, *, y_col
   ValueError
       If no model has both values.
   """
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  from matplotlib import colors as mcolors  # pylint: disable=g-import-not-at-top
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from matplotlib import colors as mcolors
+  from matplotlib import pyplot as plt
   points: List[Tuple[float, float, Mapping[str, Any]]] = []
   skipped = []
   for model in models:

@@ -73,8 +73,8 @@ def write_hparams(output_dir: str, *, models: Optional[Sequence[Mapping[str, Any
   ImportError
       If the tensorboard package is not installed.
   """
-  from tensorboard.plugins.hparams import api as hp  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from tensorboard.plugins.hparams import api as hp
+  import tensorflow as tf
   if models is None:
     path = layout.results_path(output_dir)
     if not os.path.exists(path):

@@ -166,7 +166,7 @@ def check_finished_models(models, root):
 def write_manifest(models, root, status):
   """ROOT/sweep.json: every model's config files (absolute), bindings and status, with the
   values its own recorded training config holds for the sweep's bindings."""
-  from infofrag.utils import io  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import io
   entries = []
   for model in models:
     entry = {"model_num": model.model_num,
@@ -206,8 +206,8 @@ def run_sweep(models, root, processes=2, progress=True, overwrite=False):
   the differing bindings (or, with `overwrite`, it is retrained). ROOT/sweep.json is
   written at the end from the models' own records, also after Ctrl-C.
   """
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-  from infofrag.training import workers  # pylint: disable=g-import-not-at-top
+  from tqdm import tqdm
+  from infofrag.training import workers
   processes = checks.check_positive_int(processes, name="processes")
   status, pending = plan_sweep(models, root, overwrite=overwrite)
   bar = tqdm(total=len(models), initial=len(models) - len(pending), desc="training sweep",

@@ -49,10 +49,10 @@ from infofrag.utils import checks
 from infofrag.utils import locks
 
 # Importing these registers every configurable a dlib train.gin names.
-from infofrag.models import architectures  # pylint: disable=unused-import
-from infofrag.models import losses  # pylint: disable=unused-import
-from infofrag.models import methods  # pylint: disable=unused-import
-from infofrag.models import optimizers  # pylint: disable=unused-import
+from infofrag.models import architectures
+from infofrag.models import losses
+from infofrag.models import methods
+from infofrag.models import optimizers
 from infofrag.export import saved_model as export_lib
 
 
@@ -93,7 +93,7 @@ def register_configurables():
   Dataset modules are otherwise imported lazily by named_data, which would register
   their configurables (e.g. `circle.num_angles`) after gin has locked the config.
   """
-  for module_name in sorted({entry[0] for entry in named_data._DATASETS.values()}):  # pylint: disable=protected-access
+  for module_name in sorted({entry[0] for entry in named_data._DATASETS.values()}):
     try:
       importlib.import_module(f"infofrag.data.ground_truth.{module_name}")
     except ImportError:
@@ -179,14 +179,14 @@ def _train_locked(model_dir, overwrite, resume, options, model, training_steps, 
   work_dir = partial_dir(model_dir)
 
   dataset = named_data.get_named_ground_truth_data()
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   tf.config.experimental.enable_op_determinism()
   tf.random.set_seed(random_seed % (2**31 - 1))
   seed_state = np.random.RandomState(random_seed)
   train_data_seed = seed_state.randint(2**32)
   eval_data_seed = seed_state.randint(2**32)
 
-  from infofrag.models import layers  # pylint: disable=g-import-not-at-top
+  from infofrag.models import layers
   model.build(dataset.observation_shape, layers.SeedStream(random_seed))
   _smoke_test(model, dataset, tf)
 
@@ -210,7 +210,7 @@ def _train_locked(model_dir, overwrite, resume, options, model, training_steps, 
   for leftover in ("tfhub", "results"):  # From a run that died while exporting.
     shutil.rmtree(os.path.join(work_dir, "model", leftover), ignore_errors=True)
   export_lib.export_as_tf_hub(model, os.path.join(work_dir, "model", "tfhub"), info)
-  from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import results as results_lib
   written = results_lib.update_result_directory(
       os.path.join(work_dir, "model", "results"), "train", results)
   _publish(work_dir, model_dir)
@@ -222,7 +222,7 @@ REQUEST_FILE = "infofrag_request.gin"
 
 def _config_differences(stored_text, requested_text):
   """['binding: X in the checkpoint's run, Y now', ...] between two gin config texts."""
-  from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import results as results_lib
   stored, requested = results_lib.gin_dict(stored_text), results_lib.gin_dict(requested_text)
   return [f"{name}: {stored.get(name, '(unset)')} in the interrupted run, "
           f"{requested.get(name, '(unset)')} now"
@@ -255,7 +255,7 @@ def _prepare_work_dir(work_dir, resume, overwrite):
           "or --overwrite to discard it and start again.")
   os.makedirs(work_dir, exist_ok=True)
   if not os.path.exists(request_path):
-    from infofrag.utils import io  # pylint: disable=g-import-not-at-top
+    from infofrag.utils import io
     io.write_text_atomic(request_path, requested)
 
 
@@ -282,7 +282,7 @@ def _smoke_test(model, dataset, tf):
 
 def _write_scalars(tf, writer, values, step):
   """TensorBoard scalar summaries without needing the tensorboard package installed."""
-  from tensorflow.core.framework import summary_pb2  # pylint: disable=g-import-not-at-top
+  from tensorflow.core.framework import summary_pb2
   metadata = summary_pb2.SummaryMetadata()
   metadata.plugin_data.plugin_name = "scalars"  # What TensorBoard's scalar plugin reads.
   serialized = metadata.SerializeToString()
@@ -386,7 +386,7 @@ class _Trainer:
   def run(self):
     """Trains up to training_steps, checkpointing periodically and on interruption."""
     tf = self.tf
-    from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+    from tqdm import tqdm
     start = int(self.global_step.numpy())
     if start >= self.training_steps:
       return

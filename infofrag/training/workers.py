@@ -43,7 +43,7 @@ STOP_SECONDS = 60.0
 def die_with_parent() -> None:
   """Asks Linux to send this process SIGTERM when its parent dies (no-op elsewhere)."""
   if sys.platform.startswith("linux"):
-    import ctypes  # pylint: disable=g-import-not-at-top
+    import ctypes
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
@@ -111,14 +111,14 @@ def train_logged(model_dir: str, gin_config_files: Sequence[str], gin_bindings: 
   KeyboardInterrupt
     On Ctrl-C or SIGTERM, after the training saved its checkpoint.
   """
-  from infofrag.training import train  # pylint: disable=g-import-not-at-top
+  from infofrag.training import train
   options = train.LoopOptions(progress=False)
   with open(log_path, "w") as log, _output_to(log):
     try:
       results = train.train_with_gin(model_dir, overwrite=overwrite, resume=not overwrite,
                                      gin_config_files=list(gin_config_files),
                                      gin_bindings=list(gin_bindings), options=options)
-    except Exception as error:  # pylint: disable=broad-except
+    except Exception as error:
       traceback.print_exc()
       first = (str(error).strip().splitlines() or [""])[0]
       print(f"infofrag_train: error: {type(error).__name__}: {first}", flush=True)
@@ -156,12 +156,12 @@ def serve() -> None:
   (a fresh interpreter, so no caller's script is imported again, unlike multiprocessing's
   spawn start).
   """
-  from multiprocessing import connection  # pylint: disable=g-import-not-at-top
+  from multiprocessing import connection
   jobs_fd, results_fd = (int(fd) for fd in os.environ.pop(_PIPES_VARIABLE).split(","))
   jobs = connection.Connection(jobs_fd, writable=False)
   results = connection.Connection(results_fd, readable=False)
   signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   try:
     quiet_tensorflow.import_tensorflow()
     while True:
@@ -179,14 +179,14 @@ class _Worker:
   """One worker process, the pipes to it and the job it is training (None: idle)."""
 
   def __init__(self, environment: Dict[str, str]) -> None:
-    from multiprocessing import connection  # pylint: disable=g-import-not-at-top
+    from multiprocessing import connection
     jobs_read, jobs_write = os.pipe()
     results_read, results_write = os.pipe()
     env = dict(os.environ)
     env.update(environment)
     env[_PIPES_VARIABLE] = f"{jobs_read},{results_write}"
     try:
-      self.process = subprocess.Popen(  # pylint: disable=subprocess-popen-preexec-fn
+      self.process = subprocess.Popen(
           [sys.executable, "-m", "infofrag.training.workers"], env=env,
           pass_fds=(jobs_read, results_write), preexec_fn=die_with_parent)
     finally:
@@ -247,7 +247,7 @@ def run_jobs(jobs: Sequence[Job], *, processes: int, environment: Dict[str, str]
   dict {job number: 'trained' | failure text}. Jobs not started because of an
   interruption are absent.
   """
-  from multiprocessing import connection  # pylint: disable=g-import-not-at-top
+  from multiprocessing import connection
   pending: List[Job] = list(jobs)
   status: Dict[int, str] = {}
   workers: List[_Worker] = []

@@ -29,9 +29,9 @@ def _descriptor_2_silenced():
 def import_tensorflow(verbose: bool = False):
   """The `tensorflow` module; quiet unless `verbose` (then TF's own settings apply)."""
   if verbose or "tensorflow" in sys.modules:
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf
     return tf
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
   with _descriptor_2_silenced():
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf
   return tf

@@ -31,7 +31,7 @@ def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
 
 def save_image(image: np.ndarray, path: str) -> None:
   """Writes one [H, W, C] image in [0, 1] (format from the extension, e.g. .jpg)."""
-  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from PIL import Image
   with io.atomic_path(path) as tmp:
     Image.fromarray(to_rgb_uint8(image), mode="RGB").save(tmp)
 
@@ -123,7 +123,7 @@ def save_animation(panels: np.ndarray, path: str, fps: float) -> None:
   fps : float
       Frames per second.
   """
-  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from PIL import Image
   panels = np.asarray(panels)
   frames = [Image.fromarray(to_rgb_uint8(pad_around(padded_grid(list(panels[:, t])))),
                             mode="RGB") for t in range(panels.shape[1])]

@@ -50,8 +50,8 @@ class VisualizationError(folders.WorkflowError):
 
 def _load(folder: str, dataset_name: Optional[str]):
   """(model, dataset) of a model folder; the dataset is the training one unless named."""
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data
+  from infofrag.zoo import saved_model
   results = os.path.join(folder, "results")
   bindings = folders.step_gin_bindings(results, "train", flag="--model_dir")
   name = dataset_name or folders.recorded_dataset(results, "train", flag="--model_dir")

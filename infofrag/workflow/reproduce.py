@@ -116,7 +116,7 @@ def make_plan(*, study_name: str, model_num: int, output_directory: Optional[str
   WorkflowError
       Unknown study, model number or metric (one line naming the flag).
   """
-  from infofrag.training import study as study_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.training import study as study_lib
   try:
     description = study_lib.load_study(study_name)
   except FileNotFoundError:
@@ -221,10 +221,10 @@ def run(plan: Plan, *, overwrite: bool = False, visualize: bool = True,
   dict, {"<representation>/<metric>": evaluation results} of the metrics run, plus
   "skipped": the metrics infofrag lacks.
   """
-  from infofrag.evaluation import evaluate_representation  # pylint: disable=g-import-not-at-top
-  from infofrag.postprocessing import postprocess  # pylint: disable=g-import-not-at-top
-  from infofrag.training import dlib_layout  # pylint: disable=g-import-not-at-top
-  from infofrag.training import train  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import evaluate_representation
+  from infofrag.postprocessing import postprocess
+  from infofrag.training import dlib_layout
+  from infofrag.training import train
   check_outputs(plan, overwrite=overwrite, visualize=visualize)
   if plan.train:
     log(f"training model {plan.model_num} of {plan.study} into {plan.model_dir}")
@@ -233,7 +233,7 @@ def run(plan: Plan, *, overwrite: bool = False, visualize: bool = True,
                                    gin_bindings=plan.train_bindings,
                                    options=train.LoopOptions(progress=progress))
   if visualize:
-    from infofrag.visualize import visualize_model  # pylint: disable=g-import-not-at-top
+    from infofrag.visualize import visualize_model
     log(f"visualizing into {plan.visualizations_dir}")
     visualize_model.visualize(plan.model_dir, plan.visualizations_dir, overwrite=overwrite)
   for step in plan.postprocess:

@@ -178,7 +178,7 @@ def write_bundle(path: str, *, mean: np.ndarray, spread: np.ndarray, indices: np
   metadata : mapping
       The fields of `REQUIRED_METADATA` (``format`` is filled in when absent).
   """
-  from infofrag.utils import io  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import io
   document = {"format": BUNDLE_FORMAT, **dict(metadata)}
   check_metadata(document, where=path, required=REQUIRED_METADATA)
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -238,7 +238,7 @@ class BundleEncoder:
 
   def __init__(self, model_dir: str, bundle: Optional[Bundle] = None, *,
                batch_size: int = 256) -> None:
-    from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
+    from infofrag.data import named_data
     self.model_dir = model_dir
     self.bundle = bundle or read_bundle(bundle_path(model_dir))
     name = self.bundle.metadata["dataset"]

@@ -228,8 +228,8 @@ def read_model_info(model_dir: str) -> ModelInfo:
   """
   source = model_source(model_dir)
   if source in ("onnx", "bundle"):
-    from infofrag.zoo import bundle as bundle_lib  # pylint: disable=g-import-not-at-top
-    from infofrag.zoo import onnx_model  # pylint: disable=g-import-not-at-top
+    from infofrag.zoo import bundle as bundle_lib
+    from infofrag.zoo import onnx_model
     try:
       metadata = (onnx_model.read_metadata(model_dir) if source == "onnx"
                   else bundle_lib.read_metadata(os.path.join(model_dir, BUNDLE_FILE)))

@@ -46,7 +46,7 @@ def build_tf1_hub_model(model_dir, weights, logvar_value=-2.0, image_shape=(64, 
     nan_outputs: make the encoder output NaN (a diverged model).
     encoder_signature: name of the encoder signature (change it to test errors).
   """
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   v1 = tf.compat.v1
   weights = np.asarray(weights, dtype=np.float32)
   num_latent = weights.shape[1]
@@ -94,7 +94,7 @@ def build_tf1_representation(input_dir, weights, image_shape=(64, 64, 1),
   """Writes a postprocessed folder as dlib_postprocess does (TF1 Hub module
   INPUT/tfhub with the signature representation(images) -> {"default": images_flat @
   weights}, and INPUT/results/gin/postprocess.gin naming the dataset)."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   v1 = tf.compat.v1
   weights = np.asarray(weights, dtype=np.float32)
   path = os.path.join(input_dir, "tfhub")
