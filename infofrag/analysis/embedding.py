@@ -20,6 +20,7 @@ import numpy as np
 
 from infofrag.zoo import loading as models_lib
 from infofrag.analysis import sample as sample_lib
+from infofrag.distributed import tasks
 from infofrag.fragments import structure as fragments_structure
 from infofrag.utils import io
 from infofrag.zoo import model_info
@@ -310,16 +311,17 @@ def _embed_on_workers(infos: Sequence[model_info.ModelInfo], sample: sample_lib.
         pending.append(info)
     except OSError as error:  # its weights cannot be read for the cache key
       failed[info.model_dir] = models_lib.ModelFailure(info.model_dir, str(error))
-  futures = [client.submit(embed_from_files, info, sample.path, cache_dir, pure=False)
-             for info in pending]
-  for info, future in zip(pending, futures):
-    try:
-      future.result()
-    except (saved_model.ModelLoadError,) + _MODEL_ERRORS as error:
-      if models_lib.is_environment_error(error):
-        raise
-      failed[info.model_dir] = models_lib.ModelFailure(info.model_dir,
-                                                       models_lib.first_line(error))
+  calls = [(info, sample.path, cache_dir) for info in pending]
+  with tasks.run_tasks(embed_from_files, calls, client=client, ordered=True) as finished:
+    for index, future in finished:
+      info = pending[index]
+      try:
+        future.result()
+      except (saved_model.ModelLoadError,) + _MODEL_ERRORS as error:
+        if models_lib.is_environment_error(error):
+          raise
+        failed[info.model_dir] = models_lib.ModelFailure(info.model_dir,
+                                                         models_lib.first_line(error))
   return ([info for info in infos if info.model_dir not in failed], list(failed.values()))
 
 

@@ -12,6 +12,7 @@ import os
 import tempfile
 from typing import Optional, Sequence
 
+from infofrag.distributed import scheduler as scheduler_lib
 from infofrag.utils import gin_text
 
 # Metric-size bindings are checked before any work: they must be positive and at most this.
@@ -67,9 +68,10 @@ class EvaluationOptions:
   permutations : int
       Permutations of the chance levels of NMI (`infofrag.fragments.chance`), seeded by
       `resample_seed`; 0: none.
-  scheduler : str
-      Where the heavy work runs: "none" (this process), "local", "local:N", a
-      ``tcp://HOST:PORT`` address or a scheduler file (see `infofrag.distributed`).
+  scheduler : SchedulerSpec
+      Where the heavy work runs: the parsed ``--scheduler`` ("none": this process,
+      "local", "local:N", a ``tcp://HOST:PORT`` address or a scheduler file; see
+      `infofrag.distributed.scheduler.parse_scheduler`).
   progress : bool
       Progress bars on stderr.
   """
@@ -97,7 +99,7 @@ class EvaluationOptions:
   resamples: int = 200
   resample_seed: int = 0
   permutations: int = 100
-  scheduler: str = "none"
+  scheduler: scheduler_lib.SchedulerSpec = scheduler_lib.IN_PROCESS
   progress: bool = True
 
   @property
@@ -206,11 +208,8 @@ def check_environment(options: EvaluationOptions) -> None:
 
 def check_options(options: EvaluationOptions) -> None:
   """Every check that can be made before any model is touched (see the three above)."""
-  if options.scheduler != "none":
-    from infofrag.distributed import scheduler
-    scheduler.parse_scheduler(options.scheduler)
-    if not options.output_dir:
-      raise ValueError("--scheduler needs --output_dir (the workers share its files).")
+  if options.scheduler.kind != "none" and not options.output_dir:
+    raise ValueError("--scheduler needs --output_dir (the workers share its files).")
   check_size_bindings(options.gin_bindings)
   check_analysis_values(options)
   check_environment(options)

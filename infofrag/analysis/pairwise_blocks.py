@@ -38,7 +38,6 @@ at once they agree to ~1e-13 (other BLAS and row summation orders).
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -51,6 +50,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from infofrag.distributed import tasks
 from infofrag.fragments import structure as fragments_structure
 from infofrag.utils import io
 
@@ -490,39 +490,27 @@ def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
   expected_dtype = "float32" if 8 * edges[-1]**2 > float32_above_bytes else "float64"
   if _assembled(folder, digest, expected_dtype):
     return load_result(folder)
-  tasks = stage_tasks(len(edges) - 1, len(points) - 1)
-  pending = [task for task in tasks if _load_task(folder, *task) is None]
-  reused = len(tasks) - len(pending)
+  planned = stage_tasks(len(edges) - 1, len(points) - 1)
+  pending = [task for task in planned if _load_task(folder, *task) is None]
+  reused = len(planned) - len(pending)
   if reused and progress:
-    print(f"pairwise NMI/VI: reusing {reused} of {len(tasks)} finished tasks in {folder}",
+    print(f"pairwise NMI/VI: reusing {reused} of {len(planned)} finished tasks in {folder}",
           file=sys.stderr)
-  report = _progress_reporter(progress, len(tasks), reused)
+  report = _progress_reporter(progress, len(planned), reused)
   try:
-    if client is None:
-      workers = min(_parallel.resolve_num_threads(num_threads), max(1, len(pending)))
-      with _parallel.single_threaded_blas():
-        with concurrent.futures.ThreadPoolExecutor(workers) as executor:
-          futures = [executor.submit(run_task, folder, *task) for task in pending]
-          try:
-            for future in concurrent.futures.as_completed(futures):
-              future.result()
-              report()
-          except (KeyboardInterrupt, SystemExit):
-            # Ctrl-C: stop at the running tasks (their results are kept) instead of
-            # letting the executor work through the queue before it exits.
-            for future in futures:
-              future.cancel()
-            raise
-    else:
-      from distributed import as_completed
-      futures = [client.submit(run_task, folder, *task, pure=False) for task in pending]
-      for future in as_completed(futures):
+    threads = min(_parallel.resolve_num_threads(num_threads), max(1, len(pending)))
+    # In-process tasks share the cores: one BLAS thread each.
+    blas = _parallel.single_threaded_blas() if client is None else contextlib.nullcontext()
+    calls = [(folder, *task) for task in pending]
+    with blas, tasks.run_tasks(run_task, calls, client=client, threads=threads) as finished:
+      for _, future in finished:
         future.result()
         report()
   finally:
     report(close=True)
     _release_fingerprints(client)
-  return _assemble(folder, edges, points, channels, digest, float32_above_bytes, len(tasks), reused)
+  return _assemble(folder, edges, points, channels, digest, float32_above_bytes, len(planned),
+                   reused)
 
 
 def _progress_reporter(progress, total: int, initial: int):

@@ -29,6 +29,7 @@ from typing import Any, Iterator, Optional, Sequence
 from infofrag.analysis import embedding as embedding_lib
 from infofrag.analysis import figures as figures_lib
 from infofrag.analysis import fusion_runs
+from infofrag.distributed import scheduler
 from infofrag.evaluation import metric_runs
 from infofrag.metrics import registry
 from infofrag.zoo import loading as models_lib
@@ -358,8 +359,7 @@ def analyse_zoo(model_dirs: Sequence[str], options: options_lib.EvaluationOption
     raise EvaluationInputError("the ensemble analysis needs --output_dir.")
   os.makedirs(options.output_dir, exist_ok=True)
   loader = loader or models_lib.ModelLoader()
-  if options.scheduler != "none":
-    from infofrag.distributed import scheduler
+  if options.scheduler.kind != "none":
     try:
       with scheduler.connect(options.scheduler) as client:
         try:

@@ -246,7 +246,8 @@ def add_ensemble_arguments(parser, *, betas, seeds):
 
 
 def check_ensemble_arguments(args):
-  """(config paths, betas, seeds) of valid ensemble flags; ValueError names the bad flag."""
+  """(config paths, betas, seeds, SchedulerSpec) of valid ensemble flags; ValueError names
+  the bad flag."""
   from infofrag.utils import checks
   from infofrag.utils import paths
   try:
@@ -262,7 +263,7 @@ def check_ensemble_arguments(args):
       raise ValueError(f"{flag} repeats {', '.join(f'{v:g}' for v in repeated)}; each model "
                        "would be trained twice, identically. Give each value once.")
   from infofrag.distributed import scheduler
-  scheduler.parse_scheduler(args.scheduler)
+  spec = scheduler.parse_scheduler(args.scheduler)
   for flag in ("processes", "training_steps", "fingerprint_size", "num_train"):
     value = getattr(args, flag)
     if value is not None and value < 1:
@@ -273,11 +274,11 @@ def check_ensemble_arguments(args):
   for config in configs:
     if not os.path.isfile(config):
       raise FileNotFoundError(f"--gin_config {config}: no such file.")
-  return configs, betas, seeds
+  return configs, betas, seeds, spec
 
 
 def run_ensemble(args: argparse.Namespace, configs: Sequence[str], betas: Sequence[float],
-                 seeds: Sequence[int], program: str, extra_config: str | None = None,
+                 seeds: Sequence[int], spec: Any, program: str, extra_config: str | None = None,
                  analysis_settings: dict[str, Any] | None = None) -> int:
   """Trains the beta x seed grid (and the extra model) into OUT/zoo and analyses it into
   OUT/analysis.
@@ -286,8 +287,8 @@ def run_ensemble(args: argparse.Namespace, configs: Sequence[str], betas: Sequen
   ----------
   args : argparse.Namespace
       The flags of `add_ensemble_arguments` and --output_dir.
-  configs, betas, seeds
-      `check_ensemble_arguments`'s result.
+  configs, betas, seeds, spec
+      `check_ensemble_arguments`'s result (`spec`: the parsed --scheduler).
   program : str
       The command's name, in messages and in results.json.
   extra_config : str or None
@@ -315,10 +316,10 @@ def run_ensemble(args: argparse.Namespace, configs: Sequence[str], betas: Sequen
     described += f", and {os.path.basename(extra_config)}"
   print(f"[1/2] training {len(models)} models ({described}) into {zoo}", flush=True)
   try:
-    status = training.train_sweep(models, zoo, scheduler_spec=args.scheduler,
+    status = training.train_sweep(models, zoo, scheduler_spec=spec,
                                   processes=args.processes, progress=not args.no_progress)
   except (scheduler.SharedPathError, ConnectionError) as error:
-    print(f"{program}: error: --scheduler={args.scheduler}: {error}", file=sys.stderr)
+    print(f"{program}: error: --scheduler={spec}: {error}", file=sys.stderr)
     return 2
   failed = {n: s for n, s in status.items() if s not in ("trained", "skipped")}
   for number, reason in sorted(failed.items()):
@@ -337,7 +338,7 @@ def run_ensemble(args: argparse.Namespace, configs: Sequence[str], betas: Sequen
   options = options_lib.EvaluationOptions(
       metrics=tuple(parse_metrics(args.metrics)), output_dir=analysis,
       gin_bindings=tuple(bindings), fingerprint_size=args.fingerprint_size,
-      min_samples=args.min_samples, per_hyperparameter=True, scheduler=args.scheduler,
+      min_samples=args.min_samples, per_hyperparameter=True, scheduler=spec,
       progress=not args.no_progress, **(analysis_settings or {}))
   try:
     options_lib.check_options(options)

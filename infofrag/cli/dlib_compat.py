@@ -24,9 +24,7 @@ line ``PROG: error: ...`` with exit code 2 (1 when a training itself fails).
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 from typing import Optional, Sequence
 
 from infofrag.cli import common

@@ -120,13 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
 def options_from_args(args: argparse.Namespace):
   """The `EvaluationOptions` of parsed flags (metric names resolved)."""
   from infofrag.analysis import options as options_lib
+  from infofrag.distributed import scheduler
   return options_lib.EvaluationOptions(
       metrics=tuple(common.parse_metrics(args.metrics)), output_dir=args.output_dir,
       representation=args.representation, gin_config_files=tuple(args.gin_config),
       gin_bindings=tuple(args.gin_bindings), overwrite=args.overwrite,
       no_recompute=args.no_recompute, fingerprint_size=args.fingerprint_size,
       fingerprint_seed=args.fingerprint_seed, min_samples=args.min_samples,
-      include_inactive=args.include_inactive, scheduler=args.scheduler,
+      include_inactive=args.include_inactive,
+      scheduler=scheduler.parse_scheduler(args.scheduler),
       per_hyperparameter=args.per_hyperparameter, fusion=args.fusion, fusion_dim=args.fusion_dim,
       fusion_steps=args.fusion_steps, fusion_points=args.fusion_points, spaces=args.spaces,
       model_similarity=args.model_similarity, mc_samples=args.mc_samples, mc_seed=args.mc_seed,

@@ -55,7 +55,7 @@ def main(argv=None):
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
   from infofrag.utils import paths
   try:
-    configs, betas, seeds = common.check_ensemble_arguments(args)
+    configs, betas, seeds, spec = common.check_ensemble_arguments(args)
     extra_config = args.extra_model_config or paths.gin_config_path("quick32", "beta_tc_vae.gin")
     if extra_config.lower() == "none":
       extra_config = None
@@ -64,7 +64,7 @@ def main(argv=None):
   except (ValueError, FileNotFoundError) as error:
     print(f"infofrag_quickstart: error: {error}", file=sys.stderr)
     return 2
-  return common.run_ensemble(args, configs, betas, seeds, program="infofrag_quickstart",
+  return common.run_ensemble(args, configs, betas, seeds, spec, program="infofrag_quickstart",
                              extra_config=extra_config, analysis_settings=QUICKSTART_ANALYSIS)
 
 

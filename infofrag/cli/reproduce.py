@@ -107,11 +107,12 @@ def check_arguments(args):
 
 def run_fusion(args):
   """Trains (or reuses) the learners, fuses, and writes the tables and figures."""
+  from infofrag.distributed import scheduler
   problem = check_arguments(args)
-  if problem is None and args.scheduler != "none":
-    from infofrag.distributed import scheduler
+  spec = scheduler.IN_PROCESS
+  if problem is None:
     try:
-      scheduler.parse_scheduler(args.scheduler)
+      spec = scheduler.parse_scheduler(args.scheduler)
     except ValueError as error:
       problem = str(error)
   if problem:
@@ -124,12 +125,13 @@ def run_fusion(args):
                    objectives=args.objectives, fusion_steps=args.fusion_steps,
                    learning_rate=args.learning_rate, num_points=args.fingerprint_size,
                    gin_configs=args.gin_config, extra_bindings=learner_bindings(args),
-                   processes=args.processes, scheduler=args.scheduler, seed=args.seed,
+                   processes=args.processes, scheduler=spec, seed=args.seed,
                    progress=not args.no_progress)
   except so2_fusion.LearnerTrainingError as error:
     print(f"infofrag_reproduce fusion: error: {error}", file=sys.stderr)
     return 1
-  print(open(os.path.join(args.output_dir, "fusion_table.md")).read())
+  with open(os.path.join(args.output_dir, "fusion_table.md")) as f:
+    print(f.read())
   return 0
 
 
@@ -175,8 +177,9 @@ def run_agreement(args) -> int:
 def run_hotspots(args) -> int:
   from infofrag.experiments import hotspots
   from infofrag.utils import layout
-  configs, betas, seeds = common.check_ensemble_arguments(args)
-  code = common.run_ensemble(args, configs, betas, seeds, program="infofrag_reproduce hotspots")
+  configs, betas, seeds, spec = common.check_ensemble_arguments(args)
+  code = common.run_ensemble(args, configs, betas, seeds, spec,
+                             program="infofrag_reproduce hotspots")
   analysis = os.path.join(args.output_dir, "analysis")
   if not os.path.exists(layout.table_path(analysis, "groups")):
     return code or 1

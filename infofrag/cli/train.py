@@ -70,7 +70,7 @@ def _run_sweep(args):
   try:
     if args.processes < 1:
       raise ValueError("--processes must be >= 1")
-    scheduler.parse_scheduler(args.scheduler)  # a bad value fails before any work
+    spec = scheduler.parse_scheduler(args.scheduler)  # a bad value fails before any work
     if args.study:
       from infofrag.training import study
       if not args.model_nums:
@@ -94,11 +94,11 @@ def _run_sweep(args):
     return 2
   from infofrag.distributed import training
   try:
-    status = training.train_sweep(models, args.zoo, scheduler_spec=args.scheduler,
+    status = training.train_sweep(models, args.zoo, scheduler_spec=spec,
                                   processes=args.processes, progress=not args.no_progress,
                                   overwrite=args.overwrite)
   except (scheduler.SharedPathError, ConnectionError) as error:
-    print(f"infofrag_train: error: --scheduler={args.scheduler}: {error}", file=sys.stderr)
+    print(f"infofrag_train: error: --scheduler={spec}: {error}", file=sys.stderr)
     return 2
   sweep.write_status(args.zoo, status)
   failed = [n for n, s in status.items() if s not in ("trained", "skipped")]

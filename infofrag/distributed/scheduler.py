@@ -60,6 +60,12 @@ class SchedulerSpec:
   address: Optional[str] = None
   path: Optional[str] = None
 
+  def __str__(self) -> str:
+    """The `--scheduler` value this was parsed from (normalised), e.g. ``local:2``."""
+    if self.kind == "local":
+      return "local" if self.workers is None else f"local:{self.workers}"
+    return self.address or self.path or self.kind
+
   def describe(self) -> str:
     """Human-readable form, e.g. 'LocalCluster of 2 workers'."""
     if self.kind == "none":
@@ -70,8 +76,13 @@ class SchedulerSpec:
     return f"Dask scheduler {self.address or self.path}"
 
 
+IN_PROCESS = SchedulerSpec("none")
+
+
 def parse_scheduler(text: str, *, flag: str = "--scheduler") -> SchedulerSpec:
   """Parses a `--scheduler` value; raises ValueError with a one-line message naming `flag`.
+
+  The commands parse the flag once, here, and hand the `SchedulerSpec` on.
 
   Parameters
   ----------

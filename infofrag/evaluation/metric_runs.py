@@ -10,6 +10,7 @@ import os
 import sys
 from typing import Any, Optional, Sequence, TextIO
 
+from infofrag.distributed import tasks
 from infofrag.metrics import registry
 from infofrag.zoo import loading as models_lib
 from infofrag.zoo import model_info
@@ -115,12 +116,13 @@ def evaluate_on_workers(infos: Sequence[model_info.ModelInfo], *, client: Any,
                         **options: Any) -> tuple[list[dict], list[models_lib.ModelFailure]]:
   """`evaluate_standard_metrics` with one Dask task per model (DCI's trees of different
   models then fit in parallel); the same rows and failures, in the models' order."""
-  futures = [client.submit(_evaluate_one, info, options, pure=False) for info in infos]
   rows, failures = [], []
-  for future in futures:
-    model_rows, model_failures = future.result()
-    rows += model_rows
-    failures += model_failures
+  calls = [(info, options) for info in infos]
+  with tasks.run_tasks(_evaluate_one, calls, client=client, ordered=True) as finished:
+    for _, future in finished:
+      model_rows, model_failures = future.result()
+      rows += model_rows
+      failures += model_failures
   return rows, failures
 
 

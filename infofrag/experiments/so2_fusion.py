@@ -23,6 +23,7 @@ from typing import Callable, Dict, List, Sequence, Tuple
 import numpy as np
 
 from infofrag import fragments
+from infofrag.distributed import scheduler as scheduler_lib
 from infofrag.fusion import curve
 from infofrag.fusion import optimize
 from infofrag.reports import figures as figures_lib
@@ -85,7 +86,8 @@ def learner_sweep(num_models: int, *, gin_configs: Sequence[str] = (),
 
 def train_weak_learners(output_dir: str, num_models: int, *, gin_configs: Sequence[str] = (),
                         extra_bindings: Sequence[str] = (), processes: int = 2,
-                        scheduler: str = "none", progress: bool = True) -> List[str]:
+                        scheduler: scheduler_lib.SchedulerSpec = scheduler_lib.IN_PROCESS,
+                        progress: bool = True) -> List[str]:
   """Trains (or reuses) the weak learners as a sweep (local processes, or Dask).
 
   Parameters
@@ -95,7 +97,8 @@ def train_weak_learners(output_dir: str, num_models: int, *, gin_configs: Sequen
   gin_configs : sequence of str, the weak-learner configs (default: the shipped circle config).
   extra_bindings : gin bindings for every learner (e.g. training steps, batch size).
   processes : int, trainings at once (one process each) without a scheduler.
-  scheduler : str, a --scheduler value ("none": local processes; see infofrag.distributed).
+  scheduler : SchedulerSpec, the parsed --scheduler ("none": local processes; see
+    infofrag.distributed.scheduler).
   progress : bool, show the sweep's progress bar.
 
   Returns
@@ -317,8 +320,8 @@ def report_from_fingerprints(fingerprints: np.ndarray, output_dir: str, sizes: S
 def run(output_dir: str, *, sizes: Sequence[int], repeats: int,
         objectives: Sequence[str] = DEFAULT_OBJECTIVES, fusion_steps: int = 20000,
         learning_rate: float = 3.0, num_points: int = 200, gin_configs: Sequence[str] = (),
-        extra_bindings: Sequence[str] = (), processes: int = 2, scheduler: str = "none",
-        seed: int = 0,
+        extra_bindings: Sequence[str] = (), processes: int = 2,
+        scheduler: scheduler_lib.SchedulerSpec = scheduler_lib.IN_PROCESS, seed: int = 0,
         progress: bool = True, log: Callable[[str], None] = print) -> List[Dict[str, object]]:
   """The whole experiment: train (or reuse) the learners, fingerprint, fuse, write the outputs.
 
