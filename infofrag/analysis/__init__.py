@@ -4,3 +4,6 @@
 pairwise NMI/VI, structure, figures, fusion, whole spaces, intervals, selection);
 `tables` makes every table's rows and columns; `outputs` writes them.
 """
+
+from __future__ import annotations
+

@@ -14,7 +14,7 @@ import hashlib
 import os
 import sys
 import time
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -213,7 +213,7 @@ def cache_path(cache_dir: str, model_dir: str) -> str:
   return layout.embedding_cache(cache_dir, model_key(model_dir))
 
 
-def load_cached(info: model_info.ModelInfo, cache_dir: str) -> Optional[ModelEmbedding]:
+def load_cached(info: model_info.ModelInfo, cache_dir: str) -> ModelEmbedding | None:
   """The cached embedding of a model, or None (absent, damaged or of an older version)."""
   stored = io.load_npz_or_set_aside(cache_path(cache_dir, info.model_dir), _CACHED_ARRAYS)
   if stored is None or int(stored["version"]) != CACHE_VERSION:
@@ -225,7 +225,7 @@ def load_cached(info: model_info.ModelInfo, cache_dir: str) -> Optional[ModelEmb
 
 def embed_model(info: model_info.ModelInfo, sample: sample_lib.FingerprintSample, *,
                 cache_dir: str, loader: models_lib.ModelLoader, factor_fingerprints: np.ndarray,
-                timings: Optional[dict[str, float]] = None) -> tuple[ModelEmbedding, bool]:
+                timings: dict[str, float] | None = None) -> tuple[ModelEmbedding, bool]:
   """(embedding, was_cached) of one model on the sample; computed and cached when absent.
 
   `timings` accumulates seconds spent in "embedding" (loading + encoder) and
@@ -330,7 +330,7 @@ def channel_ids(embeddings: Sequence[ModelEmbedding]) -> list[str]:
   return [f"{e.info.name}:{c}" for e in embeddings for c in range(e.num_channels)]
 
 
-def concatenated(embeddings: Sequence[ModelEmbedding], *, points: Optional[int] = None
+def concatenated(embeddings: Sequence[ModelEmbedding], *, points: int | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
   """(mean, logvar) of all channels side by side, each of shape (points, total channels)."""
   mean = np.concatenate([e.mean[:points] for e in embeddings], axis=1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -43,7 +43,7 @@ def traversal_strip(model: saved_model.LoadedModel, embedding: embedding_lib.Mod
 def structure_figures(dataset: str, structures: structure_lib.Structures,
                       embeddings: Sequence[embedding_lib.ModelEmbedding],
                       sample: sample_lib.FingerprintSample, figure_dir: str,
-                      stability: Optional[Mapping[tuple[str, str], Mapping[int, float]]] = None
+                      stability: Mapping[tuple[str, str], Mapping[int, float]] | None = None
                       ) -> list[str]:
   """One structure figure per distance and group; returns the paths written.
 
@@ -98,7 +98,7 @@ def traversal_figures(structures: structure_lib.Structures,
 def write_figures(dataset: str, structures: structure_lib.Structures,
                   embeddings: Sequence[embedding_lib.ModelEmbedding],
                   sample: sample_lib.FingerprintSample, loader: models_lib.ModelLoader,
-                  output_dir: str, stability: Optional[Mapping] = None) -> list[str]:
+                  output_dir: str, stability: Mapping | None = None) -> list[str]:
   """Structure figures (with each hotspot's stability when given), and traversals when the
   data are images; returns the paths."""
   figure_dir = layout.figure_dir(output_dir, dataset)

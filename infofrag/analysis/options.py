@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
-from typing import Optional, Sequence
+from typing import Sequence
 
 from infofrag.distributed import scheduler as scheduler_lib
 from infofrag.utils import gin_text
@@ -76,7 +76,7 @@ class EvaluationOptions:
       Progress bars on stderr.
   """
   metrics: tuple[str, ...] = ()
-  output_dir: Optional[str] = None
+  output_dir: str | None = None
   representation: str = "mean"
   gin_config_files: tuple[str, ...] = ()
   gin_bindings: tuple[str, ...] = ()
@@ -103,7 +103,7 @@ class EvaluationOptions:
   progress: bool = True
 
   @property
-  def dataset_override(self) -> Optional[str]:
+  def dataset_override(self) -> str | None:
     """The dataset named by a ``dataset.name = '...'`` binding (None for none or 'auto')."""
     name = bound_string(self.gin_bindings, "dataset.name")
     return None if name in (None, "auto") else name
@@ -120,7 +120,7 @@ class EvaluationOptions:
             "permutations": self.permutations}
 
 
-def bound_string(gin_bindings: Sequence[str], name: str) -> Optional[str]:
+def bound_string(gin_bindings: Sequence[str], name: str) -> str | None:
   """The string bound to `name` by the last ``name = '...'`` binding, or None."""
   value = None
   for binding in gin_bindings:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 from infofrag.analysis import fusion_runs
 from infofrag.metrics import registry
@@ -48,17 +48,17 @@ TABLE_NAMES = ("models", "hotspots", "groups", "spaces", "model_similarity", "fu
 class MarkdownTables:
   """The Markdown of each table written (None: that table was not asked for)."""
   models: str
-  hotspots: Optional[str]
-  groups: Optional[str] = None
-  fusion: Optional[str] = None
-  spaces: Optional[str] = None
-  model_similarity: Optional[str] = None
-  metrics_by_hyperparameter: Optional[str] = None
-  selection: Optional[str] = None
+  hotspots: str | None
+  groups: str | None = None
+  fusion: str | None = None
+  spaces: str | None = None
+  model_similarity: str | None = None
+  metrics_by_hyperparameter: str | None = None
+  selection: str | None = None
 
 
 def _write(output_dir: str, name: str, rows: list[dict], columns: list, md_columns: list,
-           md_rows: Optional[list[dict]] = None, caption: str = "") -> str:
+           md_rows: list[dict] | None = None, caption: str = "") -> str:
   """Writes NAME.csv from `rows` and NAME.md from `md_rows` (default `rows`), the caption
   under the Markdown table; returns the Markdown."""
   table_files.write_csv(layout.table_path(output_dir, name, ".csv"), rows, columns)
@@ -117,7 +117,7 @@ def _captions(options: options_lib.EvaluationOptions) -> dict[str, str]:
 
 
 def results_document(analysis: pipeline.ZooAnalysis,
-                     run_info: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+                     run_info: Mapping[str, Any] | None = None) -> dict[str, Any]:
   """The JSON document of results.json (every row, per-dataset details, settings)."""
   document = {
       "models": analysis.rows("models"), "hotspots": analysis.rows("hotspots"),
@@ -193,7 +193,7 @@ def _figures_of(analysis: pipeline.ZooAnalysis) -> list[str]:
 
 
 def write_tables(analysis: pipeline.ZooAnalysis,
-                 run_info: Optional[Mapping[str, Any]] = None) -> MarkdownTables:
+                 run_info: Mapping[str, Any] | None = None) -> MarkdownTables:
   """Writes every table of the analysis and results.json; returns their Markdown."""
   options = analysis.options
   output_dir = options.output_dir

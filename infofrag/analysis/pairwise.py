@@ -13,7 +13,7 @@ import hashlib
 import math
 import sys
 import threading
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -48,7 +48,7 @@ class PairwiseMatrices:
   cached: bool
 
 
-def block_channels(count: int, num_threads: int, max_accumulator_bytes: int) -> Optional[int]:
+def block_channels(count: int, num_threads: int, max_accumulator_bytes: int) -> int | None:
   """None when one symmetric call over `count` channels fits the accumulator budget.
 
   Otherwise the channels per block of `pairwise_nmi_vi_blocks` tasks such that
@@ -85,7 +85,7 @@ def stage_key(embeddings: Sequence[embedding_lib.ModelEmbedding], channels: np.n
 
 
 def ensemble_pairwise(embeddings: Sequence[embedding_lib.ModelEmbedding], *, cache_dir: str,
-                      channels: Optional[np.ndarray] = None, client: Any = None,
+                      channels: np.ndarray | None = None, client: Any = None,
                       progress: bool = True,
                       max_accumulator_bytes: int = PAIRWISE_ACCUMULATOR_BYTES
                       ) -> PairwiseMatrices:

@@ -46,7 +46,7 @@ import json
 import os
 import sys
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import numpy as np
 
@@ -179,7 +179,7 @@ def _task_path(folder: str, row_block: int, column_block: int, row_chunk: int) -
   return os.path.join(folder, "blocks", f"{row_block:05d}-{column_block:05d}-{row_chunk:05d}.npz")
 
 
-def _load_task(folder: str, row_block: int, column_block: int, row_chunk: int) -> Optional[dict]:
+def _load_task(folder: str, row_block: int, column_block: int, row_chunk: int) -> dict | None:
   """The stored row sums of one task, or None when absent or unreadable."""
   path = _task_path(folder, row_block, column_block, row_chunk)
   if not os.path.exists(path):
@@ -192,7 +192,7 @@ def _load_task(folder: str, row_block: int, column_block: int, row_chunk: int) -
     return None
 
 
-def _read_plan(folder: str) -> Optional[dict]:
+def _read_plan(folder: str) -> dict | None:
   try:
     with open(os.path.join(folder, _PLAN)) as f:
       return json.load(f)
@@ -279,7 +279,7 @@ def _digest(*arrays: np.ndarray) -> str:
   return digest.hexdigest()[:24]
 
 
-def _planned_row_edges(folder: str, inputs_digest: str) -> Optional[np.ndarray]:
+def _planned_row_edges(folder: str, inputs_digest: str) -> np.ndarray | None:
   """The cut of points of the stage planned in `folder` for these inputs, or None."""
   plan = _read_plan(folder)
   if plan is None or plan.get("inputs_digest") != inputs_digest:
@@ -376,7 +376,7 @@ def _assembled(folder: str, digest: str, dtype: str) -> bool:
                   for name in summary.get("files", {}).values()))
 
 
-def load_result(folder: str, *, tasks_reused: Optional[int] = None) -> PairwiseResult:
+def load_result(folder: str, *, tasks_reused: int | None = None) -> PairwiseResult:
   """The assembled result stored in `folder` (matrices memory-mapped read-only)."""
   with open(os.path.join(folder, _SUMMARY)) as f:
     summary = json.load(f)
@@ -415,10 +415,10 @@ def _as_inputs(mean: np.ndarray, logvar: np.ndarray, channels) -> tuple:
 
 
 def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
-                           client: Any = None, channels: Optional[np.ndarray] = None,
-                           block_channels: Optional[int] = None,
-                           row_chunks: Optional[int] = None,
-                           num_threads: Optional[int] = None,
+                           client: Any = None, channels: np.ndarray | None = None,
+                           block_channels: int | None = None,
+                           row_chunks: int | None = None,
+                           num_threads: int | None = None,
                            float32_above_bytes: int = FLOAT32_ABOVE_BYTES,
                            max_memory_bytes: int = BLOCK_WORK_BYTES,
                            progress: bool | Callable[[int, int], None] = False) -> PairwiseResult:

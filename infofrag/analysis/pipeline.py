@@ -24,7 +24,7 @@ import contextlib
 import dataclasses
 import os
 import time
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterator, Sequence
 
 from infofrag.analysis import embedding as embedding_lib
 from infofrag.analysis import figures as figures_lib
@@ -215,8 +215,8 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
     return analysis, failures
 
   stages = _Stages(analysis, seconds)
-  structures: Optional[structure_lib.Structures] = None
-  matrices: Optional[pairwise_lib.PairwiseMatrices] = None
+  structures: structure_lib.Structures | None = None
+  matrices: pairwise_lib.PairwiseMatrices | None = None
   with stages.stage("pairwise"):
     channels = pairwise_lib.selected_channels(embeddings,
                                               include_inactive=options.include_inactive)
@@ -294,9 +294,9 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
 
 def _error_bars(analysis: DatasetAnalysis, embeddings: Sequence[embedding_lib.ModelEmbedding],
                 sample: sample_lib.FingerprintSample,
-                structures: Optional[structure_lib.Structures],
-                matrices: Optional[pairwise_lib.PairwiseMatrices],
-                resampled: Optional[dict], stability: Optional[dict],
+                structures: structure_lib.Structures | None,
+                matrices: pairwise_lib.PairwiseMatrices | None,
+                resampled: dict | None, stability: dict | None,
                 options: options_lib.EvaluationOptions, cache_dir: str, stages: _Stages) -> None:
   """Chance levels, intervals and hotspot stability on the rows, the per-group metric means
   and the model-selection table (each stage isolated like the others)."""
@@ -337,7 +337,7 @@ def _error_bars(analysis: DatasetAnalysis, embeddings: Sequence[embedding_lib.Mo
 
 
 def analyse_zoo(model_dirs: Sequence[str], options: options_lib.EvaluationOptions,
-                *, loader: Optional[models_lib.ModelLoader] = None,
+                *, loader: models_lib.ModelLoader | None = None,
                 known_failures: Sequence[models_lib.ModelFailure] = ()) -> ZooAnalysis:
   """The whole analysis of a run (``options.output_dir`` must be set).
 

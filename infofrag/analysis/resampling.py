@@ -39,7 +39,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -149,7 +149,7 @@ def model_subsets(num_models: int, *, resamples: int = DEFAULT_RESAMPLES,
 
 
 def jackknife_interval(estimate: np.ndarray, values: np.ndarray, subsets: ModelSubsets, *,
-                       bounds: Optional[Sequence[tuple[float, float]]] = None,
+                       bounds: Sequence[tuple[float, float]] | None = None,
                        confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray]:
   """The delete-d jackknife t interval of each statistic.
 
@@ -231,7 +231,7 @@ def structure_statistics(structure: fragments.EnsembleStructure) -> np.ndarray:
 
 
 def membership(hotspots: Sequence[fragments.Hotspot], count: int,
-               positions: Optional[np.ndarray] = None) -> np.ndarray:
+               positions: np.ndarray | None = None) -> np.ndarray:
   """ndarray of shape (H, count), bool: hotspot h holds channel c.
 
   `positions` maps a hotspot's ``indices`` (into its structure's channels) to columns.

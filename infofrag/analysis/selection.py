@@ -21,7 +21,7 @@ ensemble:
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -96,7 +96,7 @@ def spearman_bootstrap(x: np.ndarray, y: np.ndarray, *, resamples: int, seed: in
 
 def model_scores(embeddings: Sequence[embedding_lib.ModelEmbedding],
                  model_table: Sequence[Mapping], *,
-                 matrices: Optional[pairwise_lib.PairwiseMatrices] = None,
+                 matrices: pairwise_lib.PairwiseMatrices | None = None,
                  space_rows: Sequence[Mapping] = (), metrics: Sequence[str] = ()
                  ) -> dict[str, np.ndarray]:
   """{score: ndarray of shape (n,)} per model, in `embeddings` order (NaN: no value).
@@ -184,7 +184,7 @@ def selection_columns(metric_names: Sequence[str]) -> list[str]:
 
 def dataset_selection(dataset: str, embeddings: Sequence[embedding_lib.ModelEmbedding],
                       model_table: Sequence[Mapping], metrics: Sequence[str], *,
-                      matrices: Optional[pairwise_lib.PairwiseMatrices],
+                      matrices: pairwise_lib.PairwiseMatrices | None,
                       space_rows: Sequence[Mapping],
                       resamples: int, seed: int) -> list[dict]:
   """The selection rows of one dataset."""

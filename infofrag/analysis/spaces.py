@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Any, Dict, Iterator, List, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from infofrag.utils import layout
 
 def embed_means(model_dirs: Sequence[str], observations: np.ndarray, *, cache_dir: str,
                 loader: models_lib.ModelLoader, progress: bool = True
-                ) -> List[tuple[np.ndarray, np.ndarray]]:
+                ) -> list[tuple[np.ndarray, np.ndarray]]:
   """[(mean, logvar)] of each model on `observations`, cached as cache_dir/means-<key>.npz."""
   from tqdm import tqdm
   result = []
@@ -51,7 +51,7 @@ def embed_means(model_dirs: Sequence[str], observations: np.ndarray, *, cache_di
 
 
 def build_spaces(names: Sequence[str], methods: Sequence[str], group_of: Sequence[str],
-                 posteriors: Sequence) -> List[spaces_lib.Space]:
+                 posteriors: Sequence) -> list[spaces_lib.Space]:
   """Model spaces, then one concatenation per group of two or more models."""
   models = [spaces_lib.Space(name, "model", mean, logvar, method=method)
             for name, method, (mean, logvar) in zip(names, methods, posteriors)]
@@ -63,7 +63,7 @@ def build_spaces(names: Sequence[str], methods: Sequence[str], group_of: Sequenc
   return result
 
 
-def fused_spaces(fusion_reports: Dict) -> List[spaces_lib.Space]:
+def fused_spaces(fusion_reports: dict) -> list[spaces_lib.Space]:
   """The fused spaces of the fusion stage (each on its own first `num_points` points)."""
   result = []
   for target, report in fusion_reports.items():
@@ -78,7 +78,7 @@ def fused_spaces(fusion_reports: Dict) -> List[spaces_lib.Space]:
 
 def space_rows(dataset: str, spaces: Sequence[spaces_lib.Space], factors: np.ndarray,
                factor_names: Sequence[str], *, num_samples: int, seed: int,
-               failures: List[tuple[str, str, str]], progress: bool = True) -> List[Dict]:
+               failures: list[tuple[str, str, str]], progress: bool = True) -> list[dict]:
   """One `tables.space_row` per space; a fused space uses the first points it was fused on.
 
   A space whose row cannot be computed is left out and recorded in `failures` as
@@ -96,7 +96,7 @@ def space_rows(dataset: str, spaces: Sequence[spaces_lib.Space], factors: np.nda
 
 
 @contextlib.contextmanager
-def _isolated(failures: List[tuple[str, str, str]], stage: str, subject: str) -> Iterator[None]:
+def _isolated(failures: list[tuple[str, str, str]], stage: str, subject: str) -> Iterator[None]:
   """Records an error of one space or group as (stage, subject, first line) and goes on."""
   try:
     yield
@@ -106,7 +106,7 @@ def _isolated(failures: List[tuple[str, str, str]], stage: str, subject: str) ->
 
 def similarity_by_group(names: Sequence[str], group_of: Sequence[str], posteriors: Sequence, *,
                         num_samples: int, seed: int,
-                        failures: List[tuple[str, str, str]]) -> Dict[str, Dict]:
+                        failures: list[tuple[str, str, str]]) -> dict[str, dict]:
   """`spaces.model_similarity` of every group with two or more models; a group that fails
   is recorded in `failures` as ("model_similarity", group, reason)."""
   result = {}
@@ -119,7 +119,7 @@ def similarity_by_group(names: Sequence[str], group_of: Sequence[str], posterior
   return result
 
 
-def plot_similarity(similarity: Dict[str, Dict], path: str) -> str:
+def plot_similarity(similarity: dict[str, dict], path: str) -> str:
   """Heat maps of the pairwise model NMI, one panel per group, with colorbars (PNG)."""
   import matplotlib
   from matplotlib import pyplot as plt
@@ -148,7 +148,7 @@ def analyse_spaces(dataset: str, embeddings: Sequence[embedding_lib.ModelEmbeddi
                    sample: sample_lib.FingerprintSample,
                    fusion_reports: Mapping[str, Mapping[str, Any]],
                    options: options_lib.EvaluationOptions, loader: models_lib.ModelLoader
-                   ) -> Dict[str, Any]:
+                   ) -> dict[str, Any]:
   """Whole-space rows and model-pair similarity of one dataset's ensemble (JSON-able).
 
   On the fingerprint sample's first ``options.spaces_points`` points (all when 0); more
@@ -167,8 +167,8 @@ def analyse_spaces(dataset: str, embeddings: Sequence[embedding_lib.ModelEmbeddi
                              cache_dir=layout.cache_dir(options.output_dir, space_sample.key),
                              loader=loader, progress=options.progress)
   factors = space_sample.factors[:points]
-  failures: List[tuple[str, str, str]] = []
-  result: Dict[str, Any] = {"spaces_points": points, "spaces_sample": space_sample.path,
+  failures: list[tuple[str, str, str]] = []
+  result: dict[str, Any] = {"spaces_points": points, "spaces_sample": space_sample.path,
                             "failures": failures}
   if options.spaces:
     spaces = build_spaces(names, [e.info.method_label for e in embeddings], group_of, posteriors)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from typing import Optional, Sequence
+from typing import Sequence
 
 import gin
 import numpy as np
@@ -103,7 +103,7 @@ UDR_COLUMNS = {"lasso": "udr_lasso", "spearman": "udr_spearman"}
 
 
 def udr_columns(groups: dict[str, list[tuple[str, np.ndarray, np.ndarray]]],
-                matrices: Optional[dict[str, dict]] = None) -> dict[str, dict[str, float]]:
+                matrices: dict[str, dict] | None = None) -> dict[str, dict[str, float]]:
   """UDR of every model within its group, on shared points, for the models table.
 
   Duan et al. score a model by its agreement with the other seeds of its hyperparameter

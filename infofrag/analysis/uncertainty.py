@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import zlib
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -91,7 +91,7 @@ class GroupResamples:
       models (a group of two).
   """
   models: list[int]
-  subsets: Optional[resampling.ModelSubsets]
+  subsets: resampling.ModelSubsets | None
   structures: dict[str, resampling.ResampledStructure]
 
 
@@ -210,8 +210,8 @@ def add_group_intervals(rows: list[dict], resampled: Mapping[str, GroupResamples
 def mean_interval_rows(embeddings: Sequence[embedding_lib.ModelEmbedding],
                        values_of: Mapping[str, Mapping[str, Any]], columns: Sequence[str], *,
                        resamples: int, seed: int,
-                       groups: Optional[Mapping[str, Sequence[int]]] = None,
-                       bounds: Optional[Sequence[tuple[float, float]]] = None) -> list[dict]:
+                       groups: Mapping[str, Sequence[int]] | None = None,
+                       bounds: Sequence[tuple[float, float]] | None = None) -> list[dict]:
   """Per group: the mean over its models of each column, with its jackknife interval.
 
   Parameters
@@ -392,7 +392,7 @@ def hotspot_pair_nulls(embeddings: Sequence[embedding_lib.ModelEmbedding],
   return result
 
 
-def _marked(value: Optional[float], chance: Optional[float]) -> bool:
+def _marked(value: float | None, chance: float | None) -> bool:
   """True when a value is not above its chance level."""
   return (value is not None and chance is not None and np.isfinite(value)
           and np.isfinite(chance) and value <= chance)
@@ -418,9 +418,9 @@ def add_model_chance(rows: list[dict], embeddings: Sequence[embedding_lib.ModelE
 
 
 def add_hotspot_columns(rows: list[dict], structures: structure_lib.Structures,
-                        stability: Optional[Mapping[tuple[str, str], Mapping[int, float]]],
-                        factor_null: Optional[Mapping[str, np.ndarray]],
-                        pair_null: Optional[Mapping[tuple[str, str, int], np.ndarray]],
+                        stability: Mapping[tuple[str, str], Mapping[int, float]] | None,
+                        factor_null: Mapping[str, np.ndarray] | None,
+                        pair_null: Mapping[tuple[str, str, int], np.ndarray] | None,
                         factor_names: Sequence[str]) -> None:
   """``stability``; ``mean_nmi_chance``; ``best_factor_nmi_chance`` and ``factor_nmi_chance``
   (the null of the members' mean NMI with the factor(s), from the same shuffles)."""

@@ -5,6 +5,8 @@ written to files, never shown: the commands draw with matplotlib's Agg backend u
 user chose another (MPLBACKEND); the library itself never picks a backend.
 """
 
+from __future__ import annotations
+
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")

@@ -25,11 +25,11 @@ line ``PROG: error: ...`` with exit code 2 (1 when a training itself fails).
 from __future__ import annotations
 
 import os
-from typing import Optional, Sequence
+from typing import Sequence
 
 from infofrag.cli import common
 
-def train_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_train") -> int:
+def train_main(argv: Sequence[str] | None = None, *, prog: str = "dlib_train") -> int:
   """dlib_train: trains a model into MODEL_DIR/{tfhub,results,tf_checkpoint,logs}."""
   parser = common.dlib_parser(prog, "Train a model configured by gin into MODEL_DIR (dlib's layout).")
   parser.add_argument("--model_dir", help="directory to save the trained model in")
@@ -67,7 +67,7 @@ def train_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_train"
   return 0
 
 
-def evaluate_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_evaluate") -> int:
+def evaluate_main(argv: Sequence[str] | None = None, *, prog: str = "dlib_evaluate") -> int:
   """dlib_evaluate: a metric of a representation into OUTPUT_DIR/results (or, with
   --gin_evaluation_config_glob, each matching config into OUTPUT_DIR/<name>/results)."""
   parser = common.dlib_parser(prog, "Evaluate a postprocessed representation (dlib's layout).")
@@ -100,7 +100,7 @@ def evaluate_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_eva
   return 0
 
 
-def aggregate_results_main(argv: Optional[Sequence[str]] = None, *,
+def aggregate_results_main(argv: Sequence[str] | None = None, *,
                            prog: str = "dlib_aggregate_results") -> int:
   """dlib_aggregate_results: every matching result JSON into one DataFrame JSON."""
   parser = common.dlib_parser(prog, "Aggregate result files into one JSON DataFrame (dlib's format).")
@@ -118,7 +118,7 @@ def aggregate_results_main(argv: Optional[Sequence[str]] = None, *,
   return 0
 
 
-def udr_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_udr") -> int:
+def udr_main(argv: Sequence[str] | None = None, *, prog: str = "dlib_udr") -> int:
   """dlib_udr: UDR over a group of models (dlib's model folders), by gin config."""
   parser = common.dlib_parser(prog, "Compute UDR over a group of trained models (dlib's layout).")
   parser.add_argument("--model_dirs", default="",

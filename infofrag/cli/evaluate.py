@@ -21,7 +21,7 @@ import argparse
 import os
 import sys
 import time
-from typing import Optional, Sequence
+from typing import Sequence
 
 from infofrag.cli import common
 
@@ -164,7 +164,7 @@ def run_metrics_only(model_dirs: Sequence[str], options) -> int:
   return 1 if failures else 0
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
   """Runs the command; errors of the machine (disk full, read-only) and Ctrl-C end it with
   one line: what finished is on disk, and a rerun resumes."""
   return common.resumable(PROGRAM, _main, argv)
@@ -223,7 +223,7 @@ def run_input_dir(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
   return 0
 
 
-def _main(argv: Optional[Sequence[str]]) -> int:
+def _main(argv: Sequence[str] | None) -> int:
   started = time.time()
   parser = build_parser()
   args = parser.parse_args(argv)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+from typing import Sequence
 
 from infofrag.cli import common
 
@@ -60,7 +60,7 @@ def run(model_dir: str, output_dir: str, *, gin_config: Sequence[str] = (),
   return 0
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
   configs = list(args.gin_config)
   if args.representation:
@@ -70,7 +70,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
              gin_bindings=args.gin_bindings, overwrite=args.overwrite, verbose=args.verbose)
 
 
-def dlib_main(argv: Optional[Sequence[str]] = None, *,
+def dlib_main(argv: Sequence[str] | None = None, *,
               prog: str = "dlib_postprocess") -> int:
   """dlib_postprocess: extracts a representation into OUTPUT_DIR/{tfhub,results}."""
   parser = common.dlib_parser(prog, "Extract a representation from a trained model (dlib's layout).")

@@ -23,6 +23,8 @@ rotated, model-specific channels.
 Re-running resumes: finished models and cached analysis stages are reused.
 """
 
+from __future__ import annotations
+
 import argparse
 import os
 import sys

@@ -16,6 +16,8 @@ Experiments (each resumable: finished models and results in DIR are reused):
 12 cheaper learners, gin_configs/circle/beta_vae_circle_quick.gin: 64 units, batch 128).
 """
 
+from __future__ import annotations
+
 import argparse
 import os
 import sys

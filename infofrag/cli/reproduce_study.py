@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+from typing import Sequence
 
 from infofrag.cli import common
 
@@ -60,7 +60,7 @@ def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
   return parser
 
 
-def main(argv: Optional[Sequence[str]] = None, *, prog: str = PROGRAM) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str = PROGRAM) -> int:
   args = build_parser(prog).parse_args(argv)
   from infofrag.utils import step_folders as folders
   from infofrag.workflow import reproduce
@@ -109,7 +109,7 @@ def main(argv: Optional[Sequence[str]] = None, *, prog: str = PROGRAM) -> int:
   return 0
 
 
-def dlib_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_reproduce") -> int:
+def dlib_main(argv: Sequence[str] | None = None, *, prog: str = "dlib_reproduce") -> int:
   """dlib_reproduce: trains, visualizes, postprocesses and evaluates model --model_num of
   --study (infofrag_reproduce_study with dlib's flags only)."""
   parser = common.dlib_parser(prog, "Reproduce one model of a study (train, visualize, postprocess, "

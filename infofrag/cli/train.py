@@ -8,6 +8,8 @@
 `--help` does not import TensorFlow; it is imported only when training starts.
 """
 
+from __future__ import annotations
+
 import argparse
 import os
 import signal

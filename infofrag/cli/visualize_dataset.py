@@ -1,5 +1,7 @@
 """`infofrag_visualize_dataset`: PNG grids of samples and factor traversals."""
 
+from __future__ import annotations
+
 import argparse
 import sys
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+from typing import Sequence
 
 from infofrag.cli import common
 
@@ -58,14 +58,14 @@ def run(model_dir: str, output_dir: str, *, overwrite: bool = False, verbose: bo
   return 0
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
   return run(args.model_dir, args.output_dir, overwrite=args.overwrite, verbose=args.verbose,
              num_animations=args.num_animations, num_frames=args.num_frames, fps=args.fps,
              dataset_name=args.dataset)
 
 
-def dlib_main(argv: Optional[Sequence[str]] = None, *,
+def dlib_main(argv: Sequence[str] | None = None, *,
               prog: str = "dlib_visualize_model") -> int:
   """dlib_visualize_model: dlib's pictures and GIFs of a trained model."""
   parser = common.dlib_parser(prog, "Visualize a trained model (reconstructions, samples, traversals).")

@@ -18,7 +18,7 @@ import os
 import re
 import secrets
 import socket
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
 # Worker resource that limits trainings to one per worker (`dask worker --resources training=1`).
 TRAINING_RESOURCE = "training"
@@ -56,9 +56,9 @@ class SchedulerSpec:
     For 'file': the scheduler file.
   """
   kind: str
-  workers: Optional[int] = None
-  address: Optional[str] = None
-  path: Optional[str] = None
+  workers: int | None = None
+  address: str | None = None
+  path: str | None = None
 
   def __str__(self) -> str:
     """The `--scheduler` value this was parsed from (normalised), e.g. ``local:2``."""
@@ -125,7 +125,7 @@ def parse_scheduler(text: str, *, flag: str = "--scheduler") -> SchedulerSpec:
 
 
 @contextlib.contextmanager
-def connect(spec: SchedulerSpec | str, *, resources: Optional[dict] = None,
+def connect(spec: SchedulerSpec | str, *, resources: dict | None = None,
             quiet: bool = True) -> Iterator[object]:
   """A Dask client for `spec` (None for 'none'), closed (and its LocalCluster stopped) on exit.
 

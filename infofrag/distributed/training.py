@@ -27,7 +27,7 @@ import functools
 import os
 import subprocess
 import sys
-from typing import Any, Optional
+from typing import Any
 
 from infofrag.distributed import scheduler
 from infofrag.distributed import tasks
@@ -36,7 +36,7 @@ from infofrag.training import workers
 
 
 def train_model(model: sweep.SweepModel, root: str, *, overwrite: bool = False,
-                threads: Optional[int] = None, trainings_by_host: Optional[dict] = None) -> str:
+                threads: int | None = None, trainings_by_host: dict | None = None) -> str:
   """One task: trains (or resumes) one sweep model in a child process; returns its status.
 
   Parameters
@@ -86,7 +86,7 @@ def train_model(model: sweep.SweepModel, root: str, *, overwrite: bool = False,
   return workers.failure_text(f"exit {returncode}", log_path)
 
 
-def _trainings_on_this_host(trainings_by_host: Optional[dict]) -> int:
+def _trainings_on_this_host(trainings_by_host: dict | None) -> int:
   """Trainings that can run at once on this task's host (1 outside a Dask worker)."""
   if not trainings_by_host:
     return 1

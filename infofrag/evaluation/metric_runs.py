@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Optional, Sequence, TextIO
+from typing import Any, Sequence, TextIO
 
 from infofrag.distributed import tasks
 from infofrag.metrics import registry
@@ -24,14 +24,14 @@ def model_output_id(model_dir: str) -> str:
   return f"{os.path.basename(os.path.normpath(model_dir))}-{digest}"
 
 
-def fallback_metrics_root(model_dir: str, output_dir: Optional[str]) -> Optional[str]:
+def fallback_metrics_root(model_dir: str, output_dir: str | None) -> str | None:
   """OUT/metrics/<unique id>, or None without an output folder."""
   if output_dir is None:
     return None
   return os.path.join(output_dir, "metrics", model_output_id(model_dir))
 
 
-def metrics_root_for(model_dir: str, output_dir: Optional[str]) -> Optional[str]:
+def metrics_root_for(model_dir: str, output_dir: str | None) -> str | None:
   """`D/metrics` (None) when D is writable, else OUT/metrics/<unique id>."""
   if os.access(model_dir, os.W_OK):
     return None
@@ -45,7 +45,7 @@ def evaluate_standard_metrics(infos: Sequence[model_info.ModelInfo], *, metrics:
                               loader: models_lib.ModelLoader, representation: str = "mean",
                               gin_config_files: Sequence[str] = (),
                               gin_bindings: Sequence[str] = (), overwrite: bool = False,
-                              output_dir: Optional[str] = None, no_recompute: bool = False,
+                              output_dir: str | None = None, no_recompute: bool = False,
                               progress: bool = True
                               ) -> tuple[list[dict], list[models_lib.ModelFailure]]:
   """Runs every metric on every model; a failing model is recorded, the rest continue.
@@ -132,7 +132,7 @@ def _evaluate_one(info: model_info.ModelInfo, options: dict) -> tuple[list, list
 
 
 def report_failures(failures: Sequence[models_lib.ModelFailure],
-                    stream: Optional[TextIO] = None) -> None:
+                    stream: TextIO | None = None) -> None:
   """Prints ``FAILED <model dir>: <reason>`` per failure (stdout by default)."""
   stream = stream or sys.stdout
   for failure in failures:

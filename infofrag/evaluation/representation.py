@@ -4,6 +4,8 @@
 input, with eps from a numpy RandomState so runs are reproducible.
 """
 
+from __future__ import annotations
+
 from typing import Any, Callable
 
 import numpy as np

@@ -16,9 +16,11 @@ fused_embeddings.png, fingerprints.npz. The `infofrag.fusion` package itself sta
 of training code: this module is where the two meet.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import os
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -87,7 +89,7 @@ def learner_sweep(num_models: int, *, gin_configs: Sequence[str] = (),
 def train_weak_learners(output_dir: str, num_models: int, *, gin_configs: Sequence[str] = (),
                         extra_bindings: Sequence[str] = (), processes: int = 2,
                         scheduler: scheduler_lib.SchedulerSpec = scheduler_lib.IN_PROCESS,
-                        progress: bool = True) -> List[str]:
+                        progress: bool = True) -> list[str]:
   """Trains (or reuses) the weak learners as a sweep (local processes, or Dask).
 
   Parameters
@@ -137,7 +139,7 @@ def is_trained(model_dir: str) -> bool:
   return sweep.is_finished(model_dir)
 
 
-def encode_circle(model_dir: str, angles: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def encode_circle(model_dir: str, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   """Posteriors of a trained circle model at `angles`: (mean, logvar), [N, latent] float64 each."""
   from infofrag.data.ground_truth import circle
   from infofrag.zoo import saved_model
@@ -168,7 +170,7 @@ class FusionRun:
   member_info_bits: np.ndarray
 
 
-def check_plan(num_learners: int, sizes: Sequence[int], repeats: int) -> List[int]:
+def check_plan(num_learners: int, sizes: Sequence[int], repeats: int) -> list[int]:
   """Sorted distinct sizes; repeats use disjoint blocks of max(sizes) learners, as in the paper.
 
   Raises
@@ -190,7 +192,7 @@ def check_plan(num_learners: int, sizes: Sequence[int], repeats: int) -> List[in
 def run_fusions(fingerprints: np.ndarray, sizes: Sequence[int], repeats: int, *,
                 objectives: Sequence[str] = DEFAULT_OBJECTIVES, steps: int = 20000,
                 learning_rate: float = 3.0, dim: int = 2, seed: int = 0,
-                log: Callable[[str], None] = print) -> List[FusionRun]:
+                log: Callable[[str], None] = print) -> list[FusionRun]:
   """Fuses every (objective, size, repeat).
 
   Parameters
@@ -224,7 +226,7 @@ def run_fusions(fingerprints: np.ndarray, sizes: Sequence[int], repeats: int, *,
   return runs
 
 
-def summarise(runs: Sequence[FusionRun]) -> List[Dict[str, object]]:
+def summarise(runs: Sequence[FusionRun]) -> list[dict[str, object]]:
   """Table rows (dicts with TABLE_COLUMNS), one per (objective, ensemble size)."""
   rows = []
   keys = sorted({(r.objective, r.ensemble_size) for r in runs},
@@ -241,7 +243,7 @@ def summarise(runs: Sequence[FusionRun]) -> List[Dict[str, object]]:
   return rows
 
 
-def write_tables(rows: Sequence[Dict[str, object]], output_dir: str) -> Tuple[str, str, str]:
+def write_tables(rows: Sequence[dict[str, object]], output_dir: str) -> tuple[str, str, str]:
   """fusion_table.csv and fusion_table.md (`infofrag.reports.tables`); returns both paths and the
   Markdown text."""
   csv_path = tables.write_csv(os.path.join(output_dir, "fusion_table.csv"), rows, list(TABLE_COLUMNS))
@@ -250,7 +252,7 @@ def write_tables(rows: Sequence[Dict[str, object]], output_dir: str) -> Tuple[st
   return csv_path, md_path, md_text
 
 
-def plot_continuity(rows: Sequence[Dict[str, object]], path: str) -> str:
+def plot_continuity(rows: Sequence[dict[str, object]], path: str) -> str:
   """The paper's figure: continuity (log) vs ensemble size (log), one line per objective (PNG)."""
   import matplotlib
   import matplotlib.pyplot as plt
@@ -306,7 +308,7 @@ def save_fingerprints(fingerprints: np.ndarray, path: str) -> str:
 def report_from_fingerprints(fingerprints: np.ndarray, output_dir: str, sizes: Sequence[int],
                              repeats: int, *, objectives: Sequence[str] = DEFAULT_OBJECTIVES,
                              steps: int = 20000, learning_rate: float = 3.0, seed: int = 0,
-                             log: Callable[[str], None] = print) -> List[Dict[str, object]]:
+                             log: Callable[[str], None] = print) -> list[dict[str, object]]:
   """Fusion table, plots and rows from given learner fingerprints [K, N, N]; returns the rows."""
   runs = run_fusions(fingerprints, sizes, repeats, objectives=objectives, steps=steps,
                      learning_rate=learning_rate, seed=seed, log=log)
@@ -322,7 +324,7 @@ def run(output_dir: str, *, sizes: Sequence[int], repeats: int,
         learning_rate: float = 3.0, num_points: int = 200, gin_configs: Sequence[str] = (),
         extra_bindings: Sequence[str] = (), processes: int = 2,
         scheduler: scheduler_lib.SchedulerSpec = scheduler_lib.IN_PROCESS, seed: int = 0,
-        progress: bool = True, log: Callable[[str], None] = print) -> List[Dict[str, object]]:
+        progress: bool = True, log: Callable[[str], None] = print) -> list[dict[str, object]]:
   """The whole experiment: train (or reuse) the learners, fingerprint, fuse, write the outputs.
 
   Parameters

@@ -13,6 +13,8 @@ decoder_output, method, dataset. It loads with `tf.saved_model.load(path)` or
 tf.functions are saved).
 """
 
+from __future__ import annotations
+
 import json
 import os
 import tempfile

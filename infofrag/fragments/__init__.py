@@ -7,6 +7,8 @@ structure of an ensemble with its figure. Pure numpy / scipy / scikit-learn /
 matplotlib: no TensorFlow.
 """
 
+from __future__ import annotations
+
 from infofrag.fragments.bhattacharyya import ArrayFingerprints
 from infofrag.fragments.bhattacharyya import bhattacharyya_distances
 from infofrag.fragments.bhattacharyya import channel_fingerprints

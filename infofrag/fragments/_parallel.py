@@ -6,6 +6,8 @@ threading spins on small per-row products and collapses (10-50x slower) when
 the cores are shared with other processes.
 """
 
+from __future__ import annotations
+
 import concurrent.futures
 import contextlib
 import os

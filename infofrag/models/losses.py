@@ -11,6 +11,8 @@ Every reconstruction loss returns one value per example, [B] float32, in nats fo
 bernoulli_loss and squared data units for l2_loss.
 """
 
+from __future__ import annotations
+
 import math
 
 import gin

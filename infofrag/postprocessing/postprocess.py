@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Optional, Sequence
+from typing import Sequence
 
 import gin
 import numpy as np

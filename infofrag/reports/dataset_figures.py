@@ -1,5 +1,7 @@
 """Pictures of a ground-truth dataset: random samples and factor traversals (PNG)."""
 
+from __future__ import annotations
+
 import os
 
 import numpy as np

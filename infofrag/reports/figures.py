@@ -1,5 +1,7 @@
 """Saving matplotlib figures: atomically, then closed (so long runs do not leak figures)."""
 
+from __future__ import annotations
+
 import os
 
 from infofrag.utils import io

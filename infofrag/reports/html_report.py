@@ -6,6 +6,8 @@ the CSV tables, the PNG figures) and rendered with Jinja2 from the template ship
 as a `data:` URI, so the single file can be mailed, opens offline and fetches nothing.
 """
 
+from __future__ import annotations
+
 import base64
 import csv
 import datetime
@@ -17,7 +19,7 @@ import platform
 import shlex
 import sys
 import time
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Mapping, Sequence
 
 from infofrag.reports import model_scatter
 from infofrag.utils import io
@@ -44,7 +46,7 @@ def _version(distribution: str) -> str:
     return "not installed"
 
 
-def collect_run_info(argv: Sequence[str], started_at: float) -> Dict[str, Any]:
+def collect_run_info(argv: Sequence[str], started_at: float) -> dict[str, Any]:
   """What the run summary shows about how and when the run was made.
 
   Parameters
@@ -78,7 +80,7 @@ def _data_uri(path: str) -> str:
     return "data:image/png;base64," + base64.b64encode(f.read()).decode("ascii")
 
 
-def _read_csv(path: str) -> Optional[Dict[str, Any]]:
+def _read_csv(path: str) -> dict[str, Any] | None:
   """{"columns": [...], "rows": [[str]]} of a CSV table, or None if the file is absent."""
   if not os.path.exists(path):
     return None
@@ -96,7 +98,7 @@ def _short(part: str) -> str:
     return part
 
 
-def _cell(text: str, column: str) -> Dict[str, Any]:
+def _cell(text: str, column: str) -> dict[str, Any]:
   """A table cell: the text shown, its full text, and a numeric sort key when it is a number."""
   try:
     number = float(text)
@@ -114,7 +116,7 @@ def _cell(text: str, column: str) -> Dict[str, Any]:
   return {"text": shown, "full": text, "sort": number}
 
 
-def _folded_cell(values: Mapping[str, str], column: str) -> Dict[str, Any]:
+def _folded_cell(values: Mapping[str, str], column: str) -> dict[str, Any]:
   """The cell of `column` with its interval (``<column>_low/_high``) appended to the text
   and ``chance`` set when the value is not above ``<column>_chance``."""
   cell = _cell(values.get(column, ""), column)
@@ -129,8 +131,8 @@ def _folded_cell(values: Mapping[str, str], column: str) -> Dict[str, Any]:
   return cell
 
 
-def _table(table: Optional[Dict[str, Any]], table_id: str, title: str,
-           caption: Optional[str] = None) -> Optional[Dict[str, Any]]:
+def _table(table: dict[str, Any] | None, table_id: str, title: str,
+           caption: str | None = None) -> dict[str, Any] | None:
   """A table of the page: ``<c>_low``, ``<c>_high`` and ``<c>_chance`` columns are folded
   into the cell of ``c`` (``value [low, high]``, shaded when not above chance)."""
   if table is None:
@@ -154,8 +156,8 @@ def _not_above(value: Any, level: Any) -> bool:
           and math.isfinite(value) and math.isfinite(level) and value <= level)
 
 
-def _hotspot_cards(results: Mapping[str, Any], traversals: Mapping[str, Dict[tuple, str]],
-                   ) -> List[Dict[str, Any]]:
+def _hotspot_cards(results: Mapping[str, Any], traversals: Mapping[str, dict[tuple, str]],
+                   ) -> list[dict[str, Any]]:
   """One card per hotspot row of results.json (the rows of hotspots.csv), in order."""
   cards = []
   for row in results.get("hotspots", []):
@@ -195,7 +197,7 @@ def _hotspot_cards(results: Mapping[str, Any], traversals: Mapping[str, Dict[tup
 
 
 def _dataset_sections(results: Mapping[str, Any], output_dir: str, metric_columns: Sequence[str],
-                      ) -> (List[Dict[str, Any]], Dict[str, Dict[tuple, str]]):
+                      ) -> (list[dict[str, Any]], dict[str, dict[tuple, str]]):
   """Per dataset: its sample, structure figures per group, other figures and the scatter;
   and {dataset: {(model, channel): traversal data URI}}."""
   sections, traversals = [], {}
@@ -203,8 +205,8 @@ def _dataset_sections(results: Mapping[str, Any], output_dir: str, metric_column
     structures = extra.get("structures", {})
     groups = list(next(iter(structures.values()), {}).keys()) if structures else []
     by_slug = {layout.slug(g): g for g in groups}
-    figures: Dict[str, Dict[str, str]] = {}
-    strips: Dict[tuple, str] = {}
+    figures: dict[str, dict[str, str]] = {}
+    strips: dict[tuple, str] = {}
     for recorded in extra.get("figures", []):
       path = layout.figure_path(output_dir, dataset, recorded)
       if not os.path.exists(path):
@@ -256,7 +258,7 @@ def _dataset_sections(results: Mapping[str, Any], output_dir: str, metric_column
 VISUALIZATIONS_FOLDER = "visualizations"
 
 
-def _visualization_links(models: Sequence[Mapping[str, Any]]) -> List[Dict[str, str]]:
+def _visualization_links(models: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
   """A link per model whose folder holds dlib's ``visualizations/`` (infofrag_visualize_model
   or dlib_reproduce output): {"model", "path", "href" (file URI)}, in the models' order."""
   import pathlib
@@ -270,14 +272,14 @@ def _visualization_links(models: Sequence[Mapping[str, Any]]) -> List[Dict[str, 
   return links
 
 
-def _metric_columns(columns: Sequence[str]) -> List[str]:
+def _metric_columns(columns: Sequence[str]) -> list[str]:
   """The standard-metric columns of models.csv: those between "seed" and "metrics_by"."""
   if "seed" in columns and "metrics_by" in columns:
     return list(columns[columns.index("seed") + 1:columns.index("metrics_by")])
   return []
 
 
-def build_context(output_dir: str, run_info: Mapping[str, Any]) -> Dict[str, Any]:
+def build_context(output_dir: str, run_info: Mapping[str, Any]) -> dict[str, Any]:
   """Everything the template shows, read from the evaluation's output folder.
 
   Parameters

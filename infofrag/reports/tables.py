@@ -1,5 +1,7 @@
 """Plain tables: Markdown for the terminal and papers, CSV for analysis."""
 
+from __future__ import annotations
+
 import csv
 import io as _io
 import math

@@ -7,11 +7,13 @@ channels in hotspots), so a zoo can be browsed in TensorBoard's HParams dashboar
 Uses TensorBoard's `hparams` plugin API; TensorFlow writes the event files.
 """
 
+from __future__ import annotations
+
 import json
 import math
 import os
 import shutil
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Mapping, Sequence
 
 from infofrag.reports import model_scatter
 from infofrag.utils import layout
@@ -24,13 +26,13 @@ SKIPPED_KEYS = {"model", "dataset", "method", "hyperparameter", "value", "seed",
                 "hotspot_per_channel"}
 
 
-def _number(value: Any) -> Optional[float]:
+def _number(value: Any) -> float | None:
   if isinstance(value, bool) or not isinstance(value, (int, float)):
     return None
   return float(value) if math.isfinite(value) else None
 
 
-def model_metrics(model: Mapping[str, Any]) -> Dict[str, float]:
+def model_metrics(model: Mapping[str, Any]) -> dict[str, float]:
   """{name: value} of every finite number of one models-table row, plus the fraction of its
   informative channels in hotspots."""
   metrics = {key: _number(value) for key, value in model.items() if key not in SKIPPED_KEYS}
@@ -38,7 +40,7 @@ def model_metrics(model: Mapping[str, Any]) -> Dict[str, float]:
   return {key: value for key, value in metrics.items() if value is not None}
 
 
-def model_hparams(model: Mapping[str, Any]) -> Dict[str, Any]:
+def model_hparams(model: Mapping[str, Any]) -> dict[str, Any]:
   """The hyperparameters of one models-table row (HParams accepts bool, int, float, str)."""
   value = model.get("value")
   return {"dataset": str(model.get("dataset")), "method": str(model.get("method")),
@@ -52,7 +54,7 @@ def _run_name(model: Mapping[str, Any]) -> str:
   return "/".join(layout.slug(model.get(key)) for key in ("dataset", "model"))
 
 
-def write_hparams(output_dir: str, *, models: Optional[Sequence[Mapping[str, Any]]] = None) -> str:
+def write_hparams(output_dir: str, *, models: Sequence[Mapping[str, Any]] | None = None) -> str:
   """Writes `output_dir/tensorboard` (replacing an earlier one) and returns its path.
 
   Parameters
@@ -85,7 +87,7 @@ def write_hparams(output_dir: str, *, models: Optional[Sequence[Mapping[str, Any
   logdir = layout.tensorboard_dir(output_dir)
   building = logdir + ".partial"
   shutil.rmtree(building, ignore_errors=True)
-  metric_names: List[str] = []
+  metric_names: list[str] = []
   for model in models:
     metric_names += [m for m in model_metrics(model) if m not in metric_names]
   values = [model_hparams(m)["value"] for m in models]

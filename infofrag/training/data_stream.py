@@ -11,6 +11,8 @@ from that state reproduces the remaining batches bit for bit.
 Pure numpy + threading: no TensorFlow import.
 """
 
+from __future__ import annotations
+
 import queue
 import threading
 

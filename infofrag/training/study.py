@@ -16,6 +16,8 @@ uses gin_configs/models/shared.gin plus its bindings.
 Pure Python: no TensorFlow import.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import json
 import os

@@ -8,6 +8,8 @@ whose earlier run was interrupted is resumed from its last checkpoint. The layou
 one `infofrag_evaluate --zoo=ROOT` reads.
 """
 
+from __future__ import annotations
+
 import ast
 import dataclasses
 import itertools

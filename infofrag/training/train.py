@@ -30,6 +30,8 @@ its optimizers, so its global step advances by 2 per iteration; here one iterati
 one step, and `model.training_steps` counts iterations for every method.
 """
 
+from __future__ import annotations
+
 import contextlib
 import dataclasses
 import importlib

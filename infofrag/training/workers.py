@@ -34,7 +34,7 @@ import signal
 import subprocess
 import sys
 import traceback
-from typing import Callable, Dict, List, Optional, Sequence, TextIO
+from typing import Callable, Sequence, TextIO
 
 # Seconds a stopping worker gets to write its model's checkpoint after SIGTERM.
 STOP_SECONDS = 60.0
@@ -178,7 +178,7 @@ def serve() -> None:
 class _Worker:
   """One worker process, the pipes to it and the job it is training (None: idle)."""
 
-  def __init__(self, environment: Dict[str, str]) -> None:
+  def __init__(self, environment: dict[str, str]) -> None:
     from multiprocessing import connection
     jobs_read, jobs_write = os.pipe()
     results_read, results_write = os.pipe()
@@ -194,9 +194,9 @@ class _Worker:
       os.close(results_write)
     self.jobs = connection.Connection(jobs_write, readable=False)
     self.results = connection.Connection(results_read, writable=False)
-    self.job: Optional[Job] = None
+    self.job: Job | None = None
 
-  def send(self, job: Optional[Job]) -> bool:
+  def send(self, job: Job | None) -> bool:
     """Hands over a job (None: stop); False when the worker is gone."""
     try:
       self.jobs.send(job)
@@ -205,7 +205,7 @@ class _Worker:
     self.job = job
     return True
 
-  def result(self) -> Optional[tuple]:
+  def result(self) -> tuple | None:
     """(number, status) of the job it finished, or None when it died instead."""
     try:
       return self.results.recv()
@@ -227,8 +227,8 @@ class _Worker:
     self.results.close()
 
 
-def run_jobs(jobs: Sequence[Job], *, processes: int, environment: Dict[str, str],
-             on_done: Callable[[int, str], None] = lambda number, status: None) -> Dict[int, str]:
+def run_jobs(jobs: Sequence[Job], *, processes: int, environment: dict[str, str],
+             on_done: Callable[[int, str], None] = lambda number, status: None) -> dict[int, str]:
   """Trains every job in up to `processes` long-lived workers; returns {number: status}.
 
   Parameters
@@ -248,9 +248,9 @@ def run_jobs(jobs: Sequence[Job], *, processes: int, environment: Dict[str, str]
   interruption are absent.
   """
   from multiprocessing import connection
-  pending: List[Job] = list(jobs)
-  status: Dict[int, str] = {}
-  workers: List[_Worker] = []
+  pending: list[Job] = list(jobs)
+  status: dict[int, str] = {}
+  workers: list[_Worker] = []
 
   def start_worker() -> None:
     worker = _Worker(environment)

@@ -1,5 +1,7 @@
 """Where infofrag's own files are: the shipped gin configs."""
 
+from __future__ import annotations
+
 import os
 import sys
 

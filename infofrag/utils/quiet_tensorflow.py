@@ -7,6 +7,8 @@ TensorFlow once through here, with descriptor 2 pointed at /dev/null for the dur
 import. Errors raised by the import still propagate (after the descriptor is restored).
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
 import sys

@@ -10,6 +10,8 @@ the training results), so its aggregate holds both. Every file is written atomic
 Pure Python (gin, numpy): no TensorFlow import.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import shutil

@@ -7,7 +7,7 @@ saved as RGB. Every file is written atomically (infofrag.utils.io.atomic_path).
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 from scipy import stats
@@ -81,7 +81,7 @@ def _stack(images: Sequence[np.ndarray], axis: int, padding_px: int) -> np.ndarr
   return np.concatenate(pieces, axis=axis)
 
 
-def padded_grid(images: Sequence[np.ndarray], *, num_rows: Optional[int] = None,
+def padded_grid(images: Sequence[np.ndarray], *, num_rows: int | None = None,
                 padding_px: int = PADDING_PX) -> np.ndarray:
   """Panels row by row with white bars between them (empty cells white).
 

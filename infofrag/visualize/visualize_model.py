@@ -32,7 +32,7 @@ not drawn. OUTPUT appears only when complete and must not exist unless ``overwri
 from __future__ import annotations
 
 import os
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
@@ -48,7 +48,7 @@ class VisualizationError(folders.WorkflowError):
   """A visualization request that cannot run (one line naming the flag or file)."""
 
 
-def _load(folder: str, dataset_name: Optional[str]):
+def _load(folder: str, dataset_name: str | None):
   """(model, dataset) of a model folder; the dataset is the training one unless named."""
   from infofrag.data import named_data
   from infofrag.zoo import saved_model
@@ -129,7 +129,7 @@ def animation_panels(decode: Callable[[np.ndarray], np.ndarray], code: np.ndarra
 
 def visualize(model_dir: str, output_dir: str, *, overwrite: bool = False,
               num_animations: int = 5, num_frames: int = 20, fps: float = 10,
-              dataset_name: Optional[str] = None) -> list[str]:
+              dataset_name: str | None = None) -> list[str]:
   """Writes dlib's visualizations of a model (see the module docstring).
 
   Parameters

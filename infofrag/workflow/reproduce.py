@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Callable, Optional, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -46,8 +46,8 @@ class Step:
   output_dir : str
   """
   representation: str
-  metric: Optional[str]
-  config: Optional[str]
+  metric: str | None
+  config: str | None
   seed: int
   output_dir: str
 
@@ -67,15 +67,15 @@ class Plan:
   output_directory: str
   model_dir: str
   train: bool
-  train_config: Optional[str]
+  train_config: str | None
   train_bindings: list
   visualizations_dir: str
   postprocess: list
   evaluations: list
 
 
-def output_directory_for(template: Optional[str], *, study: str, model_num: int,
-                         model_dir: Optional[str]) -> str:
+def output_directory_for(template: str | None, *, study: str, model_num: int,
+                         model_dir: str | None) -> str:
   """dlib's --output_directory: ``{model_num}`` and ``{study}`` filled in; by default
   ``output/{study}/{model_num}`` (or ``output`` with an existing model)."""
   if template is None:
@@ -87,9 +87,9 @@ def output_directory_for(template: Optional[str], *, study: str, model_num: int,
                                 f"{{study}} may be filled in ({error}).") from None
 
 
-def make_plan(*, study_name: str, model_num: int, output_directory: Optional[str] = None,
-              model_dir: Optional[str] = None, extra_train_bindings: Sequence[str] = (),
-              metrics: Optional[Sequence[str]] = None) -> Plan:
+def make_plan(*, study_name: str, model_num: int, output_directory: str | None = None,
+              model_dir: str | None = None, extra_train_bindings: Sequence[str] = (),
+              metrics: Sequence[str] | None = None) -> Plan:
   """The steps of dlib_reproduce for one model.
 
   Parameters

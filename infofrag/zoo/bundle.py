@@ -30,7 +30,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -236,7 +236,7 @@ class BundleEncoder:
 
   format = "bundle"
 
-  def __init__(self, model_dir: str, bundle: Optional[Bundle] = None, *,
+  def __init__(self, model_dir: str, bundle: Bundle | None = None, *,
                batch_size: int = 256) -> None:
     from infofrag.data import named_data
     self.model_dir = model_dir
