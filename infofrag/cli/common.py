@@ -149,7 +149,7 @@ def resumable(program: str, function: Callable[..., int], *args: Any) -> int:
 
 
 # The zoo analysis as infofrag_evaluate and infofrag_quickstart print it.
-def report_duplicates_and_stages(analysis) -> None:
+def report_duplicates_and_stages(analysis: Any) -> None:
   """Prints the models counted once and the stages that failed for a group or dataset."""
   for duplicate in analysis.all_duplicates:
     print(f"DUPLICATE {duplicate.model_dir}: {duplicate.reason} as model {duplicate.duplicate_of}"
@@ -216,7 +216,7 @@ def run_analysis(model_dirs: Sequence[str], options: Any, run_info: dict, *, pro
 
 
 # A beta x seed ensemble, trained then analysed (infofrag_quickstart, infofrag_reproduce hotspots).
-def add_ensemble_arguments(parser, *, betas, seeds):
+def add_ensemble_arguments(parser: argparse.ArgumentParser, *, betas: str, seeds: str) -> None:
   """The flags of a beta x seed ensemble run (shared with `infofrag_reproduce hotspots`)."""
   parser.add_argument("--betas", default=betas,
                       help=f"beta values, comma-separated (default {betas})")
@@ -245,7 +245,8 @@ def add_ensemble_arguments(parser, *, betas, seeds):
                            "used 20 for 50 models)")
 
 
-def check_ensemble_arguments(args):
+def check_ensemble_arguments(args: argparse.Namespace
+                             ) -> tuple[list[str], list[float], list[int], Any]:
   """(config paths, betas, seeds, SchedulerSpec) of valid ensemble flags; ValueError names
   the bad flag."""
   from infofrag.utils import checks

@@ -21,7 +21,7 @@ import argparse
 import os
 import sys
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
 from infofrag.cli import common
 
@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
   return parser
 
 
-def options_from_args(args: argparse.Namespace):
+def options_from_args(args: argparse.Namespace) -> Any:
   """The `EvaluationOptions` of parsed flags (metric names resolved)."""
   from infofrag.analysis import options as options_lib
   from infofrag.distributed import scheduler
@@ -142,7 +142,7 @@ def _error(message: str) -> int:
   return 2
 
 
-def run_metrics_only(model_dirs: Sequence[str], options) -> int:
+def run_metrics_only(model_dirs: Sequence[str], options: Any) -> int:
   """dlib's metrics per model, results in each model's folder; prints a summary table."""
   from infofrag.evaluation import metric_runs
   from infofrag.zoo import loading as models_lib

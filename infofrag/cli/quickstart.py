@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 
 from infofrag.cli import common
 
@@ -38,7 +39,7 @@ from infofrag.cli import common
 QUICKSTART_ANALYSIS = {"spaces": True, "mc_samples": 1000, "fusion": True, "fusion_steps": 2000}
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
       prog="infofrag_quickstart",
       description="Train a small beta-VAE ensemble on synthetic_dsprites_32 and evaluate it "
@@ -52,7 +53,7 @@ def build_parser():
   return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
   from infofrag.utils import paths

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 
 from infofrag.cli import common
 
@@ -49,8 +50,9 @@ def _objective_list(text):
   return values
 
 
-def add_fusion_arguments(parser, *, sizes=(2, 3, 5, 10, 15, 20, 30, 50), repeats=5,
-                         objectives=("info", "vi", "nmi")):
+def add_fusion_arguments(parser: argparse.ArgumentParser, *,
+                         sizes: Sequence[int] = (2, 3, 5, 10, 15, 20, 30, 50), repeats: int = 5,
+                         objectives: Sequence[str] = ("info", "vi", "nmi")) -> None:
   """The experiment's flags (defaults: the paper's scale)."""
   parser.add_argument("--sizes", type=_int_list, default=list(sizes),
                       help="comma-separated ensemble sizes")
@@ -79,7 +81,7 @@ def add_fusion_arguments(parser, *, sizes=(2, 3, 5, 10, 15, 20, 30, 50), repeats
   common.add_progress_argument(parser)
 
 
-def learner_bindings(args):
+def learner_bindings(args: argparse.Namespace) -> list[str]:
   """Gin bindings of the weak learners from the flags that override the config."""
   bindings = []
   if args.training_steps is not None:
@@ -91,7 +93,7 @@ def learner_bindings(args):
   return bindings
 
 
-def check_arguments(args):
+def check_arguments(args: argparse.Namespace) -> str | None:
   """The first problem with the flags as a one-line message, or None."""
   checks = [(args.repeats >= 1, "--repeats must be >= 1"),
             (args.fusion_steps >= 0, "--fusion_steps must be >= 0"),
@@ -107,7 +109,7 @@ def check_arguments(args):
   return next((message for ok, message in checks if not ok), None)
 
 
-def run_fusion(args):
+def run_fusion(args: argparse.Namespace) -> int:
   """Trains (or reuses) the learners, fuses, and writes the tables and figures."""
   from infofrag.distributed import scheduler
   problem = check_arguments(args)
@@ -166,7 +168,7 @@ def _with_quick_defaults(parser, argv, quick_flags):
   return parser.parse_args([experiment] + quick_flags + rest)
 
 
-def run_agreement(args) -> int:
+def run_agreement(args: argparse.Namespace) -> int:
   from infofrag.experiments import agreement
   summary = agreement.run(args.output_dir, quick=args.quick, seed=args.seed)
   with open(os.path.join(args.output_dir, "agreement.md")) as f:
@@ -176,7 +178,7 @@ def run_agreement(args) -> int:
   return 0
 
 
-def run_hotspots(args) -> int:
+def run_hotspots(args: argparse.Namespace) -> int:
   from infofrag.experiments import hotspots
   from infofrag.utils import layout
   configs, betas, seeds, spec = common.check_ensemble_arguments(args)
@@ -191,7 +193,7 @@ def run_hotspots(args) -> int:
   return code
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
   argv = list(sys.argv[1:] if argv is None else argv)
   parser = build_parser()
   args = parser.parse_args(argv)

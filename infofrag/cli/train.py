@@ -14,11 +14,12 @@ import argparse
 import os
 import signal
 import sys
+from collections.abc import Sequence
 
 from infofrag.cli import common
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
       prog="infofrag_train",
       description="Train a VAE (dlib's methods, TF2) configured by gin; writes "
@@ -120,7 +121,7 @@ def _first_line(error):
   return text.splitlines()[0] if text else type(error).__name__
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
   if args.zoo:
     return _run_sweep(args)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
       prog="infofrag_visualize_dataset",
       description="Write a PNG grid of random samples and one traversal strip per factor "
@@ -31,7 +32,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     raise ValueError(f"--seed must be an integer in [0, 2**32), got {args.seed}.")
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
   try:
     check_arguments(args)

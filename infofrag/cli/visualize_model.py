@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 from infofrag.cli import common
 
@@ -42,7 +42,7 @@ def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
 
 
 def run(model_dir: str, output_dir: str, *, overwrite: bool = False, verbose: bool = False,
-        prog: str = PROGRAM, **options) -> int:
+        prog: str = PROGRAM, **options: Any) -> int:
   """Draws the visualizations; prints one line; returns the exit code (2: bad input)."""
   from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow(verbose=verbose)

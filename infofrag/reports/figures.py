@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from infofrag.utils import io
 
 
-def save_figure(fig, path, dpi: int = 150, tight: bool = True) -> str:
+def save_figure(fig: Any, path: str, dpi: int = 150, tight: bool = True) -> str:
   """Writes `fig` as a PNG at `path` (atomic rename) and closes it; returns the path."""
   from matplotlib import pyplot as plt
   path = os.fspath(path)

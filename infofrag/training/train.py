@@ -41,6 +41,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import gin
 import numpy as np
@@ -66,14 +68,21 @@ class TrainingError(ValueError):
 class LoopOptions:
   """Settings of the training loop that do not change the trained model.
 
-  Attributes:
-    checkpoint_every: steps between checkpoints (also at the end and on Ctrl-C).
-    checkpoint_seconds: seconds between checkpoints, whatever the step count, so a slow
-      run stopped between step checkpoints loses at most this much work.
-    summary_every: steps between TensorBoard summaries.
-    progress: show a tqdm progress bar (step, loss terms, steps/s).
-    log_every: steps between progress-bar loss updates.
-    prefetch: batches generated ahead by the data thread.
+  Attributes
+  ----------
+  checkpoint_every : int
+      Steps between checkpoints (also at the end and on Ctrl-C).
+  checkpoint_seconds : float
+      Seconds between checkpoints, whatever the step count, so a slow run stopped between
+      step checkpoints loses at most this much work.
+  summary_every : int
+      Steps between TensorBoard summaries.
+  progress : bool
+      Show a tqdm progress bar (step, loss terms, steps/s).
+  log_every : int
+      Steps between progress-bar loss updates.
+  prefetch : int
+      Batches generated ahead by the data thread.
   """
   checkpoint_every: int = 1000
   checkpoint_seconds: float = 600.0
@@ -83,13 +92,13 @@ class LoopOptions:
   prefetch: int = 4
 
 
-def partial_dir(model_dir):
+def partial_dir(model_dir: str) -> str:
   """The hidden sibling folder where an unfinished run of `model_dir` lives."""
   model_dir = os.path.abspath(model_dir)
   return os.path.join(os.path.dirname(model_dir), f".{os.path.basename(model_dir)}.infofrag_partial")
 
 
-def register_configurables():
+def register_configurables() -> None:
   """Imports every module holding a gin configurable a training config may name.
 
   Dataset modules are otherwise imported lazily by named_data, which would register
@@ -102,7 +111,8 @@ def register_configurables():
       pass  # A loader not available in this install; named_data reports it if chosen.
 
 
-def parse_gin(gin_config_files=None, gin_bindings=None):
+def parse_gin(gin_config_files: Sequence[str] | None = None,
+              gin_bindings: Sequence[str] | None = None) -> None:
   """Parses gin files and bindings; bad input raises TrainingError (one line)."""
   register_configurables()
   for path in gin_config_files or []:
@@ -115,20 +125,31 @@ def parse_gin(gin_config_files=None, gin_bindings=None):
     raise TrainingError(f"bad gin configuration: {message}") from error
 
 
-def train_with_gin(model_dir, overwrite=False, gin_config_files=None, gin_bindings=None,
-                   resume=False, options=None):
+def train_with_gin(model_dir: str, overwrite: bool = False,
+                   gin_config_files: Sequence[str] | None = None,
+                   gin_bindings: Sequence[str] | None = None, resume: bool = False,
+                   options: LoopOptions | None = None) -> dict:
   """Trains one model configured by gin files and bindings (dlib's train_with_gin).
 
-  Args:
-    model_dir: output directory D (D/model/... is written).
-    overwrite: replace an existing D (otherwise an existing D is an error).
-    gin_config_files: list of gin files.
-    gin_bindings: list of binding strings, e.g. ["vae.beta = 4."].
-    resume: continue an interrupted run of D from its last checkpoint.
-    options: LoopOptions.
+  Parameters
+  ----------
+  model_dir : str
+      Output directory D (D/model/... is written).
+  overwrite : bool
+      Replace an existing D (otherwise an existing D is an error).
+  gin_config_files : sequence of str or None
+      Gin files, parsed in order.
+  gin_bindings : sequence of str or None
+      Binding strings, e.g. ``["vae.beta = 4."]``, applied last.
+  resume : bool
+      Continue an interrupted run of D from its last checkpoint.
+  options : LoopOptions or None
+      Checkpoint and summary cadence, threads (default ``LoopOptions()``).
 
-  Returns:
-    The train results dict written to train_results.json.
+  Returns
+  -------
+  dict
+      The train results written to train_results.json.
   """
   gin.clear_config()
   try:
@@ -139,18 +160,31 @@ def train_with_gin(model_dir, overwrite=False, gin_config_files=None, gin_bindin
 
 
 @gin.configurable("model", denylist=["model_dir", "overwrite", "resume", "options"])
-def train(model_dir, overwrite=False, resume=False, options=None, model=gin.REQUIRED,
-          training_steps=gin.REQUIRED, random_seed=gin.REQUIRED, batch_size=gin.REQUIRED,
-          eval_steps=1000, name="", model_num=None):
+def train(model_dir: str, overwrite: bool = False, resume: bool = False,
+          options: LoopOptions | None = None, model: Any = gin.REQUIRED,
+          training_steps: int = gin.REQUIRED, random_seed: int = gin.REQUIRED,
+          batch_size: int = gin.REQUIRED, eval_steps: int = 1000, name: str = "",
+          model_num: int | None = None) -> dict:
   """Trains `model` and writes D/model/{tfhub, results, tf_checkpoint, logs}.
 
-  Args (gin `model.*` as in dlib; name and model_num are only recorded):
-    model_dir, overwrite, resume, options: see train_with_gin.
-    model: a method instance, e.g. @vae().
-    training_steps, random_seed, batch_size, eval_steps: ints.
+  The gin parameters are dlib's ``model.*``; `name` and `model_num` are only recorded.
 
-  Returns:
-    The train results dict.
+  Parameters
+  ----------
+  model_dir, overwrite, resume, options
+      See `train_with_gin`.
+  model : GaussianEncoderModel
+      A method instance, e.g. ``@vae()``.
+  training_steps, random_seed, batch_size, eval_steps : int
+      Optimiser steps, seed of every random draw, examples per step, and the examples
+      of the final evaluation.
+  name : str
+  model_num : int or None
+
+  Returns
+  -------
+  dict
+      The train results.
   """
   del name, model_num
   options = options or LoopOptions()

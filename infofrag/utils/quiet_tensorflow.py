@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -28,7 +29,7 @@ def _descriptor_2_silenced():
     os.close(saved)
 
 
-def import_tensorflow(verbose: bool = False):
+def import_tensorflow(verbose: bool = False) -> Any:
   """The `tensorflow` module; quiet unless `verbose` (then TF's own settings apply)."""
   if verbose or "tensorflow" in sys.modules:
     import tensorflow as tf

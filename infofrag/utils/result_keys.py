@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Mapping
+from typing import Any, Mapping
 
 import infofrag
 
-def make_key(**parts) -> dict:
+def make_key(**parts: Any) -> dict:
   """The key of a request: the given parts plus the infofrag version (JSON-able values)."""
   key = dict(parts)
   key["infofrag_version"] = infofrag.__version__
