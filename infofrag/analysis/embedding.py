@@ -25,6 +25,8 @@ from infofrag.fragments import structure as fragments_structure
 from infofrag.utils import io
 from infofrag.zoo import model_info
 from infofrag.utils import layout
+from infofrag import fragments
+from infofrag.zoo import saved_model
 
 CACHE_VERSION = 1
 # A Gaussian encoder's posteriors lie well inside these bounds; values outside them are an
@@ -198,7 +200,6 @@ def channel_statistics(mean: np.ndarray, logvar: np.ndarray, factor_fingerprints
   total : float, bits (all channels as one space)
   nmi, vi : ndarray of shape (c, n_factors) (vi in bits)
   """
-  from infofrag import fragments
   channels = fragments.LazyFingerprints(mean, logvar)
   whole = fragments.LazyFingerprints(mean, logvar, groups=[list(range(mean.shape[1]))])
   total = float(np.asarray(fragments.information(whole)).reshape(-1)[0])
@@ -275,8 +276,6 @@ def embed_models(infos: Sequence[model_info.ModelInfo], sample: sample_lib.Finge
   (`embed_from_files`); the results are then read from the shared cache.
   """
   from tqdm import tqdm
-  from infofrag import fragments
-  from infofrag.zoo import saved_model
   seconds = {"embedding": 0.0, "fingerprints": 0.0}
   embeddings, failures, reused = [], [], 0
   start = time.time()
@@ -303,7 +302,6 @@ def _embed_on_workers(infos: Sequence[model_info.ModelInfo], sample: sample_lib.
                       cache_dir: str, client: Any
                       ) -> tuple[list[model_info.ModelInfo], list[models_lib.ModelFailure]]:
   """Runs `embed_from_files` for the uncached models on Dask; (succeeded, failures)."""
-  from infofrag.zoo import saved_model
   pending, failed = [], {}
   for info in infos:
     try:
@@ -344,7 +342,6 @@ def embed_from_files(info: model_info.ModelInfo, sample_path: str, cache_dir: st
   Reads everything from files a Dask worker can see, loads the model itself, and
   returns whether the embedding was already cached.
   """
-  from infofrag import fragments
   stored = np.load(sample_path)
   sample = sample_lib.FingerprintSample(str(stored["dataset"]), stored["observations"],
                                         stored["factors"].astype(np.int64),

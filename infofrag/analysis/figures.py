@@ -19,6 +19,8 @@ from infofrag.analysis import sample as sample_lib
 from infofrag.analysis import structure as structure_lib
 from infofrag.zoo import saved_model
 from infofrag.utils import layout
+from infofrag import fragments
+from infofrag.reports import dataset_figures
 
 
 def traversal_strip(model: saved_model.LoadedModel, embedding: embedding_lib.ModelEmbedding,
@@ -29,7 +31,6 @@ def traversal_strip(model: saved_model.LoadedModel, embedding: embedding_lib.Mod
   sample; images are mapped to [0, 1] by the model's recorded decoder output. Returns
   the path.
   """
-  from infofrag.reports import dataset_figures
   base = embedding.mean.mean(axis=0)
   low, high = np.percentile(embedding.mean[:, channel], [2, 98])
   if high - low < 1e-6:
@@ -50,7 +51,6 @@ def structure_figures(dataset: str, structures: structure_lib.Structures,
   `stability` ({(distance, group): {hotspot label: fraction}}) is written beside each
   hotspot's name.
   """
-  from infofrag import fragments
   sizes = {group: members.size for group, members in structure_lib.group_members(
       embeddings, per_hyperparameter=True).items()}
   written = []

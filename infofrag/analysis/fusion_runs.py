@@ -13,6 +13,8 @@ from infofrag.analysis import embedding as embedding_lib
 from infofrag.analysis import sample as sample_lib
 from infofrag.fragments import whole_spaces as spaces_lib
 from infofrag.fragments import structure as fragments_structure
+from infofrag import fragments
+from infofrag import fusion
 
 FUSION_COLUMNS = ["dataset", "fused", "members", "points", "dim", "fused_info_bits",
                   "members_mean_info_bits", "members_max_info_bits", "gain_over_best_bits",
@@ -34,8 +36,6 @@ def run_fusion(embeddings: Sequence[embedding_lib.ModelEmbedding],
       Fused dimension, SGD steps, and fingerprint points used.
   """
   import numpy as np
-  from infofrag import fragments
-  from infofrag import fusion
   points = min(points, sample.size)
   factors = sample.factors[:points]
   options = dict(dim=dim, steps=steps, factor_names=sample.factor_names)

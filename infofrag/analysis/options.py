@@ -14,6 +14,7 @@ from typing import Sequence
 
 from infofrag.distributed import scheduler as scheduler_lib
 from infofrag.utils import gin_text
+from infofrag.data import named_data
 
 # Metric-size bindings are checked before any work: they must be positive and at most this.
 MAX_POINTS = 1_000_000
@@ -189,7 +190,6 @@ def check_environment(options: EvaluationOptions) -> None:
   for path in options.gin_config_files:
     if not os.path.isfile(path):
       raise FileNotFoundError(f"--gin_config {path}: no such file.")
-  from infofrag.data import named_data
   name = bound_string(options.gin_bindings, "dataset.name")
   if name is not None and name not in named_data.dataset_names() + ["auto"]:
     raise ValueError(f"--gin_bindings \"dataset.name = '{name}'\": unknown dataset {name!r}; "

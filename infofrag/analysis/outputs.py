@@ -26,6 +26,7 @@ from infofrag.analysis import uncertainty
 from infofrag.reports import tables as table_files
 from infofrag.utils import io
 from infofrag.utils import layout
+from infofrag.fragments import chance
 
 SPACE_SUMMARY_COLUMNS = [("space", "space"), ("kind", "kind"), ("method", "method"),
                          ("dims", "dims"),
@@ -71,7 +72,6 @@ def _write(output_dir: str, name: str, rows: list[dict], columns: list, md_colum
 
 def uncertainty_settings(options: options_lib.EvaluationOptions) -> dict[str, Any]:
   """How the intervals, stabilities and chance levels of a run were made (results.json)."""
-  from infofrag.fragments import chance
   return {
       "intervals": {"method": "delete-d jackknife over models", "deleted": "floor(sqrt(n))",
                     "confidence": resampling.CONFIDENCE, "resamples": options.resamples,

@@ -20,6 +20,9 @@ import numpy as np
 from infofrag.analysis import embedding as embedding_lib
 from infofrag.utils import io
 from infofrag.utils import layout
+from infofrag import fragments
+from infofrag.analysis import pairwise_blocks as distributed_pairwise
+from infofrag.fragments import _parallel
 
 # Pair accumulators (five float64 [K+1, K+1] arrays per thread) above this size
 # switch the in-process stage from one symmetric call to tasks of channel blocks.
@@ -55,7 +58,6 @@ def block_channels(count: int, num_threads: int, max_accumulator_bytes: int) -> 
   `num_threads` tasks at a time (each with [c + 1, c + 1] accumulators) fit it, at
   most the distributed stage's default block.
   """
-  from infofrag.analysis import pairwise_blocks as distributed_pairwise
   per_pair = 5 * 8 * num_threads
   if per_pair * (count + 1)**2 <= max_accumulator_bytes:
     return None
@@ -124,10 +126,8 @@ def ensemble_pairwise(embeddings: Sequence[embedding_lib.ModelEmbedding], *, cac
   channels = np.asarray(channels, dtype=np.int64)
   key = stage_key(embeddings, channels)
   mean, logvar = embedding_lib.concatenated(embeddings)
-  from infofrag.fragments import _parallel
   block = block_channels(channels.size, _parallel.resolve_num_threads(None), max_accumulator_bytes)
   if channels.size and (client is not None or block is not None):
-    from infofrag.analysis import pairwise_blocks as distributed_pairwise
     result = distributed_pairwise.pairwise_nmi_vi_blocks(
         mean, logvar, folder=layout.pairwise_cache(cache_dir, key, blocked=True), client=client,
         channels=channels, block_channels=None if client is not None else block,
@@ -164,7 +164,6 @@ def pairwise_nmi_vi(mean: np.ndarray, logvar: np.ndarray, *, progress: bool = Tr
   information : ndarray of shape (k,), bits
   """
   from tqdm import tqdm
-  from infofrag import fragments
   count, num_points = mean.shape[1], mean.shape[0]
   if count == 0:  # e.g. every channel of a collapsed ensemble is inactive
     return np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0)

@@ -53,6 +53,9 @@ import numpy as np
 from infofrag.distributed import tasks
 from infofrag.fragments import structure as fragments_structure
 from infofrag.utils import io
+from infofrag import fragments
+from infofrag.distributed import scheduler
+from infofrag.fragments import _parallel
 
 # Default block size. A block pair rebuilds its two blocks' fingerprints, a cost
 # per pair that falls as 1 / block size (blocks of 1,000 channels cost 18% more CPU
@@ -208,7 +211,6 @@ def _block_fingerprints(folder: str, digest: str, index: int):
   for a task, and a worker runs many tasks of the same blocks (one per range of points).
   The digest in the key keeps blocks of other inputs apart.
   """
-  from infofrag import fragments
   plan = _read_plan(folder)
   if plan is None or plan.get("digest") != digest:
     raise RuntimeError(f"the pairwise stage in {folder} changed while its tasks ran; rerun it.")
@@ -257,7 +259,6 @@ def run_task(folder: str, row_block: int, column_block: int, row_chunk: int) -> 
   if plan is None:
     raise FileNotFoundError(f"{os.path.join(folder, _PLAN)} is missing or unreadable: the "
                             "pairwise folder must be on a path shared with the client.")
-  from infofrag import fragments
   start = time.perf_counter()
   source_a = _block_fingerprints(folder, plan["digest"], row_block)
   source_b = None if row_block == column_block else _block_fingerprints(folder, plan["digest"],
@@ -322,7 +323,6 @@ def _assemble(folder: str, edges: np.ndarray, points: np.ndarray, channels: np.n
               digest: str, float32_above_bytes: int, tasks_total: int,
               tasks_reused: int) -> PairwiseResult:
   """Writes nmi.npy / vi.npy (memory-mappable), information.npy, channels.npy and pairwise.json."""
-  from infofrag import fragments
   count, num_points = int(edges[-1]), int(points[-1])
   dtype = np.dtype(np.float32 if 8 * count * count > float32_above_bytes else np.float64)
   information = np.zeros(count)
@@ -465,7 +465,6 @@ def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
   scheduler.SharedPathError
     With a client: `folder` is not writable from a worker or not shared with this process.
   """
-  from infofrag.fragments import _parallel
   mean_t, logvar_t, channels = _as_inputs(mean, logvar, channels)
   if block_channels is None:
     block_channels = default_block_channels(mean_t.shape[0])
@@ -484,7 +483,6 @@ def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
       points = row_edges(num_points, default_row_chunks(len(block_pairs(len(edges) - 1)),
                                                         num_points, workers))
   if client is not None:
-    from infofrag.distributed import scheduler
     scheduler.check_shared_path(client, folder)
   digest = _prepare(folder, mean_t, logvar_t, inputs_digest, edges, points, max_memory_bytes)
   expected_dtype = "float32" if 8 * edges[-1]**2 > float32_above_bytes else "float64"

@@ -15,6 +15,7 @@ import numpy as np
 
 from infofrag.utils import io
 from infofrag.utils import layout
+from infofrag.data import named_data
 
 
 @dataclasses.dataclass
@@ -93,7 +94,6 @@ def check_sample_fits(dataset_name: str, data: Any, size: int, *,
 
 def check_samples_fit(datasets: list[str], size: int, *, flag: str = "--fingerprint_size") -> None:
   """`check_sample_fits` for each dataset (run before any model is touched)."""
-  from infofrag.data import named_data
   for dataset in datasets:
     check_sample_fits(dataset, named_data.get_named_ground_truth_data(dataset), size, flag=flag)
 
@@ -113,7 +113,6 @@ def fingerprint_sample(dataset_name: str, *, size: int, seed: int,
   output_dir : str
       The run's folder; the sample goes to ``fingerprints/`` under it.
   """
-  from infofrag.data import named_data
   if size < 2:
     raise ValueError(f"--fingerprint_size must be at least 2, got {size}.")
   path = layout.sample_path(output_dir, dataset_name, size, seed)

@@ -16,6 +16,7 @@ from infofrag.analysis import embedding as embedding_lib
 from infofrag.analysis import pairwise as pairwise_lib
 from infofrag.fragments import structure as structure_lib
 from infofrag.zoo import model_info
+from infofrag import fragments
 
 # -ln NMI is scale-free, whereas VI (bits) also groups unrelated channels that carry
 # little information: the NMI hotspots are the ones reported.
@@ -78,7 +79,6 @@ def find_structures(embeddings: Sequence[embedding_lib.ModelEmbedding],
   per_hyperparameter : bool
       Add one group per hyperparameter value.
   """
-  from infofrag import fragments
   ids = embedding_lib.channel_ids(embeddings)
   row_of = np.full(len(ids), -1, dtype=np.int64)
   row_of[matrices.channels] = np.arange(matrices.channels.size)

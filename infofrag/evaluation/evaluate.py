@@ -35,6 +35,9 @@ from infofrag.utils import paths as infofrag_paths
 from infofrag.utils import result_keys
 from infofrag.zoo import model_info
 from infofrag.zoo import saved_model
+from infofrag.evaluation import representation as representation_lib
+from infofrag.metrics import registry
+from infofrag.utils import results as results_lib
 
 
 KEY_FILE = "infofrag_key.json"
@@ -121,7 +124,6 @@ def _normalised(value):
 def foreign_results_match(results_dir: str, requested_gin: str) -> bool:
   """True when results without an infofrag key (dlib's) recorded every requested binding
   with the same value in their `gin/evaluation.gin`."""
-  from infofrag.utils import results as results_lib
   path = os.path.join(results_dir, "gin", "evaluation.gin")
   if not os.path.exists(path):
     return False
@@ -205,9 +207,6 @@ def evaluate_model(model_dir: str, metric: str, *, representation: str = "mean",
   EvaluationError, saved_model.ModelLoadError
       With the model directory in the message.
   """
-  from infofrag.metrics import registry
-  from infofrag.evaluation import representation as representation_lib
-  from infofrag.utils import results as results_lib
 
   results_dir = metric_results_dir(model_dir, metric, representation, metrics_root)
   registry.resolve_metric_names(metric)  # Validates the name with a clear message.

@@ -14,6 +14,7 @@ from infofrag.distributed import tasks
 from infofrag.metrics import registry
 from infofrag.zoo import loading as models_lib
 from infofrag.zoo import model_info
+from infofrag.evaluation import evaluate
 
 def model_output_id(model_dir: str) -> str:
   """A folder name unique to a model: its name and a digest of its resolved path, so
@@ -70,7 +71,6 @@ def evaluate_standard_metrics(infos: Sequence[model_info.ModelInfo], *, metrics:
   failures : list of ModelFailure
   """
   from tqdm import tqdm
-  from infofrag.evaluation import evaluate
 
   rows, failures = [], []
   bar = tqdm(total=len(infos) * len(metrics), desc="metrics", unit="run",

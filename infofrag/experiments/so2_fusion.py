@@ -32,6 +32,10 @@ from infofrag.reports import figures as figures_lib
 from infofrag.reports import tables
 from infofrag.utils import io
 from infofrag.utils import paths
+from infofrag.data.ground_truth import circle
+from infofrag.distributed import training
+from infofrag.training import sweep
+from infofrag.zoo import saved_model
 
 DEFAULT_SIZES = (2, 3, 5, 10, 15, 20, 30, 50)
 DEFAULT_OBJECTIVES = ("info", "vi", "nmi")
@@ -75,7 +79,6 @@ def learner_sweep(num_models: int, *, gin_configs: Sequence[str] = (),
   -------
   list of `infofrag.training.sweep.SweepModel`, numbered 0 .. num_models - 1.
   """
-  from infofrag.training import sweep
   if int(num_models) < 1:
     raise ValueError(f"the experiment needs at least 1 weak learner; got {num_models}.")
   gin_configs = list(gin_configs) or [default_gin_config()]
@@ -112,8 +115,6 @@ def train_weak_learners(output_dir: str, num_models: int, *, gin_configs: Sequen
   LearnerTrainingError if a learner failed to train or a finished one was trained with another
   config.
   """
-  from infofrag.training import sweep
-  from infofrag.distributed import training
   models = learner_sweep(num_models, gin_configs=gin_configs, extra_bindings=extra_bindings)
   root = models_root(output_dir)
   conflicts = sweep.check_finished_models(models, root)
@@ -135,14 +136,11 @@ def train_weak_learners(output_dir: str, num_models: int, *, gin_configs: Sequen
 
 def is_trained(model_dir: str) -> bool:
   """True when the learner's training finished (`infofrag.training.sweep.is_finished`)."""
-  from infofrag.training import sweep
   return sweep.is_finished(model_dir)
 
 
 def encode_circle(model_dir: str, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   """Posteriors of a trained circle model at `angles`: (mean, logvar), [N, latent] float64 each."""
-  from infofrag.data.ground_truth import circle
-  from infofrag.zoo import saved_model
   model = saved_model.load_model(model_dir)
   model.check_observation_shape([2])
   mean, logvar = model.encode(circle.circle_points(angles), batch_size=len(angles))

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from infofrag.fragments import nmi_vi as nmi_vi_lib
 from infofrag.utils import checks
+from infofrag.fragments import information_bound as information_lib
 
 if TYPE_CHECKING:
   from infofrag.fragments.bhattacharyya import Fingerprints
@@ -297,7 +298,6 @@ def ensemble_structure(fingerprints: Fingerprints | None = None,
   if information_bits is None:
     if fingerprints is None:
       raise ValueError("information_bits is needed when fingerprints are not given.")
-    from infofrag.fragments import information_bound as information_lib
     information_bits = information_lib.information(fingerprints)
   return structure_from_matrices(nmi, vi, information_bits, channel_ids, distance=distance,
                                  min_samples=min_samples, info_threshold_bits=info_threshold_bits,

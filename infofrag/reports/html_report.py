@@ -24,6 +24,7 @@ from typing import Any, Mapping, Sequence
 from infofrag.reports import model_scatter
 from infofrag.utils import io
 from infofrag.utils import layout
+import infofrag
 
 TEMPLATE_NAME = "report.html.j2"
 TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
@@ -38,7 +39,6 @@ PER_CHANNEL_COLUMNS = ("info_bits_per_channel", "best_factor_per_channel", "hots
 
 def _version(distribution: str) -> str:
   if distribution == "infofrag":  # the code that ran, installed or not
-    import infofrag
     return infofrag.__version__
   try:
     return importlib.metadata.version(distribution)

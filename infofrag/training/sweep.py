@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 
 from infofrag.utils import checks
 from infofrag.utils import gin_text
+from infofrag.training import workers
+from infofrag.utils import io
 
 
 @dataclasses.dataclass
@@ -175,7 +177,6 @@ def check_finished_models(models: Sequence[SweepModel], root: str) -> dict[int, 
 def write_manifest(models: Sequence[SweepModel], root: str, status: Mapping[int, str]) -> None:
   """ROOT/sweep.json: every model's config files (absolute), bindings and status, with the
   values its own recorded training config holds for the sweep's bindings."""
-  from infofrag.utils import io
   entries = []
   for model in models:
     entry = {"model_num": model.model_num,
@@ -218,7 +219,6 @@ def run_sweep(models: Sequence[SweepModel], root: str, processes: int = 2, progr
   written at the end from the models' own records, also after Ctrl-C.
   """
   from tqdm import tqdm
-  from infofrag.training import workers
   processes = checks.check_positive_int(processes, name="processes")
   status, pending = plan_sweep(models, root, overwrite=overwrite)
   bar = tqdm(total=len(models), initial=len(models) - len(pending), desc="training sweep",

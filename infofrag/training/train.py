@@ -58,6 +58,9 @@ from infofrag.models import losses
 from infofrag.models import methods
 from infofrag.models import optimizers
 from infofrag.export import saved_model as export_lib
+from infofrag.models import layers
+from infofrag.utils import io
+from infofrag.utils import results as results_lib
 
 
 class TrainingError(ValueError):
@@ -222,7 +225,6 @@ def _train_locked(model_dir, overwrite, resume, options, model, training_steps, 
   train_data_seed = seed_state.randint(2**32)
   eval_data_seed = seed_state.randint(2**32)
 
-  from infofrag.models import layers
   model.build(dataset.observation_shape, layers.SeedStream(random_seed))
   _smoke_test(model, dataset, tf)
 
@@ -246,7 +248,6 @@ def _train_locked(model_dir, overwrite, resume, options, model, training_steps, 
   for leftover in ("tfhub", "results"):  # From a run that died while exporting.
     shutil.rmtree(os.path.join(work_dir, "model", leftover), ignore_errors=True)
   export_lib.export_as_tf_hub(model, os.path.join(work_dir, "model", "tfhub"), info)
-  from infofrag.utils import results as results_lib
   written = results_lib.update_result_directory(
       os.path.join(work_dir, "model", "results"), "train", results)
   _publish(work_dir, model_dir)
@@ -258,7 +259,6 @@ REQUEST_FILE = "infofrag_request.gin"
 
 def _config_differences(stored_text, requested_text):
   """['binding: X in the checkpoint's run, Y now', ...] between two gin config texts."""
-  from infofrag.utils import results as results_lib
   stored, requested = results_lib.gin_dict(stored_text), results_lib.gin_dict(requested_text)
   return [f"{name}: {stored.get(name, '(unset)')} in the interrupted run, "
           f"{requested.get(name, '(unset)')} now"
@@ -291,7 +291,6 @@ def _prepare_work_dir(work_dir, resume, overwrite):
           "or --overwrite to discard it and start again.")
   os.makedirs(work_dir, exist_ok=True)
   if not os.path.exists(request_path):
-    from infofrag.utils import io
     io.write_text_atomic(request_path, requested)
 
 

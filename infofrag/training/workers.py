@@ -35,6 +35,7 @@ import subprocess
 import sys
 import traceback
 from typing import Callable, Sequence, TextIO
+from infofrag.utils import quiet_tensorflow
 
 # Seconds a stopping worker gets to write its model's checkpoint after SIGTERM.
 STOP_SECONDS = 60.0
@@ -161,7 +162,6 @@ def serve() -> None:
   jobs = connection.Connection(jobs_fd, writable=False)
   results = connection.Connection(results_fd, readable=False)
   signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-  from infofrag.utils import quiet_tensorflow
   try:
     quiet_tensorflow.import_tensorflow()
     while True:

@@ -38,6 +38,8 @@ import numpy as np
 
 from infofrag.visualize import images as images_lib
 from infofrag.utils import step_folders as folders
+from infofrag.data import named_data
+from infofrag.zoo import saved_model
 
 NUM_PICS = 64
 ANIMATION_KINDS = ("std_gaussian_cycle", "fitted_gaussian_cycle", "fixed_interval_cycle",
@@ -50,8 +52,6 @@ class VisualizationError(folders.WorkflowError):
 
 def _load(folder: str, dataset_name: str | None):
   """(model, dataset) of a model folder; the dataset is the training one unless named."""
-  from infofrag.data import named_data
-  from infofrag.zoo import saved_model
   results = os.path.join(folder, "results")
   bindings = folders.step_gin_bindings(results, "train", flag="--model_dir")
   name = dataset_name or folders.recorded_dataset(results, "train", flag="--model_dir")

@@ -27,6 +27,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from infofrag.utils import step_folders as folders
+from infofrag.evaluation import evaluate_representation
+from infofrag.training import study as study_lib
+from infofrag.visualize import visualize_model
 
 
 @dataclasses.dataclass
@@ -116,7 +119,6 @@ def make_plan(*, study_name: str, model_num: int, output_directory: str | None =
   WorkflowError
       Unknown study, model number or metric (one line naming the flag).
   """
-  from infofrag.training import study as study_lib
   try:
     description = study_lib.load_study(study_name)
   except FileNotFoundError:
@@ -221,7 +223,6 @@ def run(plan: Plan, *, overwrite: bool = False, visualize: bool = True,
   dict, {"<representation>/<metric>": evaluation results} of the metrics run, plus
   "skipped": the metrics infofrag lacks.
   """
-  from infofrag.evaluation import evaluate_representation
   from infofrag.postprocessing import postprocess
   from infofrag.training import dlib_layout
   from infofrag.training import train
@@ -233,7 +234,6 @@ def run(plan: Plan, *, overwrite: bool = False, visualize: bool = True,
                                    gin_bindings=plan.train_bindings,
                                    options=train.LoopOptions(progress=progress))
   if visualize:
-    from infofrag.visualize import visualize_model
     log(f"visualizing into {plan.visualizations_dir}")
     visualize_model.visualize(plan.model_dir, plan.visualizations_dir, overwrite=overwrite)
   for step in plan.postprocess:

@@ -36,6 +36,8 @@ import numpy as np
 
 from infofrag.zoo import conventions
 from infofrag.zoo import errors
+from infofrag.data import named_data
+from infofrag.utils import io
 
 BUNDLE_FILE = "embeddings.npz"
 BUNDLE_FORMAT = "infofrag-embeddings-v1"
@@ -178,7 +180,6 @@ def write_bundle(path: str, *, mean: np.ndarray, spread: np.ndarray, indices: np
   metadata : mapping
       The fields of `REQUIRED_METADATA` (``format`` is filled in when absent).
   """
-  from infofrag.utils import io
   document = {"format": BUNDLE_FORMAT, **dict(metadata)}
   check_metadata(document, where=path, required=REQUIRED_METADATA)
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -238,7 +239,6 @@ class BundleEncoder:
 
   def __init__(self, model_dir: str, bundle: Bundle | None = None, *,
                batch_size: int = 256) -> None:
-    from infofrag.data import named_data
     self.model_dir = model_dir
     self.bundle = bundle or read_bundle(bundle_path(model_dir))
     name = self.bundle.metadata["dataset"]

@@ -20,6 +20,8 @@ import re
 
 from infofrag.utils import gin_text
 from infofrag.utils.gin_text import parse_value
+from infofrag.zoo import bundle as bundle_lib
+from infofrag.zoo import onnx_model
 
 # The hyperparameter the study sweeps for each method (dlib's unsupervised_study_v1).
 SWEPT_HYPERPARAMETER = {
@@ -228,8 +230,6 @@ def read_model_info(model_dir: str) -> ModelInfo:
   """
   source = model_source(model_dir)
   if source in ("onnx", "bundle"):
-    from infofrag.zoo import bundle as bundle_lib
-    from infofrag.zoo import onnx_model
     try:
       metadata = (onnx_model.read_metadata(model_dir) if source == "onnx"
                   else bundle_lib.read_metadata(os.path.join(model_dir, BUNDLE_FILE)))

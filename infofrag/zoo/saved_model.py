@@ -15,6 +15,8 @@ import numpy.typing as npt
 
 from infofrag.zoo import errors
 from infofrag.zoo import model_info
+from infofrag.zoo import bundle as bundle_lib
+from infofrag.zoo import onnx_model
 
 
 ModelLoadError = errors.ModelLoadError  # raised by every reader; kept here for callers
@@ -164,13 +166,11 @@ def load_model(model_dir: str) -> Any:
   """
   source = model_info.model_source(model_dir)
   if source == "onnx":
-    from infofrag.zoo import onnx_model
     try:
       return onnx_model.OnnxEncoder(model_dir)
     except ValueError as error:
       raise ModelLoadError(str(error)) from None
   if source == "bundle":
-    from infofrag.zoo import bundle as bundle_lib
     try:
       return bundle_lib.BundleEncoder(model_dir)
     except ValueError as error:
