@@ -27,11 +27,6 @@ def _integer_codes(num_points, num_classes, num_codes, seed):
   return np.stack(columns, axis=1).astype(np.float64), labels
 
 
-def _rounded(codes, seed):
-  """Codes plus Gaussian noise, rounded to one decimal (many equal values)."""
-  return np.round(codes + 0.3 * np.random.RandomState(seed).randn(*codes.shape), 1)
-
-
 def _with_constant(codes, labels, seed):
   del labels, seed
   return np.insert(codes, 1, 2.5, axis=1)

@@ -38,8 +38,6 @@ _DATASETS = {
     "circle": ("circle", "Circle", {}),
 }
 
-EMBEDDED_DATASETS = ("synthetic_dsprites", "synthetic_dsprites_32", "circle", "dummy_data")
-
 
 def dataset_names() -> list[str]:
   """All names accepted by `get_named_ground_truth_data`, sorted."""

@@ -37,7 +37,6 @@ from infofrag.distributed import training
 from infofrag.training import sweep
 from infofrag.zoo import saved_model
 
-DEFAULT_SIZES = (2, 3, 5, 10, 15, 20, 30, 50)
 DEFAULT_OBJECTIVES = ("info", "vi", "nmi")
 TABLE_COLUMNS = ("objective", "ensemble_size", "repeats", "continuity_mean", "continuity_std",
                  "fused_info_bits_mean", "member_info_bits_mean", "member_info_bits_max")
@@ -132,11 +131,6 @@ def train_weak_learners(output_dir: str, num_models: int, *, gin_configs: Sequen
     raise LearnerTrainingError(f"{len(failed)} of {len(models)} weak learners were not trained; "
                        f"learner {number}: {failed[number]}")
   return [model.model_dir(root) for model in models]
-
-
-def is_trained(model_dir: str) -> bool:
-  """True when the learner's training finished (`infofrag.training.sweep.is_finished`)."""
-  return sweep.is_finished(model_dir)
 
 
 def encode_circle(model_dir: str, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

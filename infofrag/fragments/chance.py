@@ -25,7 +25,6 @@ import numpy.typing as npt
 from infofrag.fragments import bhattacharyya
 from infofrag.utils import checks
 
-NULL_PERMUTATIONS = 100
 CHANCE_QUANTILE = 0.95
 # Below this entropy term (bits) NMI is undefined and set to 0, as in `nmi_vi`.
 _MIN_ENTROPY_BITS = 1e-12

@@ -18,8 +18,6 @@ from typing import Any, Mapping, Sequence
 from infofrag.reports import model_scatter
 from infofrag.utils import layout
 
-# Models-table numbers written as metrics besides the standard metrics.
-CHANNEL_METRICS = ("info_total_bits", "active_channels")
 HOTSPOT_FRACTION = "fraction_in_hotspots"
 SKIPPED_KEYS = {"model", "dataset", "method", "hyperparameter", "value", "seed", "metrics_by",
                 "metrics_error", "info_bits_per_channel", "best_factor_per_channel",

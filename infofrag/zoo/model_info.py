@@ -94,7 +94,6 @@ def tfhub_path(model_dir: str) -> str:
 ONNX_FILE = "encoder.onnx"
 ONNX_METADATA_FILE = "encoder.json"
 BUNDLE_FILE = "embeddings.npz"
-SOURCES = ("savedmodel", "onnx", "bundle")
 
 
 def model_source(model_dir: str) -> str | None:
