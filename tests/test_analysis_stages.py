@@ -18,21 +18,13 @@ from infofrag.analysis import structure
 from infofrag.zoo import model_info
 from tests.helpers import tf1_hub
 
-PIXELS = 64 * 64
-
-
-def _ramp(axis):
-  grid = np.indices((64, 64))[axis].astype(np.float32)
-  return ((grid - 32.0) / 32.0 * 0.05).reshape(PIXELS)
-
-
 @pytest.fixture(scope="module", name="zoo")
 def fixture_zoo(tmp_path_factory):
   """Three linear encoders reading x and y (beta 1, 4, 1) and a model without weights."""
   root = str(tmp_path_factory.mktemp("zoo"))
   rng = np.random.RandomState(0)
   for number in range(3):
-    weights = np.stack([_ramp(1), _ramp(0), rng.normal(0, 0.02, PIXELS)], axis=1)
+    weights = np.stack([tf1_hub.ramp(1), tf1_hub.ramp(0), rng.normal(0, 0.02, tf1_hub.PIXELS)], axis=1)
     tf1_hub.build_tf1_hub_model(
         os.path.join(root, str(number)), weights.astype(np.float32), logvar_value=-4.0,
         bindings={"dataset.name": "'synthetic_dsprites'", "model.model": "@vae()",
@@ -212,7 +204,7 @@ def test_a_fully_collapsed_ensemble_is_analysed_and_reported(tmp_path):
   for number in range(2):
     tf1_hub.build_tf1_hub_model(
         # Distinct log-variances: identical constant encoders would be one model counted once.
-        os.path.join(root, str(number)), np.zeros((PIXELS, 2), np.float32),
+        os.path.join(root, str(number)), np.zeros((tf1_hub.PIXELS, 2), np.float32),
         logvar_value=0.1 * number,
         bindings={"dataset.name": "'synthetic_dsprites'", "model.model": "@vae()",
                   "model.name": "'beta_vae'", "vae.beta": "16.0",

@@ -246,23 +246,15 @@ def test_options_check_the_new_flags():
 
 # ---------------------------------------------------------------- the whole analysis
 
-PIXELS = 64 * 64
-
-
-def _ramp(axis):
-  grid = np.indices((64, 64))[axis].astype(np.float32)
-  return ((grid - 32.0) / 32.0 * 0.05).reshape(PIXELS)
-
-
 @pytest.fixture(scope="module", name="analysis")
 def fixture_analysis(tmp_path_factory):
   """Five linear encoders reading x and y (beta 1: three models, beta 4: two), analysed."""
   root = str(tmp_path_factory.mktemp("zoo"))
   rng = np.random.RandomState(0)
   for number in range(5):
-    weights = np.stack([_ramp(1) + rng.normal(0, 0.005, PIXELS),
-                        _ramp(0) + rng.normal(0, 0.005, PIXELS),
-                        rng.normal(0, 0.02, PIXELS)], axis=1)
+    weights = np.stack([tf1_hub.ramp(1) + rng.normal(0, 0.005, tf1_hub.PIXELS),
+                        tf1_hub.ramp(0) + rng.normal(0, 0.005, tf1_hub.PIXELS),
+                        rng.normal(0, 0.02, tf1_hub.PIXELS)], axis=1)
     tf1_hub.build_tf1_hub_model(
         os.path.join(root, str(number)), weights.astype(np.float32), logvar_value=-4.0,
         bindings={"dataset.name": "'synthetic_dsprites'", "model.model": "@vae()",

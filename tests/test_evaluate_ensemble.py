@@ -16,19 +16,11 @@ from infofrag.cli import evaluate as evaluate_cli
 from tests.helpers import pinned_tables
 from tests.helpers import tf1_hub
 
-PIXELS = 64 * 64
-
-
-def _ramp(axis):
-  """Linear encoder weights whose output grows with the sprite's x (axis=1) or y (axis=0)."""
-  grid = np.indices((64, 64))[axis].astype(np.float32)
-  return ((grid - 32.0) / 32.0 * 0.05).reshape(PIXELS)
-
-
 def _make_zoo(root, num_good=3):
   rng = np.random.RandomState(0)
   for number in range(num_good):
-    weights = np.stack([_ramp(1), _ramp(0)] + [rng.normal(0, 0.02, PIXELS) for _ in range(2)], axis=1)
+    noise = [rng.normal(0, 0.02, tf1_hub.PIXELS) for _ in range(2)]
+    weights = np.stack([tf1_hub.ramp(1), tf1_hub.ramp(0)] + noise, axis=1)
     bindings = {"dataset.name": "'synthetic_dsprites'", "model.model": "@vae()",
                 "model.name": "'beta_vae'", "vae.beta": f"{[1.0, 4.0][number % 2]}",
                 "model.random_seed": str(number), "encoder.num_latent": "4"}
@@ -212,7 +204,8 @@ def test_pairwise_in_channel_blocks_equals_one_symmetric_call(tmp_path):
 def fixture_spaces_run(tmp_path_factory):
   """(zoo, output folder) of an analysis with every optional table: groups, fusion, spaces."""
   root = _make_zoo(str(tmp_path_factory.mktemp("zoo")), num_good=3)  # beta 1, 4, 1 (+ broken)
-  weights = np.stack([_ramp(1), _ramp(0), _ramp(1) - _ramp(0), _ramp(1) + _ramp(0)], axis=1)
+  x, y = tf1_hub.ramp(1), tf1_hub.ramp(0)
+  weights = np.stack([x, y, x - y, x + y], axis=1)
   tf1_hub.build_tf1_hub_model(os.path.join(root, "7"), weights.astype(np.float32), logvar_value=-4.0,
                               bindings={"dataset.name": "'synthetic_dsprites'",
                                         "model.model": "@beta_tc_vae()", "model.name": "'beta_tc_vae'",

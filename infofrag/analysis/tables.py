@@ -221,15 +221,8 @@ def space_row(space: spaces_lib.Space, factors: np.ndarray, factor_names: Sequen
 
   Parameters
   ----------
-  space : Space
-      Posteriors on N points.
-  factors : ndarray of shape (N, F)
-      Integer factor labels of the same points.
-  factor_names : sequence of F str
-  num_samples : int
-      Monte Carlo draws per information estimate.
-  seed : int
-      Root of the Monte Carlo streams (each estimate gets its own child stream).
+  space, factors, factor_names, num_samples, seed
+      As in `space_measures`.
   dataset : str
       Shown in the row.
 

@@ -116,6 +116,17 @@ def fail(prog: str, message: str, code: int = 2) -> int:
   return code
 
 
+def dlib_model_parser(prog: str, description: str, output_help: str
+                      ) -> argparse.ArgumentParser:
+  """dlib's flags of a step from a trained model to an output folder: --model_dir,
+  --output_dir (`output_help`) and --overwrite."""
+  parser = dlib_parser(prog, description)
+  parser.add_argument("--model_dir", help="directory to take the trained model from")
+  parser.add_argument("--output_dir", help=output_help)
+  add_absl_bool(parser, "overwrite", "replace an existing OUTPUT_DIR")
+  return parser
+
+
 def require_flags(prog: str, args: argparse.Namespace, *names: str) -> int | None:
   """Exit code 2 (with the flag named) when a required flag is empty, else None."""
   for name in names:

@@ -73,11 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def dlib_main(argv: Sequence[str] | None = None, *,
               prog: str = "dlib_postprocess") -> int:
   """dlib_postprocess: extracts a representation into OUTPUT_DIR/{tfhub,results}."""
-  parser = common.dlib_parser(prog, "Extract a representation from a trained model (dlib's layout).")
-  parser.add_argument("--model_dir", help="directory to take the trained model from")
-  parser.add_argument("--output_dir", help="directory to save the representation to")
+  parser = common.dlib_model_parser(
+      prog, "Extract a representation from a trained model (dlib's layout).",
+      "directory to save the representation to")
   common.add_dlib_gin_arguments(parser)
-  common.add_absl_bool(parser, "overwrite", "replace an existing OUTPUT_DIR")
   args = parser.parse_args(argv)
   missing = common.require_flags(prog, args, "model_dir", "output_dir")
   if missing is not None:

@@ -68,16 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def dlib_main(argv: Sequence[str] | None = None, *,
               prog: str = "dlib_visualize_model") -> int:
   """dlib_visualize_model: dlib's pictures and GIFs of a trained model."""
-  parser = common.dlib_parser(prog, "Visualize a trained model (reconstructions, samples, traversals).")
-  parser.add_argument("--model_dir", help="directory to take the trained model from")
-  parser.add_argument("--output_dir", help="directory to save the visualizations in")
-  common.add_absl_bool(parser, "overwrite", "replace an existing OUTPUT_DIR")
+  parser = common.dlib_model_parser(
+      prog, "Visualize a trained model (reconstructions, samples, traversals).",
+      "directory to save the visualizations in")
   args = parser.parse_args(argv)
   missing = common.require_flags(prog, args, "model_dir", "output_dir")
   if missing is not None:
     return missing
-  return run(args.model_dir, args.output_dir, overwrite=args.overwrite,
-             prog=prog)
+  return run(args.model_dir, args.output_dir, overwrite=args.overwrite, prog=prog)
 
 
 if __name__ == "__main__":

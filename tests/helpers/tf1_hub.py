@@ -13,6 +13,16 @@ import os
 import numpy as np
 
 
+PIXELS = 64 * 64
+
+
+def ramp(axis):
+  """Linear encoder weights [64 * 64] whose output grows with the sprite's x (axis=1) or
+  y (axis=0): the channel of a model that reads that position."""
+  grid = np.indices((64, 64))[axis].astype(np.float32)
+  return ((grid - 32.0) / 32.0 * 0.05).reshape(PIXELS)
+
+
 def write_dlib_train_results(model_dir, bindings):
   """dlib-style model/results/{gin,json,aggregate} for the given {binding: gin value}."""
   results = os.path.join(model_dir, "model", "results")
