@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from infofrag.analysis import embedding
-from infofrag.zoo import loading as models
 from infofrag.analysis import options as options_lib
 from infofrag.analysis import outputs
 from infofrag.analysis import pairwise
 from infofrag.analysis import pipeline
 from infofrag.analysis import sample
 from infofrag.analysis import structure
+from infofrag.zoo import loading as models
 from infofrag.zoo import model_info
 from tests.helpers import tf1_hub
 

@@ -9,7 +9,6 @@ import pytest
 from scipy import stats
 
 from infofrag import fragments
-from infofrag.zoo import loading as models
 from infofrag.analysis import options as options_lib
 from infofrag.analysis import outputs
 from infofrag.analysis import pipeline
@@ -18,6 +17,7 @@ from infofrag.analysis import selection
 from infofrag.analysis import simulation
 from infofrag.analysis import uncertainty
 from infofrag.fragments import chance
+from infofrag.zoo import loading as models
 from tests.helpers import tf1_hub
 
 

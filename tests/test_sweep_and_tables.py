@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from infofrag.metrics import registry
 from infofrag.analysis import options
+from infofrag.metrics import registry
 from infofrag.reports import tables
 from infofrag.training import sweep
 from infofrag.utils import checks

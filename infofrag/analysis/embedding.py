@@ -18,14 +18,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from infofrag.zoo import loading as models_lib
+from infofrag import fragments
 from infofrag.analysis import sample as sample_lib
 from infofrag.distributed import tasks
 from infofrag.fragments import structure as fragments_structure
 from infofrag.utils import io
-from infofrag.zoo import model_info
 from infofrag.utils import layout
-from infofrag import fragments
+from infofrag.zoo import loading as models_lib
+from infofrag.zoo import model_info
 from infofrag.zoo import saved_model
 
 CACHE_VERSION = 1

@@ -13,14 +13,14 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from infofrag import fragments
 from infofrag.analysis import embedding as embedding_lib
-from infofrag.zoo import loading as models_lib
 from infofrag.analysis import sample as sample_lib
 from infofrag.analysis import structure as structure_lib
-from infofrag.zoo import saved_model
-from infofrag.utils import layout
-from infofrag import fragments
 from infofrag.reports import dataset_figures
+from infofrag.utils import layout
+from infofrag.zoo import loading as models_lib
+from infofrag.zoo import saved_model
 
 
 def traversal_strip(model: saved_model.LoadedModel, embedding: embedding_lib.ModelEmbedding,

@@ -9,12 +9,12 @@ from __future__ import annotations
 import sys
 from typing import Any, Mapping, Sequence
 
-from infofrag.analysis import embedding as embedding_lib
-from infofrag.analysis import sample as sample_lib
-from infofrag.fragments import whole_spaces as spaces_lib
-from infofrag.fragments import structure as fragments_structure
 from infofrag import fragments
 from infofrag import fusion
+from infofrag.analysis import embedding as embedding_lib
+from infofrag.analysis import sample as sample_lib
+from infofrag.fragments import structure as fragments_structure
+from infofrag.fragments import whole_spaces as spaces_lib
 
 FUSION_COLUMNS = ["dataset", "fused", "members", "points", "dim", "fused_info_bits",
                   "members_mean_info_bits", "members_max_info_bits", "gain_over_best_bits",

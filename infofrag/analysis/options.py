@@ -12,9 +12,9 @@ import os
 import tempfile
 from typing import Sequence
 
+from infofrag.data import named_data
 from infofrag.distributed import scheduler as scheduler_lib
 from infofrag.utils import gin_text
-from infofrag.data import named_data
 
 # Metric-size bindings are checked before any work: they must be positive and at most this.
 MAX_POINTS = 1_000_000

@@ -15,18 +15,18 @@ import os
 from typing import Any, Mapping
 
 from infofrag.analysis import fusion_runs
-from infofrag.metrics import registry
 from infofrag.analysis import options as options_lib
 from infofrag.analysis import pipeline
 from infofrag.analysis import resampling
-from infofrag.analysis import tables
 from infofrag.analysis import selection as selection_lib
 from infofrag.analysis import structure as structure_lib
+from infofrag.analysis import tables
 from infofrag.analysis import uncertainty
+from infofrag.fragments import chance
+from infofrag.metrics import registry
 from infofrag.reports import tables as table_files
 from infofrag.utils import io
 from infofrag.utils import layout
-from infofrag.fragments import chance
 
 SPACE_SUMMARY_COLUMNS = [("space", "space"), ("kind", "kind"), ("method", "method"),
                          ("dims", "dims"),

@@ -17,12 +17,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from infofrag.analysis import embedding as embedding_lib
-from infofrag.utils import io
-from infofrag.utils import layout
 from infofrag import fragments
+from infofrag.analysis import embedding as embedding_lib
 from infofrag.analysis import pairwise_blocks as distributed_pairwise
 from infofrag.fragments import _parallel
+from infofrag.utils import io
+from infofrag.utils import layout
 
 # Pair accumulators (five float64 [K+1, K+1] arrays per thread) above this size
 # switch the in-process stage from one symmetric call to tasks of channel blocks.

@@ -50,12 +50,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from infofrag.distributed import tasks
-from infofrag.fragments import structure as fragments_structure
-from infofrag.utils import io
 from infofrag import fragments
 from infofrag.distributed import scheduler
+from infofrag.distributed import tasks
 from infofrag.fragments import _parallel
+from infofrag.fragments import structure as fragments_structure
+from infofrag.utils import io
 
 # Default block size. A block pair rebuilds its two blocks' fingerprints, a cost
 # per pair that falls as 1 / block size (blocks of 1,000 channels cost 18% more CPU

@@ -29,21 +29,21 @@ from typing import Any, Iterator, Sequence
 from infofrag.analysis import embedding as embedding_lib
 from infofrag.analysis import figures as figures_lib
 from infofrag.analysis import fusion_runs
+from infofrag.analysis import options as options_lib
+from infofrag.analysis import pairwise as pairwise_lib
+from infofrag.analysis import sample as sample_lib
+from infofrag.analysis import selection as selection_lib
+from infofrag.analysis import spaces as spaces_stage
+from infofrag.analysis import structure as structure_lib
+from infofrag.analysis import tables
+from infofrag.analysis import udr_group
+from infofrag.analysis import uncertainty
 from infofrag.distributed import scheduler
 from infofrag.evaluation import metric_runs
 from infofrag.metrics import registry
-from infofrag.zoo import loading as models_lib
-from infofrag.analysis import options as options_lib
-from infofrag.analysis import pairwise as pairwise_lib
-from infofrag.analysis import tables
-from infofrag.analysis import sample as sample_lib
-from infofrag.analysis import selection as selection_lib
-from infofrag.analysis import udr_group
-from infofrag.analysis import structure as structure_lib
-from infofrag.analysis import uncertainty
-from infofrag.analysis import spaces as spaces_stage
-from infofrag.zoo import model_info
 from infofrag.utils import layout
+from infofrag.zoo import loading as models_lib
+from infofrag.zoo import model_info
 
 
 class EvaluationInputError(ValueError):

@@ -28,12 +28,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from infofrag.analysis import sample as sample_lib
-from infofrag.zoo import bundle as bundle_lib
 from infofrag.data import named_data
 from infofrag.evaluation import evaluate
 from infofrag.metrics import registry
 from infofrag.utils import io
 from infofrag.utils import paths
+from infofrag.zoo import bundle as bundle_lib
 
 POINTS_FORMAT = "infofrag-points-v1"
 

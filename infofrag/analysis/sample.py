@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from infofrag.data import named_data
 from infofrag.utils import io
 from infofrag.utils import layout
-from infofrag.data import named_data
 
 
 @dataclasses.dataclass

@@ -26,8 +26,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from infofrag.analysis import embedding as embedding_lib
-from infofrag.metrics import registry
 from infofrag.analysis import pairwise as pairwise_lib
+from infofrag.metrics import registry
 
 CONFIDENCE = 0.95
 UDR_PREFIX = "udr"

@@ -17,15 +17,15 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from infofrag.analysis import embedding as embedding_lib
-from infofrag.zoo import loading as models_lib
 from infofrag.analysis import options as options_lib
 from infofrag.analysis import sample as sample_lib
-from infofrag.fragments import whole_spaces as spaces_lib
 from infofrag.analysis import structure as structure_lib
 from infofrag.analysis import tables
+from infofrag.fragments import whole_spaces as spaces_lib
 from infofrag.reports import figures as figures_lib
 from infofrag.utils import io
 from infofrag.utils import layout
+from infofrag.zoo import loading as models_lib
 
 
 def embed_means(model_dirs: Sequence[str], observations: np.ndarray, *, cache_dir: str,

@@ -12,11 +12,11 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from infofrag import fragments
 from infofrag.analysis import embedding as embedding_lib
 from infofrag.analysis import pairwise as pairwise_lib
 from infofrag.fragments import structure as structure_lib
 from infofrag.zoo import model_info
-from infofrag import fragments
 
 # -ln NMI is scale-free, whereas VI (bits) also groups unrelated channels that carry
 # little information: the NMI hotspots are the ones reported.

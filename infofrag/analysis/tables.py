@@ -17,10 +17,10 @@ import numpy as np
 from infofrag import fragments
 from infofrag.analysis import embedding as embedding_lib
 from infofrag.analysis import structure as structure_lib
-from infofrag.metrics import registry
 from infofrag.fragments import structure as fragments_structure
 from infofrag.fragments import whole_spaces as spaces_lib
 from infofrag.metrics import mig as mig_lib
+from infofrag.metrics import registry
 from infofrag.metrics import sap as sap_lib
 
 MODEL_COLUMNS_HEAD = ["model", "dataset", "source", "method", "hyperparameter", "value", "seed"]

@@ -30,14 +30,14 @@ import gin
 import numpy as np
 
 from infofrag.data import named_data
+from infofrag.evaluation import representation as representation_lib
+from infofrag.metrics import registry
 from infofrag.utils import io
 from infofrag.utils import paths as infofrag_paths
 from infofrag.utils import result_keys
+from infofrag.utils import results as results_lib
 from infofrag.zoo import model_info
 from infofrag.zoo import saved_model
-from infofrag.evaluation import representation as representation_lib
-from infofrag.metrics import registry
-from infofrag.utils import results as results_lib
 
 
 KEY_FILE = "infofrag_key.json"

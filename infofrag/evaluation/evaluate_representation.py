@@ -24,8 +24,8 @@ import gin
 from infofrag.data import named_data  # registers `dataset`
 from infofrag.evaluation import evaluate as evaluate_lib
 from infofrag.metrics import registry  # registers the metrics
-from infofrag.utils import step_folders as folders
 from infofrag.utils import results as results_lib
+from infofrag.utils import step_folders as folders
 from infofrag.zoo import representation as representation_lib
 
 STEP = "evaluation"

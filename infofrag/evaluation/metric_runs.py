@@ -11,10 +11,10 @@ import sys
 from typing import Any, Sequence, TextIO
 
 from infofrag.distributed import tasks
+from infofrag.evaluation import evaluate
 from infofrag.metrics import registry
 from infofrag.zoo import loading as models_lib
 from infofrag.zoo import model_info
-from infofrag.evaluation import evaluate
 
 def model_output_id(model_dir: str) -> str:
   """A folder name unique to a model: its name and a digest of its resolved path, so

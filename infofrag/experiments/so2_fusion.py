@@ -25,16 +25,16 @@ from typing import Callable, Sequence
 import numpy as np
 
 from infofrag import fragments
+from infofrag.data.ground_truth import circle
 from infofrag.distributed import scheduler as scheduler_lib
+from infofrag.distributed import training
 from infofrag.fusion import curve
 from infofrag.fusion import optimize
 from infofrag.reports import figures as figures_lib
 from infofrag.reports import tables
+from infofrag.training import sweep
 from infofrag.utils import io
 from infofrag.utils import paths
-from infofrag.data.ground_truth import circle
-from infofrag.distributed import training
-from infofrag.training import sweep
 from infofrag.zoo import saved_model
 
 DEFAULT_OBJECTIVES = ("info", "vi", "nmi")

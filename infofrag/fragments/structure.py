@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from infofrag.fragments import information_bound as information_lib
 from infofrag.fragments import nmi_vi as nmi_vi_lib
 from infofrag.utils import checks
-from infofrag.fragments import information_bound as information_lib
 
 if TYPE_CHECKING:
   from infofrag.fragments.bhattacharyya import Fingerprints

@@ -26,10 +26,10 @@ import gin
 import numpy as np
 
 from infofrag.data import named_data  # registers gin's `dataset`
-from infofrag.postprocessing import methods  # registers gin names
-from infofrag.utils import step_folders as folders
 from infofrag.export import representation as export_lib
+from infofrag.postprocessing import methods  # registers gin names
 from infofrag.utils import results as results_lib
+from infofrag.utils import step_folders as folders
 from infofrag.zoo import saved_model
 
 STEP = "postprocess"

@@ -21,10 +21,10 @@ import sys
 import time
 from typing import Any, Mapping, Sequence
 
+import infofrag
 from infofrag.reports import model_scatter
 from infofrag.utils import io
 from infofrag.utils import layout
-import infofrag
 
 TEMPLATE_NAME = "report.html.j2"
 TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")

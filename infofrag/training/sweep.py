@@ -18,9 +18,9 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from infofrag.training import workers
 from infofrag.utils import checks
 from infofrag.utils import gin_text
-from infofrag.training import workers
 from infofrag.utils import io
 
 

@@ -53,12 +53,12 @@ from infofrag.utils import checks
 from infofrag.utils import locks
 
 # Importing these registers every configurable a dlib train.gin names.
+from infofrag.export import saved_model as export_lib
 from infofrag.models import architectures
+from infofrag.models import layers
 from infofrag.models import losses
 from infofrag.models import methods
 from infofrag.models import optimizers
-from infofrag.export import saved_model as export_lib
-from infofrag.models import layers
 from infofrag.utils import io
 from infofrag.utils import results as results_lib
 

@@ -36,9 +36,9 @@ from typing import Callable
 
 import numpy as np
 
-from infofrag.visualize import images as images_lib
-from infofrag.utils import step_folders as folders
 from infofrag.data import named_data
+from infofrag.utils import step_folders as folders
+from infofrag.visualize import images as images_lib
 from infofrag.zoo import saved_model
 
 NUM_PICS = 64

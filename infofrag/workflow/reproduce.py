@@ -26,9 +26,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from infofrag.utils import step_folders as folders
 from infofrag.evaluation import evaluate_representation
 from infofrag.training import study as study_lib
+from infofrag.utils import step_folders as folders
 from infofrag.visualize import visualize_model
 
 

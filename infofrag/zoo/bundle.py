@@ -34,10 +34,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from infofrag.zoo import conventions
-from infofrag.zoo import errors
 from infofrag.data import named_data
 from infofrag.utils import io
+from infofrag.zoo import conventions
+from infofrag.zoo import errors
 
 BUNDLE_FILE = "embeddings.npz"
 BUNDLE_FORMAT = "infofrag-embeddings-v1"

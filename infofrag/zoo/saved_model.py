@@ -13,9 +13,9 @@ import os
 import numpy as np
 import numpy.typing as npt
 
+from infofrag.zoo import bundle as bundle_lib
 from infofrag.zoo import errors
 from infofrag.zoo import model_info
-from infofrag.zoo import bundle as bundle_lib
 from infofrag.zoo import onnx_model
 
 
