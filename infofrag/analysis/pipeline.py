@@ -9,13 +9,13 @@ Per dataset (models of different datasets are never mixed):
 4. NMI / VI between all channels (`pairwise`, cached per ensemble);
 5. OPTICS structure per group and distance (`structure`);
 6. the structures redone on resamples of each group's models (`uncertainty`);
-7. figures (`figures`), fusion (`fusion_runs`), whole spaces (`whole_spaces`);
-8. table rows (`rows`), their intervals and chance levels (`uncertainty`), the
+7. figures (`figures`), fusion (`fusion_runs`), whole spaces (`spaces`);
+8. table rows (`tables`), their intervals and chance levels (`uncertainty`), the
    model-selection table (`selection`).
 
-Nothing here parses flags or prints tables: `infofrag.cli.evaluate` does, through
-`infofrag.reports.evaluation_tables`. Every stage reuses its cached result, so a rerun
-after Ctrl-C or a crash redoes only what is missing.
+Nothing here parses flags or prints tables: the commands do (`infofrag.cli.common.run_analysis`),
+after `outputs` wrote the tables. Every stage reuses its cached result, so a rerun after
+Ctrl-C or a crash redoes only what is missing.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class DatasetAnalysis:
   ----------
   dataset : str
   models, hotspots, groups, spaces, model_similarity, fusion : list of dict
-      Table rows (see `rows`, `whole_spaces`, `fusion_runs`).
+      Table rows (see `tables`, `spaces`, `fusion_runs`).
   metrics_by_hyperparameter, selection : list of dict
       Each metric's mean per group with its interval; the model-selection table
       (`uncertainty`, `selection`).
