@@ -33,13 +33,13 @@ def main():
   parser.add_argument("--repeats", type=int, default=8, help="alternating chunks of each")
   args = parser.parse_args()
 
-  import gin
-  import numpy as np
-  import tensorflow as tf
-  from infofrag.data import named_data
-  from infofrag.models import layers
-  from infofrag.models import methods
-  from infofrag.training import train
+  import gin  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
+  from infofrag.models import layers  # pylint: disable=g-import-not-at-top
+  from infofrag.models import methods  # pylint: disable=g-import-not-at-top
+  from infofrag.training import train  # pylint: disable=g-import-not-at-top
 
   train.parse_gin([], BINDINGS)
   tf.config.experimental.enable_op_determinism()
@@ -48,7 +48,7 @@ def main():
   model.build(dataset.observation_shape, layers.SeedStream(0))
   options = train.LoopOptions(progress=True, checkpoint_every=10**9, summary_every=100)
   with tempfile.TemporaryDirectory() as work_dir:
-    trainer = train._Trainer(model, dataset, work_dir, 10, 64, 0, 1, options, tf)
+    trainer = train._Trainer(model, dataset, work_dir, 10, 64, 0, 1, options, tf)  # pylint: disable=protected-access
     trainer.run()  # warm-up: traces the step, starts the data thread once
     fixed = tf.constant(dataset.sample_observations(64, np.random.RandomState(0)), tf.float32)
     for _ in range(5):
