@@ -25,7 +25,7 @@ import numpy as np
 from infofrag import fragments
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fragments import encoder_outputs  # pylint: disable=g-import-not-at-top,wrong-import-position
+from fragments import encoder_outputs
 
 ROWS = 64  # rows per call, as the pairwise stage asks for them
 
@@ -63,7 +63,7 @@ def main():
   parser.add_argument("--channels", type=int, default=40)
   parser.add_argument("--repeats", type=int, default=3)
   args = parser.parse_args()
-  from infofrag.fragments import _parallel  # pylint: disable=g-import-not-at-top
+  from infofrag.fragments import _parallel
   print("load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
   mus, logvars = encoder_outputs(args.points, args.channels, seed=0)
   out = np.empty((ROWS, args.points))

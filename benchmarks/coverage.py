@@ -1,6 +1,6 @@
 """Coverage of the per-group intervals on simulated ensembles with known structure.
 
-Draws ensembles from `infofrag.evaluation.simulation.make_population` (two discrete factors
+Draws ensembles from `infofrag.analysis.simulation.make_population` (two discrete factors
 and one latent signal shared with probabilities 0.9, 0.8, 0.6; three private slots each
 informative with probability 0.5; N = 200 points), computes each group statistic and its
 95% interval exactly as the zoo analysis does (delete-d jackknife over models, OPTICS
@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from infofrag.evaluation import simulation
+from infofrag.analysis import simulation
 
 
 def binomial_interval(hits: float, repeats: int) -> tuple[float, float]:

@@ -28,12 +28,12 @@ def busy(task_seconds, seed):
   matrix = np.random.default_rng(seed).random((500, 500))
   start = time.thread_time()
   while time.thread_time() - start < task_seconds:
-    matrix @ matrix  # pylint: disable=pointless-statement
+    matrix @ matrix
 
 
 def process_tree_cpu():
   """CPU seconds (user + system) of this process and all its descendants alive now."""
-  import psutil  # pylint: disable=g-import-not-at-top
+  import psutil
   me = psutil.Process()
   total = 0.0
   for process in [me] + me.children(recursive=True):
@@ -46,7 +46,7 @@ def process_tree_cpu():
 
 
 def run_threads(args):
-  from infofrag.fragments import _parallel  # pylint: disable=g-import-not-at-top
+  from infofrag.fragments import _parallel
   with _parallel.single_threaded_blas(), concurrent.futures.ThreadPoolExecutor(args.workers) as executor:
     cpu, start = process_tree_cpu(), time.perf_counter()
     list(executor.map(busy, [args.task_seconds] * args.tasks, range(args.tasks)))
@@ -54,9 +54,9 @@ def run_threads(args):
 
 
 def run_cluster(args, config):
-  import logging  # pylint: disable=g-import-not-at-top
-  import dask  # pylint: disable=g-import-not-at-top
-  from distributed import Client, LocalCluster  # pylint: disable=g-import-not-at-top
+  import logging
+  import dask
+  from distributed import Client, LocalCluster
   with dask.config.set(config):
     cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                            dashboard_address=None, silence_logs=logging.CRITICAL)
@@ -75,7 +75,7 @@ def main():
   parser.add_argument("--tasks", type=int, default=8)
   parser.add_argument("--task_seconds", type=float, default=3.0)
   args = parser.parse_args()
-  from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
+  from infofrag.distributed import scheduler
   ideal = args.tasks * args.task_seconds / args.workers
   task_cpu = args.tasks * args.task_seconds
   print(f"{os.cpu_count()} cores; {args.tasks} tasks of {args.task_seconds} CPU s on "

@@ -29,11 +29,11 @@ import numpy as np
 
 def zoo_codes(zoo, number, num_train, num_test):
   """Encoder means and factors of model ZOO/number on synthetic_dsprites (as DCI samples)."""
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow(verbose=False)
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
-  from infofrag.metrics import utils  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data
+  from infofrag.metrics import utils
+  from infofrag.zoo import saved_model
   data = named_data.get_named_ground_truth_data("synthetic_dsprites")
   model = saved_model.load_model(os.path.join(zoo, str(number)))
   represent = lambda x: model.encode(x)[0]
@@ -45,7 +45,7 @@ def zoo_codes(zoo, number, num_train, num_test):
 
 def synthetic_codes(seed, num_train, num_test):
   """Rotated, noisy dSprites factors as float32 codes [points, 10], and the factors."""
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data
   data = named_data.get_named_ground_truth_data("synthetic_dsprites")
   random_state = np.random.RandomState(seed)
   rotation = np.linalg.qr(random_state.randn(10, 10))[0]
@@ -62,7 +62,7 @@ def synthetic_codes(seed, num_train, num_test):
 def run_mode(dci, codes_train, factors_train, codes_test, factors_test, mode, n_jobs, seed):
   """(seconds, importance [codes, factors], scores dict, tied splits) of one DCI run."""
   start = time.perf_counter()
-  importance, train, test, tied = dci._fit_factors(  # pylint: disable=protected-access
+  importance, train, test, tied = dci._fit_factors(
       codes_train, factors_train, codes_test, factors_test, seed, n_jobs, mode)
   seconds = time.perf_counter() - start
   scores = {"informativeness_train": train, "informativeness_test": test,
@@ -90,8 +90,8 @@ def main():
   parser.add_argument("--band_seed", type=int, default=None,
                       help="also fit scikit-learn with this tree seed (the band ties leave)")
   args = parser.parse_args()
-  from infofrag.metrics import dci  # pylint: disable=g-import-not-at-top
-  import sklearn  # pylint: disable=g-import-not-at-top
+  from infofrag.metrics import dci
+  import sklearn
   load = os.getloadavg()
   print(f"DCI numpy vs sklearn, codes={args.codes}, num_train={args.num_train}, "
         f"num_test={args.num_test}, n_jobs={args.n_jobs}, {os.cpu_count()} cores, "

@@ -28,10 +28,10 @@ def main():
   parser.add_argument("--dataset", default="synthetic_dsprites_32")
   args = parser.parse_args()
   quiet_tensorflow.import_tensorflow(verbose=False)
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
-  from infofrag.metrics import dci  # pylint: disable=g-import-not-at-top
-  from infofrag.metrics import utils  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data
+  from infofrag.metrics import dci
+  from infofrag.metrics import utils
+  from infofrag.zoo import saved_model
   numbers = sorted((int(n) for n in os.listdir(args.zoo) if n.isdigit()), key=int)
   if args.models:
     numbers = [int(n) for n in args.models.split(",")]

@@ -25,9 +25,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 def build_zoo(zoo_dir, num_models, train_steps):
   """Trains the missing models of the benchmark zoo (in-process, a few steps each)."""
-  from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
-  from infofrag.training import train  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
+  from infofrag.training import sweep
+  from infofrag.training import train
+  from infofrag.utils import paths
   config = paths.gin_config_path("quick", "vae.gin")
   betas = ["1.0", "4.0", "16.0"]
   for number in range(num_models):
@@ -59,10 +59,10 @@ def main():
   build_zoo(args.zoo_dir, args.models, args.train_steps)
   print(f"zoo: {args.models} models in {args.zoo_dir} (built/checked in {time.time() - start:.1f} s)")
 
-  from infofrag.cli import evaluate as evaluate_cli  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import models as models_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import pipeline  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import outputs  # pylint: disable=g-import-not-at-top
+  from infofrag.cli import evaluate as evaluate_cli
+  from infofrag.zoo import loading as models_lib
+  from infofrag.analysis import pipeline
+  from infofrag.analysis import outputs
   output_dir = tempfile.mkdtemp(prefix="infofrag_bench_eval_")
   bindings = [f"mig.num_train = {args.metric_points}",
               f"sap_score.num_train = {args.metric_points}",

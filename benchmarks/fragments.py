@@ -114,7 +114,7 @@ def worker_fingerprints_baseline(num_points, num_channels, keep_channels, seed, 
 
 def blas_floor_seconds(num_points, num_channels):
   """Time of the N symmetric products [M+1, N] x [N, M+1] alone, on our threads: the exact-float64 floor."""
-  from infofrag.fragments import _parallel  # pylint: disable=g-import-not-at-top
+  from infofrag.fragments import _parallel
   rows = 32
   block = np.random.default_rng(0).random((num_channels + 1, rows, num_points))
   def products(first, last):

@@ -21,11 +21,11 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # pylint: disable=g-import-not-at-top
+import numpy as np
 
-from infofrag import fragments  # pylint: disable=g-import-not-at-top
-from infofrag import fusion  # pylint: disable=g-import-not-at-top
-from infofrag.fusion import objectives  # pylint: disable=g-import-not-at-top
+from infofrag import fragments
+from infofrag import fusion
+from infofrag.fusion import objectives
 
 
 def circle_learners(num_members, num_points, seed=0):
@@ -41,7 +41,7 @@ def circle_learners(num_members, num_points, seed=0):
 
 def baseline_seconds_per_step(members, steps, learning_rate=3.0, dim=2, seed=0):
   """Seconds per step of the published formulation (Python loop over members, float64, no XLA)."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   num_points = members.shape[1]
   init_mus, init_logvars = fusion.initial_posteriors(num_points, dim, seed)
   mus = tf.Variable(init_mus, dtype=tf.float64)

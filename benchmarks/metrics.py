@@ -39,7 +39,7 @@ def make_representation(num_codes=10, seed=0):
 
 def scale_sizes(scale):
   """Shrinks every size parameter of the parsed config by `scale` (at least 2 points)."""
-  config = gin.config._CONFIG  # pylint: disable=protected-access
+  config = gin.config._CONFIG
   with gin.unlock_config():
     for (_, selector), parameters in list(config.items()):
       for name, value in list(parameters.items()):
@@ -54,7 +54,7 @@ def time_metric(name, data, representation, scale):
   if scale != 1.0:
     scale_sizes(scale)
   sizes = {f"{selector.split('.')[-1]}.{key}": value
-           for (_, selector), parameters in gin.config._CONFIG.items()  # pylint: disable=protected-access
+           for (_, selector), parameters in gin.config._CONFIG.items()
            for key, value in parameters.items() if key in _SIZE_PARAMETERS}
   start = time.time()
   result = registry.METRICS[name](data, representation, np.random.RandomState(0))

@@ -34,8 +34,8 @@ LAYERS = ("e1", "e2", "e3", "e4", "e5", "means", "log_var")
 
 
 def weights(model_dir: str) -> None:
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from infofrag.training import train  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
+  from infofrag.training import train
   train.train_with_gin(model_dir, gin_bindings=TINY_CONV, overwrite=True,
                        options=train.LoopOptions(progress=False))
   encoder = tf.saved_model.load(os.path.join(model_dir, "model", "tfhub")).encoder
@@ -49,7 +49,7 @@ def weights(model_dir: str) -> None:
 
 
 def export(model_dir: str) -> None:
-  import torch  # pylint: disable=g-import-not-at-top
+  import torch
   stored = np.load(os.path.join(model_dir, "encoder_weights.npz"))
 
   class ConvEncoder(torch.nn.Module):
@@ -100,8 +100,8 @@ def export(model_dir: str) -> None:
 def measure(model_dir: str, images: int, repeats: int) -> None:
   os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
   os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data
+  from infofrag.zoo import saved_model
   data = named_data.get_named_ground_truth_data("synthetic_dsprites")
   _, observations = data.sample(images, np.random.RandomState(0))
   observations = np.asarray(observations, np.float32)

@@ -36,7 +36,7 @@ import time
 import numpy as np
 
 from infofrag import fragments
-from infofrag.distributed import pairwise
+from infofrag.analysis import pairwise_blocks as pairwise
 from infofrag.distributed import scheduler
 
 
@@ -117,7 +117,7 @@ def case_overhead(args, work):
 def case_work(args, work):
   """CPU seconds on one thread: one symmetric call against its two-block decomposition."""
   del work
-  from infofrag.fragments import _parallel  # pylint: disable=g-import-not-at-top
+  from infofrag.fragments import _parallel
   count = args.channels or 2000
   mean, logvar = synthetic_posteriors(count, args.points)
   half = count // 2
@@ -193,7 +193,7 @@ def _kill_one_worker_when(client, folder, blocks):
 
 
 def case_faults(args, work):
-  import threading  # pylint: disable=g-import-not-at-top
+  import threading
   mean, logvar = synthetic_posteriors(1000, args.points)
   print(f"[faults] K=1000 N={args.points}, blocks of 200 (15 block pairs, "
         f"{15 * pairwise.default_row_chunks(15, args.points)} tasks); {load()}")
@@ -257,7 +257,7 @@ def case_inactive(args, work):
                                 channels=active, block_channels=250)
   # Other blocks and ranges of points: other summation orders, so equal to rounding only.
   difference = np.abs(np.asarray(every.vi)[np.ix_(active, active)] - some.vi).max()
-  print(f"  active channels {active.size} of {count} (> {pairwise.ACTIVE_BITS} bits); "
+  print(f"  active channels {active.size} of {count} (> {fragments.ACTIVE_BITS} bits); "
         f"all {every_s:.1f} s, active only {some_s:.1f} s: speed-up {every_s / some_s:.2f}x "
         f"(pairs ratio {pairs(count) / pairs(active.size):.2f}x, channels ratio "
         f"{count / active.size:.2f}x); active block of the full VI against the active-only VI: max "

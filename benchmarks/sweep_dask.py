@@ -31,7 +31,7 @@ from infofrag.utils import paths
 def final_weights(model_dir):
   """{variable name: array} of the model's last checkpoint (weights, optimizer and data
   state), without the bookkeeping that differs between runs: save counter, elapsed seconds."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   reader = tf.train.load_checkpoint(os.path.join(model_dir, "model", "tf_checkpoint"))
   return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
           if not name.startswith(("save_counter", "elapsed", "_CHECKPOINTABLE_OBJECT_GRAPH"))}

@@ -43,8 +43,8 @@ def _rate(steps, times):
 def _tf1_step_seconds(tf, np, dataset, batch, steps, repeats):
   """Seconds per chunk of `steps` session.run calls of the model's train step built as a
   TF1 graph (fixed fed batch), one entry per repeat."""
-  from infofrag.models import layers  # pylint: disable=g-import-not-at-top
-  from infofrag.models import methods  # pylint: disable=g-import-not-at-top
+  from infofrag.models import layers
+  from infofrag.models import methods
   graph = tf.Graph()
   with graph.as_default():
     model = methods.BetaVAE(beta=1.0)
@@ -76,14 +76,14 @@ def main():
   parser.add_argument("--tf1", action="store_true", help="also time (d), a TF1 graph step")
   args = parser.parse_args()
 
-  import gin  # pylint: disable=g-import-not-at-top
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
-  from infofrag.models import layers  # pylint: disable=g-import-not-at-top
-  from infofrag.models import methods  # pylint: disable=g-import-not-at-top
-  from infofrag.training import train  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
+  import gin
+  import numpy as np
+  import tensorflow as tf
+  from infofrag.data import named_data
+  from infofrag.models import layers
+  from infofrag.models import methods
+  from infofrag.training import train
+  from infofrag.utils import paths
 
   if args.model == "conv":
     train.parse_gin([], CONV_BINDINGS)
@@ -103,7 +103,7 @@ def main():
   per_call = min(args.steps_per_call, args.steps)
   stacked = tf.constant(np.stack([batch] * per_call))
   with tempfile.TemporaryDirectory() as work_dir:
-    trainer = train._Trainer(model, dataset, work_dir, args.steps_per_call, 64, 0, 1,  # pylint: disable=protected-access
+    trainer = train._Trainer(model, dataset, work_dir, args.steps_per_call, 64, 0, 1,
                              options, tf)
     trainer.run()  # warm-up: traces the loop, starts the data thread once
     for _ in range(3):

@@ -14,4 +14,6 @@ Sub-packages (where each thing happens):
   cli/         the command-line programs (console scripts infofrag_*)
 """
 
+from __future__ import annotations
+
 __version__ = "0.1.0"

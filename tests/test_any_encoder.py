@@ -149,7 +149,7 @@ def test_a_bundle_exported_by_infofrag_gives_identical_metrics(tmp_path, metrics
 
 
 def test_a_zoo_of_four_sources_is_one_analysis(tmp_path):
-  from infofrag.training import train  # pylint: disable=g-import-not-at-top
+  from infofrag.training import train
   zoo = tmp_path / "zoo"
   train.train_with_gin(str(zoo / "tf2"), gin_bindings=[
       "model.model = @vae()", "vae.beta = 2.", "model.name = 'beta_vae'",
@@ -213,7 +213,7 @@ def _write_bundle(path, **changes):
     ({"spread": np.zeros((360, 3), np.float32)}, r"declared as 'sigma' but holds values <= 0"),
 ])
 def test_bad_bundles_are_one_line_errors_naming_the_file(tmp_path, change, message):
-  import re  # pylint: disable=g-import-not-at-top
+  import re
   model = _write_bundle(tmp_path / "zoo" / "bad", **change)
   _tf1_model(tmp_path / "zoo" / "good")
   out = tmp_path / "out"
@@ -249,7 +249,7 @@ def test_a_pickled_bundle_is_refused(tmp_path):
 
 
 def test_an_onnx_encoder_of_another_image_shape_is_named(tmp_path):
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import saved_model
   model = _onnx_model(tmp_path / "m", input={"layout": "NHWC", "range": [0, 1]})
   encoder = saved_model.load_model(model)
   with pytest.raises(saved_model.ModelLoadError,
@@ -267,14 +267,14 @@ def test_an_onnx_encoder_of_another_image_shape_is_named(tmp_path):
      r"unknown spread convention 'std'"),
 ])
 def test_bad_onnx_metadata_is_a_one_line_error(tmp_path, metadata, message):
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import saved_model
   model = _onnx_model(tmp_path / "m", **metadata)
   with pytest.raises((saved_model.ModelLoadError, ValueError), match=message):
     saved_model.load_model(model).encode(np.zeros((2, 64, 64, 1), np.float32))
 
 
 def test_conventions_convert_to_log_variances():
-  from infofrag.zoo import conventions  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import conventions
   logvar = np.array([[-3.0, 0.5]])
   spreads = {"logvar": logvar, "log_sigma": logvar / 2, "sigma": np.exp(logvar / 2),
              "variance": np.exp(logvar)}
@@ -287,7 +287,7 @@ def test_conventions_convert_to_log_variances():
 
 
 def test_metrics_that_draw_their_own_points_run_on_an_onnx_encoder(tmp_path):
-  from infofrag.evaluation import evaluate  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import evaluate
   sizes = {"beta_vae_sklearn": ["beta_vae_sklearn.batch_size = 8",
                                 "beta_vae_sklearn.num_train = 40",
                                 "beta_vae_sklearn.num_eval = 20"],
@@ -304,7 +304,7 @@ def test_metrics_that_draw_their_own_points_run_on_an_onnx_encoder(tmp_path):
 
 
 def test_onnx_metadata_missing_a_field_is_named(tmp_path):
-  from infofrag.zoo import model_info  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import model_info
   model = _onnx_model(tmp_path / "m")
   with open(os.path.join(model, "encoder.json")) as f:
     metadata = json.load(f)

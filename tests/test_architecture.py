@@ -94,3 +94,75 @@ def test_only_the_command_line_parses_flags():
   parsing = [module for module, path in _modules().items()
              if "argparse" in _imports(path) and not module.startswith("infofrag.cli")]
   assert parsing == []
+
+
+def _cli_imports(path):
+  return {name for name in _imports(path) if name.startswith("infofrag.cli.")}
+
+
+def test_cli_modules_import_no_cli_module_but_the_shared_one():
+  # A workflow shared by two commands lives in cli/common.py or in the library, never in
+  # another command's module.
+  allowed = {"infofrag.cli.common"}
+  found = {module: sorted(_cli_imports(path) - allowed - {module})
+           for module, path in _modules().items() if module.startswith("infofrag.cli")}
+  assert {module: names for module, names in found.items() if names} == {}
+
+
+def _calls(path, attribute):
+  """Line numbers of calls `<anything>.<attribute>(...)` in a file."""
+  return [node.lineno for node in ast.walk(ast.parse(open(path).read()))
+          if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+          and node.func.attr == attribute
+          and isinstance(node.func.value, ast.Name) and node.func.value.id in ("matplotlib", "mpl")]
+
+
+def test_no_library_module_picks_the_matplotlib_backend():
+  # Only the commands choose a backend (MPLBACKEND in infofrag/cli/__init__.py).
+  picking = {module: _calls(path, "use") for module, path in _modules().items()}
+  assert {module: lines for module, lines in picking.items() if lines} == {}
+
+
+def _assigned_constants(path):
+  """Names assigned at the top level of a module."""
+  names = set()
+  for node in ast.parse(open(path).read()).body:
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+      for target in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+        if isinstance(target, ast.Name):
+          names.add(target.id)
+  return names
+
+
+def test_the_activity_cut_is_defined_once():
+  # The paper's 0.01-bit cut of inactive channels: fragments.structure.ACTIVE_BITS, read
+  # by every stage; no second constant and no literal default elsewhere.
+  defining = [module for module, path in _modules().items()
+              if _assigned_constants(path) & {"ACTIVE_BITS", "INFO_THRESHOLD_BITS"}]
+  assert defining == ["infofrag.fragments.structure"]
+  literal = [module for module, path in _modules().items()
+             if "info_threshold_bits: float = 0.01" in open(path).read()
+             or "threshold_bits: float = 0.01" in open(path).read()]
+  assert literal == []
+
+
+# Names of the analysis output folder (infofrag.utils.layout owns them).
+OUTPUT_NAMES = ('"figures"', '"fingerprints"', '"cache"', '"results.json"', '"report.html"',
+                '"tensorboard"', '"models_scatter.png"', '"model_similarity_nmi.png"',
+                '"groups.csv"', '"models.csv"', '"hotspots.csv"', '"spaces.csv"',
+                "f\"structure_", "f\"hotspot_", "f\"pairwise-", "f\"chance-", "f\"means-",
+                "_n{size}_seed{seed}", '"pairwise-')
+
+
+def test_output_paths_are_built_only_by_the_layout_module():
+  layout = os.path.join(ROOT, "utils", "layout.py")
+  offenders = []
+  for module, path in _modules().items():
+    if path == layout:
+      continue
+    for number, line in enumerate(open(path), start=1):
+      code = line.split("#", 1)[0]
+      if "os.path.join(" in code or "open(" in code:
+        offenders += [f"{module}:{number}: {line.strip()}" for name in OUTPUT_NAMES
+                      if name in code]
+  assert offenders == []

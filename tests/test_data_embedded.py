@@ -176,7 +176,7 @@ def test_missing_data_file_error_names_file_folder_and_variable(tmp_path, monkey
 
 def test_render_10000_images_is_fast():
   """Rendering must not dominate training: 10,000 images in well under a second of numpy."""
-  import time  # pylint: disable=g-import-not-at-top
+  import time
   factors = synthetic_dsprites.SyntheticDSprites().sample_factors(10000, np.random.RandomState(0))
   synthetic_dsprites.render(*factors[:100].T)  # warm-up
   start = time.perf_counter()
@@ -196,7 +196,7 @@ def test_visualize_dataset_cli_writes_pngs(tmp_path):
   names = sorted(os.listdir(out))
   assert names == sorted(["samples.png"] + [f"traversal_{n}.png" for n in
                                            ["shape", "scale", "orientation", "pos_x", "pos_y"]])
-  import matplotlib.image  # pylint: disable=g-import-not-at-top
+  import matplotlib.image
   grid = matplotlib.image.imread(out / "traversal_pos_x.png")
   assert grid.shape[1] == 32 * 66 - 2  # 32 positions of 64 px with 2 px padding
   assert "tensorflow" not in result.stderr.lower()

@@ -449,7 +449,7 @@ def test_missing_files_name_the_file_and_the_variable(data_root, name):
 
 
 def test_visualize_dataset_cli_reads_a_real_format_file(data_root, monkeypatch, tmp_path):
-  from infofrag.cli import visualize_dataset  # pylint: disable=g-import-not-at-top
+  from infofrag.cli import visualize_dataset
   monkeypatch.setitem(mpi3d.FACTOR_SIZES, "mpi3d_toy", MPI_SIZES)
   (data_root / "mpi3d_toy").mkdir()
   np.savez(data_root / "mpi3d_toy" / "mpi3d_toy.npz",

@@ -8,10 +8,10 @@ import types
 import numpy as np
 import pytest
 
-from infofrag.distributed import pairwise
+from infofrag.analysis import embedding
+from infofrag.analysis import pairwise as zoo_pairwise
+from infofrag.analysis import pairwise_blocks as pairwise
 from infofrag.distributed import scheduler
-from infofrag.evaluation import embedding
-from infofrag.evaluation import pairwise as zoo_pairwise
 
 
 def _posteriors(num_points=150, num_channels=45, seed=0):

@@ -10,13 +10,16 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from infofrag.cli import common
 from infofrag.cli import dlib_compat
+from infofrag.cli import postprocess as postprocess_cli
+from infofrag.cli import reproduce_study as reproduce_study_cli
+from infofrag.cli import visualize_model as visualize_model_cli
 from infofrag.utils import paths
 from tests.helpers import tf1_hub
 
@@ -58,20 +61,20 @@ def trained(tmp_path_factory):
 def mean_representation(trained):
   """ROOT/0/postprocessed/mean from dlib_postprocess's flags."""
   output = trained / "0" / "postprocessed" / "mean"
-  assert dlib_compat.postprocess_main([f"--model_dir={trained / '0' / 'model'}",
+  assert postprocess_cli.dlib_main([f"--model_dir={trained / '0' / 'model'}",
                                        f"--output_dir={output}",
                                        f"--gin_config={_gin('postprocess', 'mean.gin')}"]) == 0
   return output
 
 
 def _observations(count=20):
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data
   data = named_data.get_named_ground_truth_data("synthetic_dsprites_32")
   return data.sample_observations(count, np.random.RandomState(5))
 
 
 def _representation(folder):
-  from infofrag.zoo import representation  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import representation
   return representation.LoadedRepresentation(str(folder))
 
 
@@ -85,7 +88,7 @@ def test_dlib_train_writes_the_model_folder_itself(trained):
 
 
 def test_postprocess_mean_equals_the_encoder_mean(trained, mean_representation):
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import saved_model
   x = _observations()
   mean, _ = saved_model.load_model(str(trained / "0")).encode(x)
   codes = _representation(mean_representation)(x)
@@ -102,8 +105,8 @@ def test_postprocess_mean_equals_the_encoder_mean(trained, mean_representation):
 
 
 def test_sampled_representation_is_reproducible_for_a_seed(trained):
-  from infofrag.postprocessing import postprocess  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  from infofrag.postprocessing import postprocess
+  from infofrag.zoo import saved_model
   out = trained / "sampled_seeds"
   for name, seed in (("a", 3), ("b", 3), ("c", 4)):
     postprocess.postprocess_with_gin(str(trained / "0" / "model"), str(out / name),
@@ -122,7 +125,7 @@ def test_sampled_representation_is_reproducible_for_a_seed(trained):
 
 
 def test_evaluate_input_dir_equals_model_dir_mig(trained, mean_representation, capsys):
-  from infofrag.cli import evaluate  # pylint: disable=g-import-not-at-top
+  from infofrag.cli import evaluate
   sizes = "--gin_bindings=mig.num_train = 300"
   output = trained / "dlib_eval" / "mig"
   assert evaluate.main([f"--input_dir={mean_representation}", f"--output_dir={output}",
@@ -171,8 +174,8 @@ def test_evaluate_glob_then_aggregate_gives_dlibs_dataframe(trained, mean_repres
 
 
 def test_visualize_model_writes_dlibs_files(trained, capsys):
-  from PIL import Image  # pylint: disable=g-import-not-at-top
-  from infofrag.visualize import visualize_model  # pylint: disable=g-import-not-at-top
+  from PIL import Image
+  from infofrag.visualize import visualize_model
   output = trained / "0" / "visualizations"
   written = visualize_model.visualize(str(trained / "0" / "model"), str(output),
                                       num_animations=1, num_frames=3)
@@ -187,14 +190,14 @@ def test_visualize_model_writes_dlibs_files(trained, capsys):
   assert not [name for name in os.listdir(trained / "0") if name.startswith(".")]
   # dlib's rule: an existing output folder needs --overwrite; nothing is touched.
   before = os.path.getmtime(output / "sampled" / "samples.jpg")
-  assert dlib_compat.visualize_model_main([f"--model_dir={trained / '0' / 'model'}",
-                                           f"--output_dir={output}"]) == 2
+  assert visualize_model_cli.dlib_main([f"--model_dir={trained / '0' / 'model'}",
+                                        f"--output_dir={output}"]) == 2
   assert "--overwrite" in _one_error_line(capsys, "dlib_visualize_model")
   assert os.path.getmtime(output / "sampled" / "samples.jpg") == before
 
 
 def test_latent_cycles_start_at_the_code_and_stay_in_range():
-  from infofrag.visualize import images  # pylint: disable=g-import-not-at-top
+  from infofrag.visualize import images
   values = images.cycle_interval(0.5, 20, -2.0, 2.0)
   assert values[0] == pytest.approx(0.5) and values.min() >= -2.0 and values.max() <= 2.0
   assert values.max() == pytest.approx(2.0, abs=0.5) and values.min() < -1.5
@@ -204,11 +207,11 @@ def test_latent_cycles_start_at_the_code_and_stay_in_range():
 
 
 def test_bad_flags_are_one_line_errors(trained, mean_representation, tmp_path, capsys):
-  from infofrag.cli import evaluate  # pylint: disable=g-import-not-at-top
-  from infofrag.cli import postprocess  # pylint: disable=g-import-not-at-top
+  from infofrag.cli import evaluate
+  from infofrag.cli import postprocess
   model = trained / "0" / "model"
   out = tmp_path / "out"
-  assert dlib_compat.postprocess_main([f"--model_dir={model}"]) == 2
+  assert postprocess_cli.dlib_main([f"--model_dir={model}"]) == 2
   assert "--output_dir is required" in _one_error_line(capsys, "dlib_postprocess")
   assert postprocess.main([f"--model_dir={model}", f"--output_dir={out}"]) == 2
   assert "postprocess.postprocess_fn" in _one_error_line(capsys, "infofrag_postprocess")
@@ -247,31 +250,31 @@ def test_bad_flags_are_one_line_errors(trained, mean_representation, tmp_path, c
 
 
 def test_absl_boolean_forms():
-  import argparse  # pylint: disable=g-import-not-at-top
+  import argparse
   parser = argparse.ArgumentParser()
-  dlib_compat._add_bool(parser, "overwrite", "")  # pylint: disable=protected-access
+  common.add_absl_bool(parser, "overwrite", "")
   for argv, value in (([], False), (["--overwrite"], True), (["--overwrite=false"], False),
                       (["--overwrite=True"], True), (["--nooverwrite"], False)):
     assert parser.parse_args(argv).overwrite is value
 
 
 def test_dlib_tf1_modules_postprocess_and_evaluate(tmp_path, capsys):
-  from infofrag.evaluation import evaluate_representation  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import evaluate_representation
   rng = np.random.RandomState(0)
   weights = rng.normal(0, 0.01, (64 * 64, 3)).astype(np.float32)
   bindings = {"dataset.name": "'synthetic_dsprites'", "encoder.num_latent": "3",
               "model.model": "@vae()", "vae.beta": "4.", "model.random_seed": "0"}
   tf1_hub.build_tf1_hub_model(str(tmp_path / "dlib"), weights, bindings=bindings)
   output = tmp_path / "dlib" / "postprocessed" / "mean"
-  assert dlib_compat.postprocess_main([f"--model_dir={tmp_path / 'dlib' / 'model'}",
+  assert postprocess_cli.dlib_main([f"--model_dir={tmp_path / 'dlib' / 'model'}",
                                        f"--output_dir={output}",
                                        f"--gin_config={_gin('postprocess', 'mean.gin')}"]) == 0
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data
   x = named_data.get_named_ground_truth_data("synthetic_dsprites").sample_observations(
       6, np.random.RandomState(1))
   expected = x.reshape(6, -1).astype(np.float32) @ weights
   np.testing.assert_allclose(_representation(output)(x), expected, rtol=1e-5, atol=1e-6)
-  from infofrag.visualize import visualize_model  # pylint: disable=g-import-not-at-top
+  from infofrag.visualize import visualize_model
   written = visualize_model.visualize(str(tmp_path / "dlib" / "model"),
                                       str(tmp_path / "dlib" / "visualizations"),
                                       num_animations=1, num_frames=2)
@@ -288,7 +291,7 @@ def test_dlib_tf1_modules_postprocess_and_evaluate(tmp_path, capsys):
 
 
 def test_reproduce_study_tiny(tmp_path, capsys):
-  from infofrag.cli import reproduce_study  # pylint: disable=g-import-not-at-top
+  from infofrag.cli import reproduce_study
   out = tmp_path / "{study}" / "{model_num}"
   argv = ["--model_num=250", f"--output_directory={out}", "--metrics=mig", "--no_progress",
           "--no_visualizations", "--evaluation_gin_bindings=mig.num_train = 100",
@@ -300,7 +303,7 @@ def test_reproduce_study_tiny(tmp_path, capsys):
   printed = capsys.readouterr().out
   assert "vae.beta = 16.0" in printed and "sampled/mig" in printed
   assert "downstream_task_boosted_trees.gin" in printed  # every study metric is available
-  assert dlib_compat.reproduce_main(["--model_num=250", "--only_print", "--nooverwrite"]) == 0
+  assert reproduce_study_cli.dlib_main(["--model_num=250", "--only_print", "--nooverwrite"]) == 0
   assert capsys.readouterr().out == printed  # dlib_reproduce: the same program, dlib's flags
   assert not (tmp_path / "unsupervised_study_v1").exists()
   assert reproduce_study.main(argv) == 0
@@ -327,10 +330,10 @@ def test_reproduce_study_tiny(tmp_path, capsys):
 
 
 def test_report_links_model_visualizations(tmp_path):
-  from infofrag.reports import html_report  # pylint: disable=g-import-not-at-top
+  from infofrag.reports import html_report
   (tmp_path / "a" / "visualizations").mkdir(parents=True)
   (tmp_path / "b").mkdir()
-  links = html_report._visualization_links([  # pylint: disable=protected-access
+  links = html_report._visualization_links([
       {"model": "a", "model_dir": str(tmp_path / "a")},
       {"model": "b", "model_dir": str(tmp_path / "b")}])
   assert [link["model"] for link in links] == ["a"]
@@ -338,7 +341,7 @@ def test_report_links_model_visualizations(tmp_path):
 
 
 def test_bin_scripts_run_from_the_checkout(tmp_path):
-  import ast  # pylint: disable=g-import-not-at-top
+  import ast
   names = sorted(os.listdir(BIN))
   with open(os.path.join(ROOT, "setup.py")) as f:
     tree = ast.parse(f.read())
@@ -390,7 +393,7 @@ def test_dlib_readme_workflow_as_a_shell_script(tmp_path):
 
 
 def test_dlib_udr_scores_a_group_of_dlib_model_folders(tmp_path):
-  from tests.helpers import tf1_hub  # pylint: disable=g-import-not-at-top
+  from tests.helpers import tf1_hub
   bindings = {"dataset.name": "'synthetic_dsprites'", "model.model": "@vae()",
               "vae.beta": "2.0", "encoder.num_latent": "3"}
   folders = []

@@ -9,15 +9,16 @@ import pytest
 from scipy import stats
 
 from infofrag import fragments
-from infofrag.evaluation import models
-from infofrag.evaluation import options as options_lib
-from infofrag.evaluation import outputs
-from infofrag.evaluation import pipeline
-from infofrag.evaluation import resampling
-from infofrag.evaluation import selection
-from infofrag.evaluation import simulation
-from infofrag.evaluation import uncertainty
+from infofrag.analysis import options as options_lib
+from infofrag.analysis import outputs
+from infofrag.analysis import pipeline
+from infofrag.analysis import resampling
+from infofrag.analysis import selection
+from infofrag.analysis import simulation
+from infofrag.analysis import uncertainty
 from infofrag.fragments import chance
+from infofrag.reports import html_report
+from infofrag.zoo import loading as models
 from tests.helpers import tf1_hub
 
 
@@ -233,11 +234,10 @@ def test_interval_and_chance_display():
 
 
 def test_report_shades_per_channel_values_at_chance():
-  from infofrag.reports import html_report  # pylint: disable=g-import-not-at-top
   mark = uncertainty.CHANCE_MARK
   table = {"columns": ["model", "best_factor_per_channel"],
            "rows": [["0", f"pos_x:0.61 scale:0.05{mark} -"], ["1", "pos_y:0.60 -"]]}
-  rows = html_report._table(table, "models", "Models")["rows"]  # pylint: disable=protected-access
+  rows = html_report._table(table, "models", "Models")["rows"]
   assert [(p["text"], p["chance"]) for p in rows[0][1]["parts"]] == [
       ("pos_x:0.61", False), (f"scale:0.05{mark}", True), ("-", False)]
   assert "parts" not in rows[1][1]  # nothing at chance: the plain cell
@@ -257,23 +257,15 @@ def test_options_check_the_new_flags():
 
 # ---------------------------------------------------------------- the whole analysis
 
-PIXELS = 64 * 64
-
-
-def _ramp(axis):
-  grid = np.indices((64, 64))[axis].astype(np.float32)
-  return ((grid - 32.0) / 32.0 * 0.05).reshape(PIXELS)
-
-
 @pytest.fixture(scope="module", name="analysis")
 def fixture_analysis(tmp_path_factory):
   """Five linear encoders reading x and y (beta 1: three models, beta 4: two), analysed."""
   root = str(tmp_path_factory.mktemp("zoo"))
   rng = np.random.RandomState(0)
   for number in range(5):
-    weights = np.stack([_ramp(1) + rng.normal(0, 0.005, PIXELS),
-                        _ramp(0) + rng.normal(0, 0.005, PIXELS),
-                        rng.normal(0, 0.02, PIXELS)], axis=1)
+    weights = np.stack([tf1_hub.ramp(1) + rng.normal(0, 0.005, tf1_hub.PIXELS),
+                        tf1_hub.ramp(0) + rng.normal(0, 0.005, tf1_hub.PIXELS),
+                        rng.normal(0, 0.02, tf1_hub.PIXELS)], axis=1)
     tf1_hub.build_tf1_hub_model(
         os.path.join(root, str(number)), weights.astype(np.float32), logvar_value=-4.0,
         bindings={"dataset.name": "'synthetic_dsprites'", "model.model": "@vae()",
@@ -320,7 +312,7 @@ def test_the_analysis_writes_intervals_stability_chance_and_selection(analysis):
 
 
 def test_results_json_and_the_report_carry_the_method_and_the_shading(analysis):
-  from infofrag.reports import html_report  # pylint: disable=g-import-not-at-top
+  from infofrag.reports import html_report
   result, _ = analysis
   out = result.options.output_dir
   with open(os.path.join(out, "results.json")) as f:
@@ -345,7 +337,7 @@ def test_results_json_and_the_report_carry_the_method_and_the_shading(analysis):
 
 
 def test_udr_per_group_is_in_the_models_table_results_and_report(analysis):
-  from infofrag.reports import html_report  # pylint: disable=g-import-not-at-top
+  from infofrag.reports import html_report
   result, _ = analysis
   dataset = result.datasets["synthetic_dsprites"]
   udr = dataset.details["udr"]

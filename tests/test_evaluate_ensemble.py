@@ -13,21 +13,14 @@ import numpy as np
 import pytest
 
 from infofrag.cli import evaluate as evaluate_cli
+from tests.helpers import pinned_tables
 from tests.helpers import tf1_hub
-
-PIXELS = 64 * 64
-
-
-def _ramp(axis):
-  """Linear encoder weights whose output grows with the sprite's x (axis=1) or y (axis=0)."""
-  grid = np.indices((64, 64))[axis].astype(np.float32)
-  return ((grid - 32.0) / 32.0 * 0.05).reshape(PIXELS)
-
 
 def _make_zoo(root, num_good=3):
   rng = np.random.RandomState(0)
   for number in range(num_good):
-    weights = np.stack([_ramp(1), _ramp(0)] + [rng.normal(0, 0.02, PIXELS) for _ in range(2)], axis=1)
+    noise = [rng.normal(0, 0.02, tf1_hub.PIXELS) for _ in range(2)]
+    weights = np.stack([tf1_hub.ramp(1), tf1_hub.ramp(0)] + noise, axis=1)
     bindings = {"dataset.name": "'synthetic_dsprites'", "model.model": "@vae()",
                 "model.name": "'beta_vae'", "vae.beta": f"{[1.0, 4.0][number % 2]}",
                 "model.random_seed": str(number), "encoder.num_latent": "4"}
@@ -187,7 +180,7 @@ def test_pairwise_in_channel_blocks_equals_one_symmetric_call(tmp_path):
   # Large zoos are done in tasks of channel blocks to bound memory; the matrices
   # must not depend on it.
   import types
-  from infofrag.evaluation import pairwise
+  from infofrag.analysis import pairwise
   rng = np.random.default_rng(3)
   embeddings = [types.SimpleNamespace(info=types.SimpleNamespace(model_dir=str(tmp_path / f"m{k}")),
                                       mean=rng.normal(size=(60, 4)), logvar=rng.normal(-2, 0.3, size=(60, 4)))
@@ -207,20 +200,38 @@ def test_pairwise_in_channel_blocks_equals_one_symmetric_call(tmp_path):
   assert whole.cached is False and again.cached is True
 
 
-def test_spaces_and_model_similarity_tables_have_every_kind_of_row(tmp_path):
-  root = _make_zoo(str(tmp_path / "zoo"), num_good=3)  # beta 1, 4, 1 (+ a broken model)
-  weights = np.stack([_ramp(1), _ramp(0), _ramp(1) - _ramp(0), _ramp(1) + _ramp(0)], axis=1)
+@pytest.fixture(scope="module", name="spaces_run")
+def fixture_spaces_run(tmp_path_factory):
+  """(zoo, output folder) of an analysis with every optional table: groups, fusion, spaces."""
+  root = _make_zoo(str(tmp_path_factory.mktemp("zoo")), num_good=3)  # beta 1, 4, 1 (+ broken)
+  x, y = tf1_hub.ramp(1), tf1_hub.ramp(0)
+  weights = np.stack([x, y, x - y, x + y], axis=1)
   tf1_hub.build_tf1_hub_model(os.path.join(root, "7"), weights.astype(np.float32), logvar_value=-4.0,
                               bindings={"dataset.name": "'synthetic_dsprites'",
                                         "model.model": "@beta_tc_vae()", "model.name": "'beta_tc_vae'",
                                         "beta_tc_vae.beta": "6.0", "model.random_seed": "0",
                                         "encoder.num_latent": "4"})
-  out = str(tmp_path / "analysis")
+  out = str(tmp_path_factory.mktemp("analysis"))
   code = evaluate_cli.main([f"--zoo={root}", f"--output_dir={out}", "--fingerprint_size=120",
                             "--metrics=none", "--min_samples=2", "--per_hyperparameter",
                             "--fusion", "--fusion_steps=100", "--fusion_points=60", "--spaces",
                             "--model_similarity", "--mc_samples=300", "--mc_seed=5"])
   assert code == 1  # the broken model
+  return root, out
+
+
+def test_every_table_keeps_its_recorded_numbers(spaces_run):
+  # The refactors of the middle layers keep every number: tables equal to 1e-12 to the
+  # recording made before them (tests/helpers/pinned_tables.py says how to record anew).
+  root, out = spaces_run
+  with open(os.path.join(os.path.dirname(__file__), "data", "pinned_tables.json")) as f:
+    expected = json.load(f)
+  problems = pinned_tables.differences(expected, pinned_tables.read_tables(out, root))
+  assert not problems, "\n".join(problems[:20])
+
+
+def test_spaces_and_model_similarity_tables_have_every_kind_of_row(spaces_run):
+  _, out = spaces_run
   with open(os.path.join(out, "spaces.csv")) as f:
     rows = list(csv.DictReader(f))
   kinds = {(row["kind"], row["method"]) for row in rows}

@@ -86,7 +86,7 @@ def test_circle_export_takes_vectors(circle_model_dir):
 
 def test_loaded_models_decode_images_by_their_recorded_output_type(conv_model_dir,
                                                                   circle_model_dir):
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import saved_model
   conv = saved_model.load_model(conv_model_dir)
   assert conv.decoder_output == "logits"
   latents = np.random.RandomState(0).normal(size=(4, 3))

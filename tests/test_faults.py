@@ -148,7 +148,7 @@ def _finished_model(model_dir, bindings):
 
 
 def test_a_sweep_rerun_with_another_grid_is_an_error_not_a_lie(tmp_path):
-  from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
+  from infofrag.training import sweep
   config = tmp_path / "base.gin"
   config.write_text("model.batch_size = 4\nvae.beta = 1.\n")
   root = tmp_path / "zoo"
@@ -170,35 +170,35 @@ def test_a_sweep_rerun_with_another_grid_is_an_error_not_a_lie(tmp_path):
 
 
 def test_resume_refuses_another_config_and_a_partial_run_is_never_silently_deleted(tmp_path):
-  import gin  # pylint: disable=g-import-not-at-top
-  from infofrag.training import train  # pylint: disable=g-import-not-at-top
+  import gin
+  from infofrag.training import train
   work_dir = str(tmp_path / ".0.infofrag_partial")
   base = ["model.model = @vae()", "model.batch_size = 4"]
   try:
     train.parse_gin([], base + ["vae.beta = 1."])
-    train._prepare_work_dir(work_dir, resume=True, overwrite=False)  # pylint: disable=protected-access
+    train._prepare_work_dir(work_dir, resume=True, overwrite=False)
     marker = os.path.join(work_dir, "checkpoint-of-hours")
     open(marker, "w").close()
     gin.clear_config()
     train.parse_gin([], base + ["vae.beta = 8."])
     with pytest.raises(train.TrainingError, match=r"vae\.beta: 1\.0 in the interrupted run, 8\.0 now"):
-      train._prepare_work_dir(work_dir, resume=True, overwrite=False)  # pylint: disable=protected-access
+      train._prepare_work_dir(work_dir, resume=True, overwrite=False)
     with pytest.raises(train.TrainingError, match="--resume to continue it or --overwrite"):
-      train._prepare_work_dir(work_dir, resume=False, overwrite=False)  # pylint: disable=protected-access
+      train._prepare_work_dir(work_dir, resume=False, overwrite=False)
     assert os.path.exists(marker)  # nothing was deleted
     gin.clear_config()
     train.parse_gin([], base + ["vae.beta = 1."])
-    train._prepare_work_dir(work_dir, resume=True, overwrite=False)  # pylint: disable=protected-access
+    train._prepare_work_dir(work_dir, resume=True, overwrite=False)
     assert os.path.exists(marker)  # same config: resumed in place
-    train._prepare_work_dir(work_dir, resume=False, overwrite=True)  # pylint: disable=protected-access
+    train._prepare_work_dir(work_dir, resume=False, overwrite=True)
     assert not os.path.exists(marker)  # --overwrite discards it
   finally:
     gin.clear_config()
 
 
 def test_a_signal_during_the_checkpoint_save_waits_for_the_save(monkeypatch):
-  import signal  # pylint: disable=g-import-not-at-top
-  from infofrag.training import train  # pylint: disable=g-import-not-at-top
+  import signal
+  from infofrag.training import train
   events = []
   def handler(signum, frame):
     del frame
@@ -207,7 +207,7 @@ def test_a_signal_during_the_checkpoint_save_waits_for_the_save(monkeypatch):
   previous = signal.signal(signal.SIGTERM, handler)
   try:
     with pytest.raises(KeyboardInterrupt):
-      with train._signals_deferred():  # pylint: disable=protected-access
+      with train._signals_deferred():
         os.kill(os.getpid(), signal.SIGTERM)
         events.append("save finished")
   finally:
@@ -216,7 +216,7 @@ def test_a_signal_during_the_checkpoint_save_waits_for_the_save(monkeypatch):
 
 
 def test_written_files_follow_the_umask(tmp_path):
-  from infofrag.utils import io  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import io
   previous = os.umask(0o022)
   try:
     io.write_json_atomic(tmp_path / "a.json", {"x": 1})
@@ -264,8 +264,8 @@ def test_environment_problems_are_one_line_errors(tmp_path, capsys):
 
 
 def test_tools_start_without_tensorflow_noise(tmp_path):
-  import subprocess  # pylint: disable=g-import-not-at-top
-  import sys  # pylint: disable=g-import-not-at-top
+  import subprocess
+  import sys
   model_dir = _model(tmp_path / "0")
   command = [sys.executable, "-m", "infofrag.cli.evaluate", f"--model_dir={model_dir}",
              "--metrics=mig", "--gin_bindings=mig.num_train = 100"]
@@ -293,8 +293,8 @@ def _child_processes():
 
 def test_parallel_metric_fits_leave_no_worker_processes_behind():
   # Worker processes left idle outlive a killed evaluation; the fits run on threads.
-  from infofrag.metrics import dci  # pylint: disable=g-import-not-at-top
-  from infofrag.metrics import sap  # pylint: disable=g-import-not-at-top
+  from infofrag.metrics import dci
+  from infofrag.metrics import sap
   before = set(_child_processes())
   rng = np.random.RandomState(0)
   codes, factors = rng.normal(size=(300, 4)), rng.randint(0, 3, size=(300, 2))
@@ -352,8 +352,8 @@ def test_duplicate_models_are_reported_and_counted_once(tmp_path, capsys):
 
 
 def test_a_sweep_with_a_repeated_grid_point_is_refused(tmp_path, capsys):
-  from infofrag.cli import quickstart  # pylint: disable=g-import-not-at-top
-  from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
+  from infofrag.cli import quickstart
+  from infofrag.training import sweep
   with pytest.raises(ValueError, match="vae.beta: the value 1.0 is given more than once"):
     sweep.expand_grid([], [("vae.beta", ["1", "1.0"])], [0])
   with pytest.raises(ValueError, match="model.random_seed: the value 3"):
@@ -386,20 +386,21 @@ def test_a_rerun_into_the_same_folder_shows_only_its_own_tables(tmp_path):
 
 
 def test_nmi_of_spaces_below_the_information_floor_is_not_reported():
-  from infofrag.evaluation import fusion_runs  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import spaces  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import fusion_runs
+  from infofrag.analysis import tables
+  from infofrag.fragments import whole_spaces as spaces
   rng = np.random.RandomState(0)
   factors = np.stack([np.arange(200) % 4, np.arange(200) % 5], axis=1)
   # A collapsed model: means that barely move against unit posterior noise (~0.02 bits).
   collapsed = spaces.Space("collapsed", "model", 0.1 * factors[:, :1] + 0.01 * rng.randn(200, 1),
                            np.zeros((200, 1)))
-  row = spaces.space_row(collapsed, factors, ["a", "b"], num_samples=400, seed=0)
+  row = tables.space_row(collapsed, factors, ["a", "b"], num_samples=400, seed=0)
   assert row["info_bits"] < spaces.INFORMATION_FLOOR_BITS
   assert np.isnan(row["factors_nmi"]) and np.isnan(row["nmi_a"])
   assert np.isnan(row["bhattacharyya_factors_nmi"]) and "floor" in row["note"]
   informative = spaces.Space("clear", "model", 3.0 * factors[:, :1].astype(float),
                              np.full((200, 1), -2.0))
-  clear = spaces.space_row(informative, factors, ["a", "b"], num_samples=400, seed=0)
+  clear = tables.space_row(informative, factors, ["a", "b"], num_samples=400, seed=0)
   assert clear["note"] is None and 0 <= clear["nmi_a"] <= 1 and clear["nmi_a"] > 0.5
   report = {"num_members": 3, "num_points": 200, "dim": 2, "fused_information_bits": 0.002,
             "members_information_bits": {"mean": 2.0, "max": 3.0},
@@ -414,12 +415,15 @@ def test_nmi_of_spaces_below_the_information_floor_is_not_reported():
 
 
 def test_quickstart_fails_when_a_training_failed(tmp_path, monkeypatch, capsys):
-  from infofrag.cli import quickstart  # pylint: disable=g-import-not-at-top
-  from infofrag.distributed import training  # pylint: disable=g-import-not-at-top
+  from infofrag.cli import common
+  from infofrag.cli import quickstart
+  from infofrag.distributed import training
+  from infofrag.zoo import loading
   monkeypatch.setattr(training, "train_sweep", lambda models, root, **_: {
       m.model_num: ("trained" if m.model_num else "RuntimeError: out of memory")
       for m in models})
-  monkeypatch.setattr(evaluate_cli, "main", lambda argv: 0)
+  monkeypatch.setattr(common, "run_analysis", lambda *args, **kwargs: 0)
+  monkeypatch.setattr(loading, "find_models", lambda **_: [])
   code = quickstart.main([f"--output_dir={tmp_path}", "--betas=1", "--seeds=0,1",
                           "--extra_model_config=none", "--no_progress"])
   assert code == 1
@@ -489,7 +493,7 @@ def test_one_unreadable_model_fails_alone(tmp_path):
 
 
 def test_a_failing_stage_fails_only_itself(tmp_path, monkeypatch, capsys):
-  from infofrag.evaluation import fusion_runs  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import fusion_runs
   zoo = tmp_path / "zoo"
   for seed in range(3):
     _model(zoo / str(seed), seed=seed)
@@ -510,9 +514,9 @@ def test_a_failing_stage_fails_only_itself(tmp_path, monkeypatch, capsys):
 
 
 def test_a_running_training_cannot_be_overwritten(tmp_path, capsys):
-  from infofrag.cli import train as train_cli  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import locks  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
+  from infofrag.cli import train as train_cli
+  from infofrag.utils import locks
+  from infofrag.utils import paths
   model_dir = tmp_path / "model"
   os.makedirs(model_dir / "model")
   (model_dir / "model" / "keep").write_text("the running training's files")
@@ -549,10 +553,10 @@ def test_analysis_switches_without_an_output_folder_are_errors(tmp_path, capsys,
 
 
 def test_interrupts_and_a_full_disk_end_evaluate_with_one_line(tmp_path, monkeypatch, capsys):
-  import errno  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import outputs  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import pipeline  # pylint: disable=g-import-not-at-top
-  from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
+  import errno
+  from infofrag.analysis import outputs
+  from infofrag.analysis import pipeline
+  from infofrag.distributed import scheduler
   zoo = tmp_path / "zoo"
   _model(zoo / "0")
   argv = [f"--zoo={zoo}", f"--output_dir={tmp_path / 'out'}"] + ANALYSIS
@@ -575,7 +579,7 @@ def test_interrupts_and_a_full_disk_end_evaluate_with_one_line(tmp_path, monkeyp
   @contextlib.contextmanager
   def unreachable(spec, **kwargs):
     raise ConnectionError("cannot reach the Dask scheduler tcp://127.0.0.1:9: refused\nmore")
-    yield  # pylint: disable=unreachable
+    yield
   monkeypatch.setattr(scheduler, "connect", unreachable)
   assert evaluate_cli.main(argv + ["--scheduler=tcp://127.0.0.1:9"]) == 2
   err = capsys.readouterr().err.strip().splitlines()
@@ -584,8 +588,8 @@ def test_interrupts_and_a_full_disk_end_evaluate_with_one_line(tmp_path, monkeyp
 
 
 def test_a_truncated_dataset_file_is_named(tmp_path, monkeypatch):
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
-  from infofrag.data.ground_truth import dsprites  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data
+  from infofrag.data.ground_truth import dsprites
   path = tmp_path.joinpath(*dsprites.DSPRITES_RELATIVE_PATH)
   os.makedirs(path.parent)
   np.savez(path, imgs=np.zeros((4, 64, 64), np.uint8), latents_classes=np.zeros((4, 6), np.int64))
@@ -596,7 +600,7 @@ def test_a_truncated_dataset_file_is_named(tmp_path, monkeypatch):
 
 
 def test_visualize_dataset_rejects_a_bad_sample_count(tmp_path, capsys):
-  from infofrag.cli import visualize_dataset  # pylint: disable=g-import-not-at-top
+  from infofrag.cli import visualize_dataset
   assert visualize_dataset.main([f"--output_dir={tmp_path}", "--num_samples=0"]) == 2
   assert "--num_samples must be between 1 and" in capsys.readouterr().err
   assert os.listdir(tmp_path) == []
@@ -620,8 +624,8 @@ def test_the_models_table_names_the_dataset_when_a_zoo_mixes_them(tmp_path):
 
 def test_a_full_disk_while_caching_an_embedding_stops_the_run_not_one_model(tmp_path,
                                                                             monkeypatch, capsys):
-  import errno  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import embedding  # pylint: disable=g-import-not-at-top
+  import errno
+  from infofrag.analysis import embedding
   zoo = tmp_path / "zoo"
   for seed in range(2):
     _model(zoo / str(seed), seed=seed)

@@ -36,8 +36,8 @@ def fixture_report_run(tmp_path_factory):
 
 @pytest.fixture(scope="module", name="browser")
 def fixture_browser():
-  from selenium import webdriver  # pylint: disable=g-import-not-at-top
-  from selenium.webdriver.chrome.service import Service  # pylint: disable=g-import-not-at-top
+  from selenium import webdriver
+  from selenium.webdriver.chrome.service import Service
   options = webdriver.ChromeOptions()
   for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                    "--window-size=1400,1000",
@@ -98,7 +98,7 @@ def test_report_is_written_and_self_contained(report_run):
 def test_report_in_headless_chromium(report_run, browser):
   _, out = report_run
   page = _open(browser, os.path.join(out, "report.html"))
-  from selenium.webdriver.common.by import By  # pylint: disable=g-import-not-at-top
+  from selenium.webdriver.common.by import By
 
   # No console errors (SEVERE entries are script errors and failed loads).
   assert [e for e in page.get_log("browser") if e["level"] == "SEVERE"] == []
@@ -173,8 +173,8 @@ def test_missing_results_are_explained(tmp_path):
 
 
 def test_tensorboard_hparams_one_run_per_model(report_run):
-  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
-  from tensorboard.plugins.hparams import plugin_data_pb2  # pylint: disable=g-import-not-at-top
+  from tensorboard.backend.event_processing import event_accumulator
+  from tensorboard.plugins.hparams import plugin_data_pb2
   _, out = report_run
   runs = sorted(os.path.relpath(os.path.dirname(p), os.path.join(out, "tensorboard"))
                 for p in glob.glob(os.path.join(out, "tensorboard", "**", "events.*"), recursive=True))
@@ -189,7 +189,7 @@ def test_tensorboard_hparams_one_run_per_model(report_run):
   start = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
   assert start.hparams["value"].number_value == 4.0 and start.hparams["seed"].number_value == 1
   assert start.hparams["method"].string_value == "beta_vae"
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   mig = tf.make_ndarray(run.Tensors("mig")[0].tensor_proto)
   assert float(mig) == pytest.approx(model["mig"], rel=1e-6)
 
@@ -197,7 +197,7 @@ def test_tensorboard_hparams_one_run_per_model(report_run):
 def test_tensorboard_flag_needs_an_output_folder_and_the_package(tmp_path, monkeypatch, capsys):
   assert evaluate_cli.main([f"--zoo={tmp_path}", "--tensorboard"]) == 2
   assert "--tensorboard needs --output_dir" in capsys.readouterr().err
-  import importlib.util  # pylint: disable=g-import-not-at-top
+  import importlib.util
   real_find_spec = importlib.util.find_spec
   monkeypatch.setattr(importlib.util, "find_spec",
                       lambda name, *a: None if name == "tensorboard" else real_find_spec(name, *a))

@@ -27,11 +27,6 @@ def _integer_codes(num_points, num_classes, num_codes, seed):
   return np.stack(columns, axis=1).astype(np.float64), labels
 
 
-def _rounded(codes, seed):
-  """Codes plus Gaussian noise, rounded to one decimal (many equal values)."""
-  return np.round(codes + 0.3 * np.random.RandomState(seed).randn(*codes.shape), 1)
-
-
 def _with_constant(codes, labels, seed):
   del labels, seed
   return np.insert(codes, 1, 2.5, axis=1)
@@ -69,7 +64,7 @@ def _real_splits(fitted):
   tree, splits = fitted.tree_, {}
 
   def walk(node, heap):
-    if tree.children_left[node] == sklearn_tree._tree.TREE_LEAF or tree.impurity[node] < 1e-12:  # pylint: disable=protected-access
+    if tree.children_left[node] == sklearn_tree._tree.TREE_LEAF or tree.impurity[node] < 1e-12:
       return
     splits[heap] = (tree.feature[node], tree.threshold[node])
     walk(tree.children_left[node], 2 * heap + 1)
@@ -101,7 +96,7 @@ def test_same_trees_as_scikit_learn(case, seed):
       for heap, (feature, threshold) in _real_splits(fitted).items():
         assert (features[k, heap], thresholds[k, heap]) == (feature, threshold)
       for name, columns in points.items():
-        slots = dci_exact._apply(features[k:k + 1], thresholds[k:k + 1], columns)[:, 0]  # pylint: disable=protected-access
+        slots = dci_exact._apply(features[k:k + 1], thresholds[k:k + 1], columns)[:, 0]
         np.testing.assert_allclose(values[k, slots], fitted.predict(columns.T),
                                    rtol=1e-9, atol=1e-12)
   np.testing.assert_allclose(exact.feature_importances, reference.feature_importances_,
@@ -129,11 +124,11 @@ def test_splitter_draw_order_matches_scikit_learn_with_constant_and_identical_co
     target = rng.randn(150)
     tree = sklearn_tree.DecisionTreeRegressor(
         max_depth=3, random_state=np.random.RandomState(seed)).fit(codes, target).tree_
-    draws = dci_exact._SplitterDraws(  # pylint: disable=protected-access
+    draws = dci_exact._SplitterDraws(
         int(np.random.RandomState(seed).randint(0, dci_exact.RAND_R_MAX)), num_codes)
 
     def walk(node, known):
-      if tree.children_left[node] == sklearn_tree._tree.TREE_LEAF:  # pylint: disable=protected-access
+      if tree.children_left[node] == sklearn_tree._tree.TREE_LEAF:
         return
       visited, known = draws.visit(known, constant)
       assert tree.feature[node] == visited[0]

@@ -68,7 +68,7 @@ REPRESENTATIONS = degenerate_variants(moment_codes)
 
 
 def _histogram_bindings(oracle):
-  return {"discretizer.discretizer_fn": oracle.utils._histogram_discretize,  # pylint: disable=protected-access
+  return {"discretizer.discretizer_fn": oracle.utils._histogram_discretize,
           "discretizer.num_bins": 20}
 
 
@@ -262,7 +262,7 @@ def test_sap_equals_dlib(oracle_sap_before_sklearn_1_5, datasets, dataset, repre
 
   def theirs():
     np.random.seed(11)
-    return oracle_sap_before_sklearn_1_5.sap_score._compute_sap(  # pylint: disable=protected-access
+    return oracle_sap_before_sklearn_1_5.sap_score._compute_sap(
         mus.T, ys.T, mus_test.T, ys_test.T, False)
   assert_same_outcome(_attempt(ours), _attempt(theirs))
 
@@ -276,7 +276,7 @@ def test_dci_equals_dlib(oracle, datasets, dataset, representation, monkeypatch)
   monkeypatch.setattr(oracle.dci, "ensemble", _Namespace(
       GradientBoostingClassifier=lambda: gradient_boosting(random_state=int(next(seeds)))))
   ours = _attempt(lambda: dci.compute_dci(mus, ys, mus_test, ys_test, random_state=0))
-  theirs = _attempt(lambda: oracle.dci._compute_dci(mus.T, ys.T, mus_test.T, ys_test.T))  # pylint: disable=protected-access
+  theirs = _attempt(lambda: oracle.dci._compute_dci(mus.T, ys.T, mus_test.T, ys_test.T))
   assert_same_outcome(ours, theirs)
 
 

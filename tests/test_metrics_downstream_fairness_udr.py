@@ -288,18 +288,18 @@ def test_udr_gin_config_runs_through_the_evaluation_configurable(data):
                                       ["udr_sklearn.num_data_points = 100"])
   functions = [representation.make_udr_representation_function(_Encoder(seed))
                for seed in range(3)]
-  result = evaluate._run_evaluation_fn(data, functions)  # pylint: disable=protected-access
+  result = evaluate._run_evaluation_fn(data, functions)
   assert len(result["model_scores"]) == 3
   assert registry.GROUP_METRICS["udr_sklearn"] is udr.compute_udr_sklearn
 
 
 def test_udr_group_of_model_directories_in_dlib_layout(tmp_path):
-  import json  # pylint: disable=g-import-not-at-top
-  import os  # pylint: disable=g-import-not-at-top
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import udr_group  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
-  from tests.helpers import tf1_hub  # pylint: disable=g-import-not-at-top
+  import json
+  import os
+  from infofrag.data import named_data
+  from infofrag.analysis import udr_group
+  from infofrag.zoo import saved_model
+  from tests.helpers import tf1_hub
   model_dirs = []
   for seed in range(3):
     weights = np.random.RandomState(seed).normal(0, 0.02, size=(64 * 64, 3)).astype(np.float32)
@@ -328,15 +328,14 @@ def test_udr_group_of_model_directories_in_dlib_layout(tmp_path):
 
 
 def test_headline_columns_of_the_new_metrics():
-  from infofrag.evaluation import metric_runs  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import options  # pylint: disable=g-import-not-at-top
-  columns = metric_runs.metric_columns(["downstream_task_boosted_trees", "fairness"])
+  from infofrag.analysis import options
+  columns = registry.metric_columns(["downstream_task_boosted_trees", "fairness"])
   assert [column for _, _, column in columns] == ["downstream_gbt", "unfairness"]
   results = {"10:mean_test_accuracy": 0.2, "1000:mean_test_accuracy": 0.7,
              "100:mean_test_accuracy": 0.5, "1000:mean_train_accuracy": 0.9}
-  assert metric_runs.headline_value("downstream_task_boosted_trees", "mean_test_accuracy",
+  assert registry.headline_value("downstream_task_boosted_trees", "mean_test_accuracy",
                                     results) == 0.7
-  assert metric_runs.headline_value("downstream_task_boosted_trees", "mean_test_accuracy",
+  assert registry.headline_value("downstream_task_boosted_trees", "mean_test_accuracy",
                                     {}) is None
   options.check_size_bindings(["downstream_task.num_train = [10, 100, 1000, 10000]"])
   with pytest.raises(ValueError, match=r"downstream_task.num_train must be between 1 and"):

@@ -85,7 +85,7 @@ def test_bad_counts_are_rejected_before_any_work(tmp_path, capsys, flag):
 
 @pytest.mark.slow
 def test_reproduce_hotspots_quick_fewer_active_channels_at_high_beta(tmp_path):
-  from infofrag.cli import reproduce  # pylint: disable=g-import-not-at-top
+  from infofrag.cli import reproduce
   out = tmp_path / "hotspots"
   assert reproduce.main(["hotspots", f"--output_dir={out}", "--quick"]) == 0
   groups = {row["group"]: row for row in _read(out / "analysis" / "groups.csv")}
@@ -96,7 +96,7 @@ def test_reproduce_hotspots_quick_fewer_active_channels_at_high_beta(tmp_path):
 
 
 def test_reproduce_rejects_bad_flags_before_any_work(tmp_path, capsys):
-  from infofrag.cli import reproduce  # pylint: disable=g-import-not-at-top
+  from infofrag.cli import reproduce
   out = tmp_path / "hotspots"
   assert reproduce.main(["hotspots", f"--output_dir={out}", "--processes=0"]) == 2
   assert "--processes must be a positive integer" in capsys.readouterr().err

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from infofrag import fragments
-from infofrag.cli import fusion_demo
+from infofrag.cli import reproduce
 from infofrag.experiments import so2_fusion
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,8 +29,8 @@ def unrolled_learners(count, num_points, seed=0):
 
 
 def test_help_does_not_import_tensorflow():
-  code = ("import sys\nfrom infofrag.cli import fusion_demo\n"
-          "try:\n  fusion_demo.main(['--help'])\nexcept SystemExit:\n  pass\n"
+  code = ("import sys\nfrom infofrag.cli import reproduce\n"
+          "try:\n  reproduce.main(['fusion', '--help'])\nexcept SystemExit:\n  pass\n"
           "assert 'tensorflow' not in sys.modules, 'TF imported'\nprint('clean')")
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
   assert out.returncode == 0, out.stderr
@@ -39,10 +39,10 @@ def test_help_does_not_import_tensorflow():
 
 def test_parser_rejects_bad_lists():
   with pytest.raises(SystemExit):
-    fusion_demo.build_parser().parse_args(["--output_dir=x", "--sizes=2,zero"])
+    reproduce.build_parser().parse_args(["fusion", "--output_dir=x", "--sizes=2,zero"])
   with pytest.raises(SystemExit):
-    fusion_demo.build_parser().parse_args(["--output_dir=x", "--objectives=info,kl"])
-  args = fusion_demo.build_parser().parse_args(["--output_dir=x", "--sizes=2,5", "--objectives=vi"])
+    reproduce.build_parser().parse_args(["fusion", "--output_dir=x", "--objectives=info,kl"])
+  args = reproduce.build_parser().parse_args(["fusion", "--output_dir=x", "--sizes=2,5", "--objectives=vi"])
   assert args.sizes == [2, 5] and args.objectives == ["vi"] and args.fusion_steps == 20000
 
 
@@ -92,17 +92,17 @@ def test_learners_trained_with_another_config_are_refused_before_training(tmp_pa
     ("--processes=0", "--processes must be >= 1"), ("--num_points=2", "--fingerprint_size must be >= 3")])
 def test_bad_flags_are_rejected_before_any_work(tmp_path, capsys, flag, message):
   out = tmp_path / "fusion"
-  assert fusion_demo.main([f"--output_dir={out}", flag]) == 2
+  assert reproduce.main(["fusion", f"--output_dir={out}", flag]) == 2
   assert capsys.readouterr().err.strip() == f"infofrag_reproduce fusion: error: {message}"
   assert not out.exists()
 
 
 def test_flags_become_learner_bindings():
-  args = fusion_demo.build_parser().parse_args(
-      ["--output_dir=x", "--training_steps=900", "--batch_size=256", "--learner_learning_rate=0.004"])
-  assert fusion_demo.learner_bindings(args) == [
+  args = reproduce.build_parser().parse_args(
+      ["fusion", "--output_dir=x", "--training_steps=900", "--batch_size=256", "--learner_learning_rate=0.004"])
+  assert reproduce.learner_bindings(args) == [
       "model.training_steps = 900", "model.batch_size = 256", "vae/AdamOptimizer.learning_rate = 0.004"]
-  assert fusion_demo.learner_bindings(fusion_demo.build_parser().parse_args(["--output_dir=x"])) == []
+  assert reproduce.learner_bindings(reproduce.build_parser().parse_args(["fusion", "--output_dir=x"])) == []
 
 
 def test_plan_needs_enough_learners():
@@ -149,7 +149,7 @@ def test_reproduce_fusion_quick_continuity_falls_with_ensemble_size_and_resumes(
   circle, i.e. the mean continuity over repeats falls clearly from the smallest size to the
   largest. The quick learners (64 units, 3,000 steps at batch 128) cut the circle open like the paper's
   (recorded as information close to 3 bits each, not the ~1.5 bits of a 2-to-1 projection)."""
-  from infofrag.cli import reproduce  # pylint: disable=g-import-not-at-top
+  from infofrag.cli import reproduce
   out = str(tmp_path / "demo")
   argv = ["fusion", f"--output_dir={out}", "--quick", "--no_progress"]
   assert reproduce.main(argv) == 0

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from infofrag.evaluation import metric_runs
-from infofrag.evaluation import options
+from infofrag.analysis import options
+from infofrag.metrics import registry
 from infofrag.reports import tables
 from infofrag.training import sweep
 from infofrag.utils import checks
@@ -62,7 +62,7 @@ def test_size_bindings_are_checked():
 
 
 def test_metric_columns_name_the_headlines():
-  names = [column for _, _, column in metric_runs.metric_columns(["mig", "sap_score", "dci"])]
+  names = [column for _, _, column in registry.metric_columns(["mig", "sap_score", "dci"])]
   assert names == ["mig", "sap", "dci_disentanglement", "dci_completeness",
                    "dci_informativeness_test"]
 
@@ -81,7 +81,7 @@ def test_cli_help_is_fast_and_tensorflow_free(program):
 @pytest.mark.slow  # 33 s; run_sweep itself is covered by test_training_workers.py
 def test_train_cli_sweep_trains_skips_and_resumes(tmp_path):
   """infofrag_train --zoo (or its older name --output_root): a 2-model grid in 2 processes, then a no-op re-run."""
-  from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import paths
   root = tmp_path / "zoo"
   command = [sys.executable, "-m", "infofrag.cli.train",
              f"--gin_config={paths.gin_config_path('quick', 'vae.gin')}",

@@ -222,8 +222,8 @@ def test_checkpoints_are_also_taken_by_time(tmp_path, monkeypatch):
 
   monkeypatch.setattr(data_stream.BatchStream, "next", interrupting_next)
   saved = []  # the step of every checkpoint
-  original_save = train._Trainer._save  # pylint: disable=protected-access
-  monkeypatch.setattr(train._Trainer, "_save",  # pylint: disable=protected-access
+  original_save = train._Trainer._save
+  monkeypatch.setattr(train._Trainer, "_save",
                       lambda self, state: saved.append(int(self.global_step.numpy()))
                       or original_save(self, state))
   with pytest.raises(KeyboardInterrupt):
@@ -257,8 +257,8 @@ def test_bad_configs_fail_before_writing_anything(tmp_path, binding, message):
 
 
 def test_missing_dataset_files_fail_before_writing(tmp_path, monkeypatch):
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
-  from infofrag.data.ground_truth import paths  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data
+  from infofrag.data.ground_truth import paths
 
   def missing(name=None):
     raise paths.DatasetFileNotFoundError(
@@ -286,7 +286,7 @@ def test_tensorboard_summaries_hold_the_loss_terms(tmp_path):
 
 
 def test_resume_after_a_crash_during_export(tmp_path, monkeypatch):
-  from infofrag.export import saved_model as export_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.export import saved_model as export_lib
   original = export_lib.export_as_tf_hub
 
   def crashing_export(model, export_path, info, **kwargs):

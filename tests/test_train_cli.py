@@ -146,9 +146,9 @@ def test_study_cli_lists_models():
 @pytest.mark.slow
 def test_quick_vae_config_learns_positions(tmp_path):
   """The shipped quick config gives a model whose means linearly predict x and y."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
+  import numpy as np
+  import tensorflow as tf
+  from infofrag.data import named_data
   model_dir = tmp_path / "quick"
   done = _run([f"--gin_config={paths.gin_config_path('quick', 'vae.gin')}",
                f"--model_dir={model_dir}", "--no_progress"], tmp_path)

@@ -26,7 +26,7 @@ def _model(number, seed, *, steps=STEPS, extra=()):
 
 
 def _encoder_outputs(model_dir):
-  from infofrag.experiments import so2_fusion  # pylint: disable=g-import-not-at-top
+  from infofrag.experiments import so2_fusion
   return np.concatenate(so2_fusion.encode_circle(model_dir, so2_fusion.fingerprint_angles(64)), axis=1)
 
 
@@ -56,14 +56,14 @@ def test_a_model_trained_after_others_in_one_worker_equals_it_trained_alone(tmp_
 
 
 def _training_worker_pids():
-  import psutil  # pylint: disable=g-import-not-at-top  (a dependency of dask.distributed)
+  import psutil  # a dependency of dask.distributed
   return [child.pid for child in psutil.Process().children(recursive=True)
           if "infofrag.training.workers" in " ".join(child.cmdline())]
 
 
 @pytest.mark.slow
 def test_a_killed_worker_fails_its_model_only_and_a_rerun_finishes_it(tmp_path):
-  import threading  # pylint: disable=g-import-not-at-top
+  import threading
   root = tmp_path / "zoo"
   models = [_model(0, 0, steps=3000, extra=["model.batch_size = 16"]), _model(1, 1)]
   outcome = {}

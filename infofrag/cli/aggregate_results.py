@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+from typing import Sequence
 
 PROGRAM = "infofrag_aggregate_results"
 
@@ -29,9 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
   return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
-  from infofrag.reports import aggregate  # pylint: disable=g-import-not-at-top
+  from infofrag.reports import aggregate
   try:
     rows = aggregate.write_aggregate(args.result_file_pattern, args.output_path)
   except (aggregate.AggregateError, OSError) as error:

@@ -1,6 +1,7 @@
 """disentanglement_lib's command-line programs, run by infofrag (the scripts in bin/).
 
-Each ``*_main(argv)`` takes the flags of dlib's script of the same name with their
+Each ``*_main(argv)`` here, and the ``dlib_main`` of `postprocess`, `reproduce_study` and
+`visualize_model`, takes the flags of dlib's script of the same name with their
 meaning (absl style: ``--flag=value`` or ``--flag value``; booleans also as ``--noflag``
 and ``--flag=false``; multi-string flags repeated) and calls infofrag:
 
@@ -23,64 +24,21 @@ line ``PROG: error: ...`` with exit code 2 (1 when a training itself fails).
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
-from typing import Callable, Optional, Sequence
+from typing import Sequence
 
-_TRUE = ("true", "t", "1", "yes")
-_FALSE = ("false", "f", "0", "no")
+from infofrag.cli import common
 
-
-def _absl_bool(text: str) -> bool:
-  value = str(text).strip().lower()
-  if value in _TRUE:
-    return True
-  if value in _FALSE:
-    return False
-  raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
-def _parser(prog: str, description: str) -> argparse.ArgumentParser:
-  return argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False)
-
-
-def _add_bool(parser: argparse.ArgumentParser, name: str, help_text: str) -> None:
-  """--name, --name=true|false and --noname, as absl's DEFINE_boolean."""
-  parser.add_argument(f"--{name}", nargs="?", const=True, default=False, type=_absl_bool,
-                      metavar="BOOL", help=help_text)
-  parser.add_argument(f"--no{name}", dest=name, action="store_false", help=argparse.SUPPRESS)
-
-
-def _add_gin(parser: argparse.ArgumentParser) -> None:
-  parser.add_argument("--gin_config", action="append", default=[],
-                      help="gin config file (repeatable)")
-  parser.add_argument("--gin_bindings", action="append", default=[],
-                      help="gin binding (repeatable)")
-
-
-def _fail(prog: str, message: str, code: int = 2) -> int:
-  print(f"{prog}: error: {str(message).strip().splitlines()[0]}", file=sys.stderr)
-  return code
-
-
-def _require(prog: str, args: argparse.Namespace, *names: str) -> Optional[int]:
-  for name in names:
-    if not getattr(args, name):
-      return _fail(prog, f"--{name} is required.")
-  return None
-
-
-def train_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_train") -> int:
+def train_main(argv: Sequence[str] | None = None, *, prog: str = "dlib_train") -> int:
   """dlib_train: trains a model into MODEL_DIR/{tfhub,results,tf_checkpoint,logs}."""
-  parser = _parser(prog, "Train a model configured by gin into MODEL_DIR (dlib's layout).")
+  parser = common.dlib_parser(prog, "Train a model configured by gin into MODEL_DIR (dlib's layout).")
   parser.add_argument("--model_dir", help="directory to save the trained model in")
   parser.add_argument("--gin_model_dir", help="directory of --gin_file_name")
   parser.add_argument("--gin_file_name", help="model config file in --gin_model_dir")
-  _add_gin(parser)
-  _add_bool(parser, "overwrite", "replace an existing MODEL_DIR")
+  common.add_dlib_gin_arguments(parser)
+  common.add_absl_bool(parser, "overwrite", "replace an existing MODEL_DIR")
   args = parser.parse_args(argv)
-  missing = _require(prog, args, "model_dir")
+  missing = common.require_flags(prog, args, "model_dir")
   if missing is not None:
     return missing
   configs = list(args.gin_config)
@@ -88,13 +46,13 @@ def train_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_train"
     configs.append(os.path.join(args.gin_model_dir or "", args.gin_file_name))
   for path in configs:
     if not os.path.isfile(path):
-      return _fail(prog, f"--gin_config={path}: file not found.")
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+      return common.fail(prog, f"--gin_config={path}: file not found.")
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow()
-  from infofrag.data.ground_truth import paths  # pylint: disable=g-import-not-at-top
-  from infofrag.training import dlib_layout  # pylint: disable=g-import-not-at-top
-  from infofrag.training import train  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import locks  # pylint: disable=g-import-not-at-top
+  from infofrag.data.ground_truth import paths
+  from infofrag.training import dlib_layout
+  from infofrag.training import train
+  from infofrag.utils import locks
   try:
     results = dlib_layout.train_model_folder(args.model_dir, overwrite=args.overwrite,
                                              gin_config_files=configs,
@@ -102,49 +60,32 @@ def train_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_train"
   except KeyboardInterrupt:
     return 130
   except (train.TrainingError, locks.FolderLockedError) as error:
-    return _fail(prog, str(error))
+    return common.fail(prog, str(error))
   except (paths.DatasetFileNotFoundError, ValueError, RuntimeError) as error:
-    return _fail(prog, str(error), code=1)
+    return common.fail(prog, str(error), code=1)
   print(f"{prog}: wrote {args.model_dir} ({results['elapsed_time']:.1f} s)")
   return 0
 
 
-def postprocess_main(argv: Optional[Sequence[str]] = None, *,
-                     prog: str = "dlib_postprocess") -> int:
-  """dlib_postprocess: extracts a representation into OUTPUT_DIR/{tfhub,results}."""
-  parser = _parser(prog, "Extract a representation from a trained model (dlib's layout).")
-  parser.add_argument("--model_dir", help="directory to take the trained model from")
-  parser.add_argument("--output_dir", help="directory to save the representation to")
-  _add_gin(parser)
-  _add_bool(parser, "overwrite", "replace an existing OUTPUT_DIR")
-  args = parser.parse_args(argv)
-  missing = _require(prog, args, "model_dir", "output_dir")
-  if missing is not None:
-    return missing
-  from infofrag.cli import postprocess  # pylint: disable=g-import-not-at-top
-  return postprocess.run(args.model_dir, args.output_dir, gin_config=args.gin_config,
-                         gin_bindings=args.gin_bindings, overwrite=args.overwrite, prog=prog)
-
-
-def evaluate_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_evaluate") -> int:
+def evaluate_main(argv: Sequence[str] | None = None, *, prog: str = "dlib_evaluate") -> int:
   """dlib_evaluate: a metric of a representation into OUTPUT_DIR/results (or, with
   --gin_evaluation_config_glob, each matching config into OUTPUT_DIR/<name>/results)."""
-  parser = _parser(prog, "Evaluate a postprocessed representation (dlib's layout).")
+  parser = common.dlib_parser(prog, "Evaluate a postprocessed representation (dlib's layout).")
   parser.add_argument("--input_dir", help="directory to take the representation from")
   parser.add_argument("--output_dir", help="directory to save the scores to")
-  _add_gin(parser)
+  common.add_dlib_gin_arguments(parser)
   parser.add_argument("--gin_evaluation_config_glob",
                       help="glob pattern of evaluation configs (one metric each)")
-  _add_bool(parser, "overwrite", "replace an existing OUTPUT_DIR")
+  common.add_absl_bool(parser, "overwrite", "replace an existing OUTPUT_DIR")
   args = parser.parse_args(argv)
-  missing = _require(prog, args, "input_dir", "output_dir")
+  missing = common.require_flags(prog, args, "input_dir", "output_dir")
   if missing is not None:
     return missing
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow()
-  from infofrag.evaluation import evaluate_representation as evaluation  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import step_folders as folders  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import errors  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import evaluate_representation as evaluation
+  from infofrag.utils import step_folders as folders
+  from infofrag.zoo import errors
   try:
     if args.gin_evaluation_config_glob is not None:
       evaluation.evaluate_config_glob(args.input_dir, args.output_dir,
@@ -154,75 +95,36 @@ def evaluate_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_eva
                                    gin_config_files=args.gin_config,
                                    gin_bindings=args.gin_bindings)
   except (folders.WorkflowError, errors.ModelLoadError, FileNotFoundError) as error:
-    return _fail(prog, str(error))
+    return common.fail(prog, str(error))
   print(f"{prog}: wrote {args.output_dir}")
   return 0
 
 
-def reproduce_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_reproduce") -> int:
-  """dlib_reproduce: trains, visualizes, postprocesses and evaluates model --model_num of
-  --study (infofrag_reproduce_study with dlib's flags only)."""
-  parser = _parser(prog, "Reproduce one model of a study (train, visualize, postprocess, "
-                         "evaluate) in dlib's layout.")
-  parser.add_argument("--study", default="unsupervised_study_v1", help="name of the study")
-  parser.add_argument("--output_directory", default=None,
-                      help="output directory ('{model_num}' and '{study}' are filled in)")
-  parser.add_argument("--model_dir", default=None, help="trained model to use (no training)")
-  parser.add_argument("--model_num", type=int, default=0, help="model number to train")
-  _add_bool(parser, "only_print", "only print the configurations")
-  _add_bool(parser, "overwrite", "replace existing outputs")
-  args = parser.parse_args(argv)
-  forwarded = [f"--study={args.study}", f"--model_num={args.model_num}"]
-  if args.output_directory is not None:
-    forwarded.append(f"--output_directory={args.output_directory}")
-  if args.model_dir is not None:
-    forwarded.append(f"--model_dir={args.model_dir}")
-  forwarded += ["--only_print"] * args.only_print + ["--overwrite"] * args.overwrite
-  from infofrag.cli import reproduce_study  # pylint: disable=g-import-not-at-top
-  return reproduce_study.main(forwarded, prog=prog)
-
-
-def aggregate_results_main(argv: Optional[Sequence[str]] = None, *,
+def aggregate_results_main(argv: Sequence[str] | None = None, *,
                            prog: str = "dlib_aggregate_results") -> int:
   """dlib_aggregate_results: every matching result JSON into one DataFrame JSON."""
-  parser = _parser(prog, "Aggregate result files into one JSON DataFrame (dlib's format).")
+  parser = common.dlib_parser(prog, "Aggregate result files into one JSON DataFrame (dlib's format).")
   parser.add_argument("--result_file_pattern",
                       default="output/*/metrics/*/*/results/aggregate/evaluation.json",
                       help="glob pattern of the result files")
   parser.add_argument("--output_path", default="results.json", help="the output JSON file")
   args = parser.parse_args(argv)
-  from infofrag.reports import aggregate  # pylint: disable=g-import-not-at-top
+  from infofrag.reports import aggregate
   try:
     rows = aggregate.write_aggregate(args.result_file_pattern, args.output_path)
   except (aggregate.AggregateError, OSError) as error:
-    return _fail(prog, str(error))
+    return common.fail(prog, str(error))
   print(f"{args.output_path}: {rows} result file(s) aggregated")
   return 0
 
 
-def visualize_model_main(argv: Optional[Sequence[str]] = None, *,
-                         prog: str = "dlib_visualize_model") -> int:
-  """dlib_visualize_model: dlib's pictures and GIFs of a trained model."""
-  parser = _parser(prog, "Visualize a trained model (reconstructions, samples, traversals).")
-  parser.add_argument("--model_dir", help="directory to take the trained model from")
-  parser.add_argument("--output_dir", help="directory to save the visualizations in")
-  _add_bool(parser, "overwrite", "replace an existing OUTPUT_DIR")
-  args = parser.parse_args(argv)
-  missing = _require(prog, args, "model_dir", "output_dir")
-  if missing is not None:
-    return missing
-  from infofrag.cli import visualize_model  # pylint: disable=g-import-not-at-top
-  return visualize_model.run(args.model_dir, args.output_dir, overwrite=args.overwrite,
-                             prog=prog)
-
-
-def udr_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_udr") -> int:
+def udr_main(argv: Sequence[str] | None = None, *, prog: str = "dlib_udr") -> int:
   """dlib_udr: UDR over a group of models (dlib's model folders), by gin config."""
-  parser = _parser(prog, "Compute UDR over a group of trained models (dlib's layout).")
+  parser = common.dlib_parser(prog, "Compute UDR over a group of trained models (dlib's layout).")
   parser.add_argument("--model_dirs", default="",
                       help="comma-separated list of model folders to run UDR over")
   parser.add_argument("--output_dir", help="directory to save the results to")
-  _add_gin(parser)
+  common.add_dlib_gin_arguments(parser)
   parser.add_argument("--gin_evaluation_config_glob",
                       help="glob pattern of evaluation configs (one run each)")
   args = parser.parse_args(argv)
@@ -232,19 +134,19 @@ def udr_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_udr") ->
                 if os.path.isdir(os.path.join(path, "tfhub")) else path
                 for path in args.model_dirs.split(",") if path]
   if not model_dirs:
-    return _fail(prog, "--model_dirs is required (a comma-separated list of model folders).")
-  missing = _require(prog, args, "output_dir")
+    return common.fail(prog, "--model_dirs is required (a comma-separated list of model folders).")
+  missing = common.require_flags(prog, args, "output_dir")
   if missing is not None:
     return missing
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow()
-  from infofrag.evaluation import udr_group  # pylint: disable=g-import-not-at-top
-  import glob  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import udr_group
+  import glob
   runs = [(args.output_dir, list(args.gin_config), list(args.gin_bindings))]
   if args.gin_evaluation_config_glob is not None:
     configs = sorted(glob.glob(args.gin_evaluation_config_glob))
     if not configs:
-      return _fail(prog, f"--gin_evaluation_config_glob={args.gin_evaluation_config_glob}: "
+      return common.fail(prog, f"--gin_evaluation_config_glob={args.gin_evaluation_config_glob}: "
                          "no gin file matches.")
     runs = []
     for config in configs:
@@ -256,17 +158,6 @@ def udr_main(argv: Optional[Sequence[str]] = None, *, prog: str = "dlib_udr") ->
       udr_group.evaluate_udr_group(model_dirs, output_dir, gin_config_files=configs,
                                    gin_bindings=bindings)
   except (ValueError, RuntimeError, FileNotFoundError) as error:
-    return _fail(prog, str(error))
+    return common.fail(prog, str(error))
   print(f"{prog}: wrote {args.output_dir}")
   return 0
-
-
-MAINS = {
-    "dlib_train": train_main,
-    "dlib_postprocess": postprocess_main,
-    "dlib_evaluate": evaluate_main,
-    "dlib_reproduce": reproduce_main,
-    "dlib_aggregate_results": aggregate_results_main,
-    "dlib_visualize_model": visualize_model_main,
-    "dlib_udr": udr_main,
-}

@@ -21,7 +21,7 @@ import argparse
 import os
 import sys
 import time
-from typing import Optional, Sequence
+from typing import Any, Sequence
 
 from infofrag.cli import common
 
@@ -117,16 +117,18 @@ def build_parser() -> argparse.ArgumentParser:
   return parser
 
 
-def options_from_args(args: argparse.Namespace):
+def options_from_args(args: argparse.Namespace) -> Any:
   """The `EvaluationOptions` of parsed flags (metric names resolved)."""
-  from infofrag.evaluation import options as options_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.analysis import options as options_lib
+  from infofrag.distributed import scheduler
   return options_lib.EvaluationOptions(
       metrics=tuple(common.parse_metrics(args.metrics)), output_dir=args.output_dir,
       representation=args.representation, gin_config_files=tuple(args.gin_config),
       gin_bindings=tuple(args.gin_bindings), overwrite=args.overwrite,
       no_recompute=args.no_recompute, fingerprint_size=args.fingerprint_size,
       fingerprint_seed=args.fingerprint_seed, min_samples=args.min_samples,
-      include_inactive=args.include_inactive, scheduler=args.scheduler,
+      include_inactive=args.include_inactive,
+      scheduler=scheduler.parse_scheduler(args.scheduler),
       per_hyperparameter=args.per_hyperparameter, fusion=args.fusion, fusion_dim=args.fusion_dim,
       fusion_steps=args.fusion_steps, fusion_points=args.fusion_points, spaces=args.spaces,
       model_similarity=args.model_similarity, mc_samples=args.mc_samples, mc_seed=args.mc_seed,
@@ -140,11 +142,11 @@ def _error(message: str) -> int:
   return 2
 
 
-def run_metrics_only(model_dirs: Sequence[str], options) -> int:
+def run_metrics_only(model_dirs: Sequence[str], options: Any) -> int:
   """dlib's metrics per model, results in each model's folder; prints a summary table."""
-  from infofrag.evaluation import metric_runs  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import models as models_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.reports import tables  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import metric_runs
+  from infofrag.zoo import loading as models_lib
+  from infofrag.reports import tables
   infos, failures = models_lib.read_models(model_dirs, dataset_override=options.dataset_override)
   rows, metric_failures = metric_runs.evaluate_standard_metrics(
       infos, metrics=options.metrics, loader=models_lib.ModelLoader(),
@@ -153,7 +155,8 @@ def run_metrics_only(model_dirs: Sequence[str], options) -> int:
       no_recompute=options.no_recompute, progress=options.progress)
   failures += metric_failures
   columns = ["model", "dataset", "method", "value", "seed"]
-  columns += [column for _, _, column in metric_runs.metric_columns(options.metrics)]
+  from infofrag.metrics import registry
+  columns += [column for _, _, column in registry.metric_columns(options.metrics)]
   print(tables.markdown_table(rows, columns + ["metrics_by"]))
   metric_runs.report_failures(failures)
   print(f"{len(rows)} model(s) evaluated, {len(failures)} failed; results in each model's "
@@ -161,69 +164,10 @@ def run_metrics_only(model_dirs: Sequence[str], options) -> int:
   return 1 if failures else 0
 
 
-def report_duplicates_and_stages(analysis) -> None:
-  """Prints the models counted once and the stages that failed for a group or dataset."""
-  for duplicate in analysis.all_duplicates:
-    print(f"DUPLICATE {duplicate.model_dir}: {duplicate.reason} as model {duplicate.duplicate_of}"
-          "; counted once", file=sys.stderr)
-  for failure in analysis.stage_failures:
-    print(f"FAILED stage {failure.stage} ({failure.dataset}, {failure.subject}): "
-          f"{failure.reason}", file=sys.stderr)
-
-
-def run_analysis(model_dirs: Sequence[str], options, run_info: dict, *,
-                 tensorboard: bool = False, known_failures: Sequence = ()) -> int:
-  """The ensemble analysis into options.output_dir: tables, report.html (and TensorBoard
-  HParams runs); prints the tables and where everything went. Exit code 1 when a model
-  or a stage failed."""
-  from infofrag.evaluation import metric_runs  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import pipeline  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import outputs  # pylint: disable=g-import-not-at-top
-  try:
-    analysis = pipeline.analyse_zoo(model_dirs, options, known_failures=known_failures)
-  except pipeline.EvaluationInputError as error:
-    return _error(str(error))
-  if not analysis.datasets:  # Nothing analysed: keep the tables of an earlier run.
-    metric_runs.report_failures(analysis.failures)
-    print(f"{PROGRAM}: no model could be analysed; the tables in {options.output_dir} were "
-          "left as they were.", file=sys.stderr)
-    return 1
-  from infofrag.reports import html_report  # pylint: disable=g-import-not-at-top
-  run_info = html_report.collect_run_info(run_info["command"], run_info["started"])
-  markdown = outputs.write_tables(analysis, run_info)
-  report = html_report.write_report(options.output_dir, run_info=run_info)
-  print(outputs.summary_text(analysis, markdown))
-  if tensorboard:
-    from infofrag.reports import tensorboard_hparams  # pylint: disable=g-import-not-at-top
-    print(f"TensorBoard HParams: tensorboard --logdir "
-          f"{tensorboard_hparams.write_hparams(options.output_dir)}")
-  metric_runs.report_failures(analysis.failures)
-  report_duplicates_and_stages(analysis)
-  duplicates = len(analysis.all_duplicates)
-  print(f"\n{len(analysis.rows('models'))} model(s) analysed, {len(analysis.failures)} failed"
-        + (f", {duplicates} duplicate(s) counted once" if duplicates else "")
-        + (f", {len(analysis.stage_failures)} stage(s) failed" if analysis.stage_failures else "")
-        + f"; tables, figures and results.json in {options.output_dir}\n"
-        f"report (open in a browser): {report}")
-  return 1 if analysis.failures or analysis.stage_failures else 0
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
   """Runs the command; errors of the machine (disk full, read-only) and Ctrl-C end it with
   one line: what finished is on disk, and a rerun resumes."""
-  try:
-    return _main(argv)
-  except KeyboardInterrupt:
-    print(f"\n{PROGRAM}: interrupted; finished results and caches are kept, run the same "
-          "command again to resume.", file=sys.stderr)
-    return 130
-  except OSError as error:
-    from infofrag.evaluation import models as models_lib  # pylint: disable=g-import-not-at-top
-    if not models_lib.is_environment_error(error):
-      raise
-    where = f" {error.filename}" if error.filename else ""
-    return _error(f"cannot write{where}: {error.strerror}; free space, lift the limit or choose "
-                  "another --output_dir, then rerun to resume.")
+  return common.resumable(PROGRAM, _main, argv)
 
 
 # Flags of --input_dir mode; every other flag belongs to the model and zoo modes.
@@ -233,7 +177,7 @@ INPUT_DIR_FLAGS = ("input_dir", "output_dir", "gin_config", "gin_bindings", "ove
 
 def run_input_dir(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
   """dlib_evaluate: a metric of one postprocessed representation, into --output_dir."""
-  for action in parser._actions:  # pylint: disable=protected-access
+  for action in parser._actions:
     if action.dest in INPUT_DIR_FLAGS or action.dest == "help":
       continue
     if getattr(args, action.dest) != action.default:
@@ -249,12 +193,12 @@ def run_input_dir(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
       return _error(f"--metrics: {error}")
   if metrics is not None and args.gin_evaluation_config_glob:
     return _error("give --metrics or --gin_evaluation_config_glob with --input_dir, not both.")
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow(verbose=args.verbose)
-  from infofrag.evaluation import evaluate_representation as evaluation  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import step_folders as folders  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import errors  # pylint: disable=g-import-not-at-top
+  from infofrag.evaluation import evaluate_representation as evaluation
+  from infofrag.utils import paths
+  from infofrag.utils import step_folders as folders
+  from infofrag.zoo import errors
   try:
     if args.gin_evaluation_config_glob:
       done = evaluation.evaluate_config_glob(
@@ -279,7 +223,7 @@ def run_input_dir(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
   return 0
 
 
-def _main(argv: Optional[Sequence[str]]) -> int:
+def _main(argv: Sequence[str] | None) -> int:
   started = time.time()
   parser = build_parser()
   args = parser.parse_args(argv)
@@ -289,16 +233,16 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     return _error("--gin_evaluation_config_glob needs --input_dir (a postprocessed "
                   "representation).")
   if args.tensorboard:
-    import importlib.util  # pylint: disable=g-import-not-at-top
+    import importlib.util
     if not args.output_dir:
       return _error("--tensorboard needs --output_dir (its summaries go to OUTPUT_DIR/tensorboard).")
     if importlib.util.find_spec("tensorboard") is None:
       return _error("--tensorboard needs the tensorboard package; pip install "
                     "\"tensorboard>=2.16,<2.22\" (or infofrag[tensorboard]).")
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow(verbose=args.verbose)
-  from infofrag.evaluation import models as models_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import options as options_lib  # pylint: disable=g-import-not-at-top
+  from infofrag.zoo import loading as models_lib
+  from infofrag.analysis import options as options_lib
   try:
     options = options_from_args(args)
     model_dirs = models_lib.find_models(zoo=args.zoo,
@@ -312,8 +256,9 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     return run_metrics_only(model_dirs, options)
   run_info = {"command": [PROGRAM] + list(sys.argv[1:] if argv is None else argv),
               "started": started}
-  return run_analysis(model_dirs, options, run_info, tensorboard=args.tensorboard,
-                      known_failures=models_lib.failed_trainings(args.zoo))
+  return common.run_analysis(model_dirs, options, run_info, program=PROGRAM,
+                             tensorboard=args.tensorboard,
+                             known_failures=models_lib.failed_trainings(args.zoo))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Optional, Sequence
+from typing import Sequence
 
 from infofrag.cli import common
 
@@ -35,15 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
   return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow(verbose=False)
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import models as models_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import bundle as bundle_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
-  import infofrag  # pylint: disable=g-import-not-at-top
+  import numpy as np
+  from infofrag.zoo import loading as models_lib
+  from infofrag.zoo import bundle as bundle_lib
+  from infofrag.zoo import saved_model
+  import infofrag
   try:
     with np.load(args.points, allow_pickle=False) as stored:
       observations, indices = stored["observations"], stored["indices"]

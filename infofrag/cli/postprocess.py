@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+from typing import Sequence
 
 from infofrag.cli import common
 
@@ -45,10 +45,10 @@ def run(model_dir: str, output_dir: str, *, gin_config: Sequence[str] = (),
         gin_bindings: Sequence[str] = (), overwrite: bool = False, verbose: bool = False,
         prog: str = PROGRAM) -> int:
   """Runs the postprocess step; prints one line; returns the exit code (2: bad input)."""
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow(verbose=verbose)
-  from infofrag.postprocessing import postprocess  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import step_folders as folders  # pylint: disable=g-import-not-at-top
+  from infofrag.postprocessing import postprocess
+  from infofrag.utils import step_folders as folders
   try:
     results = postprocess.postprocess_with_gin(model_dir, output_dir, overwrite=overwrite,
                                                gin_config_files=gin_config,
@@ -60,14 +60,29 @@ def run(model_dir: str, output_dir: str, *, gin_config: Sequence[str] = (),
   return 0
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
   configs = list(args.gin_config)
   if args.representation:
-    from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
+    from infofrag.utils import paths
     configs.insert(0, paths.gin_config_path("postprocess", f"{args.representation}.gin"))
   return run(args.model_dir, args.output_dir, gin_config=configs,
              gin_bindings=args.gin_bindings, overwrite=args.overwrite, verbose=args.verbose)
+
+
+def dlib_main(argv: Sequence[str] | None = None, *,
+              prog: str = "dlib_postprocess") -> int:
+  """dlib_postprocess: extracts a representation into OUTPUT_DIR/{tfhub,results}."""
+  parser = common.dlib_model_parser(
+      prog, "Extract a representation from a trained model (dlib's layout).",
+      "directory to save the representation to")
+  common.add_dlib_gin_arguments(parser)
+  args = parser.parse_args(argv)
+  missing = common.require_flags(prog, args, "model_dir", "output_dir")
+  if missing is not None:
+    return missing
+  return run(args.model_dir, args.output_dir, gin_config=args.gin_config,
+             gin_bindings=args.gin_bindings, overwrite=args.overwrite, prog=prog)
 
 
 if __name__ == "__main__":

@@ -16,18 +16,127 @@ Experiments (each resumable: finished models and results in DIR are reused):
 12 cheaper learners, gin_configs/circle/beta_vae_circle_quick.gin: 64 units, batch 128).
 """
 
+from __future__ import annotations
+
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 
-from infofrag.cli import fusion_demo
-from infofrag.cli import quickstart
+from infofrag.cli import common
 
 QUICK_HOTSPOTS = ["--betas=1,16", "--seeds=0-1", "--training_steps=1500",
                   "--fingerprint_size=500", "--num_train=500", "--min_samples=2"]
 QUICK_FUSION = ["--sizes=2,4", "--repeats=3", "--fusion_steps=1500", "--fingerprint_size=100",
                 "--objectives=info,vi"]
 QUICK_FUSION_LEARNER = ("circle", "beta_vae_circle_quick.gin")  # 64 units, batch 128, lr 0.003
+
+
+def _int_list(text):
+  try:
+    values = [int(v) for v in text.split(",") if v.strip()]
+  except ValueError:
+    raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+  if not values or min(values) < 1:
+    raise argparse.ArgumentTypeError(f"expected integers >= 1, got {text!r}")
+  return values
+
+
+def _objective_list(text):
+  values = [v.strip() for v in text.split(",") if v.strip()]
+  unknown = [v for v in values if v not in ("info", "vi", "nmi")]
+  if not values or unknown:
+    raise argparse.ArgumentTypeError(f"objectives must be among info, vi, nmi; got {text!r}")
+  return values
+
+
+def add_fusion_arguments(parser: argparse.ArgumentParser, *,
+                         sizes: Sequence[int] = (2, 3, 5, 10, 15, 20, 30, 50), repeats: int = 5,
+                         objectives: Sequence[str] = ("info", "vi", "nmi")) -> None:
+  """The experiment's flags (defaults: the paper's scale)."""
+  parser.add_argument("--sizes", type=_int_list, default=list(sizes),
+                      help="comma-separated ensemble sizes")
+  parser.add_argument("--repeats", type=int, default=repeats,
+                      help="repeats per size (each on its own block of max(sizes) learners)")
+  parser.add_argument("--objectives", type=_objective_list, default=list(objectives),
+                      help="comma-separated fusion objectives")
+  parser.add_argument("--fusion_steps", type=int, default=20000, help="SGD steps per fusion")
+  parser.add_argument("--learning_rate", type=float, default=3.0, help="fusion SGD learning rate")
+  parser.add_argument("--training_steps", type=int, default=None,
+                      help="training steps per weak learner (default: the config's 3000)")
+  parser.add_argument("--batch_size", type=int, default=None,
+                      help="weak learners' batch size (default: the config's 2048)")
+  parser.add_argument("--learner_learning_rate", type=float, default=None,
+                      help="weak learners' Adam learning rate (default: the config's 0.001)")
+  parser.add_argument("--fingerprint_size", "--num_points", dest="fingerprint_size", type=int,
+                      default=200, help="evenly spaced fingerprint angles N (--num_points is an "
+                                        "older name)")
+  parser.add_argument("--gin_config", action="append", default=[], metavar="FILE",
+                      help="weak-learner config file (repeatable; default "
+                           "gin_configs/circle/beta_vae_circle.gin)")
+  parser.add_argument("--processes", type=int, default=2,
+                      help="weak learners trained at once without --scheduler")
+  common.add_scheduler_argument(parser, what="the weak learners' training")
+  parser.add_argument("--seed", type=int, default=0, help="seed of the fusion initialisations")
+  common.add_progress_argument(parser)
+
+
+def learner_bindings(args: argparse.Namespace) -> list[str]:
+  """Gin bindings of the weak learners from the flags that override the config."""
+  bindings = []
+  if args.training_steps is not None:
+    bindings.append(f"model.training_steps = {args.training_steps}")
+  if args.batch_size is not None:
+    bindings.append(f"model.batch_size = {args.batch_size}")
+  if args.learner_learning_rate is not None:
+    bindings.append(f"vae/AdamOptimizer.learning_rate = {args.learner_learning_rate!r}")
+  return bindings
+
+
+def check_arguments(args: argparse.Namespace) -> str | None:
+  """The first problem with the flags as a one-line message, or None."""
+  checks = [(args.repeats >= 1, "--repeats must be >= 1"),
+            (args.fusion_steps >= 0, "--fusion_steps must be >= 0"),
+            (args.learning_rate > 0, "--learning_rate must be > 0"),
+            (args.fingerprint_size >= 3, "--fingerprint_size must be >= 3"),
+            (args.training_steps is None or args.training_steps >= 1, "--training_steps must be >= 1"),
+            (args.batch_size is None or args.batch_size >= 1, "--batch_size must be >= 1"),
+            (args.learner_learning_rate is None or args.learner_learning_rate > 0,
+             "--learner_learning_rate must be > 0"),
+            (args.processes >= 1, "--processes must be >= 1"),
+            *[(os.path.isfile(path), f"--gin_config {path}: no such file")
+              for path in args.gin_config]]
+  return next((message for ok, message in checks if not ok), None)
+
+
+def run_fusion(args: argparse.Namespace) -> int:
+  """Trains (or reuses) the learners, fuses, and writes the tables and figures."""
+  from infofrag.distributed import scheduler
+  problem = check_arguments(args)
+  spec = scheduler.IN_PROCESS
+  if problem is None:
+    try:
+      spec = scheduler.parse_scheduler(args.scheduler)
+    except ValueError as error:
+      problem = str(error)
+  if problem:
+    print(f"infofrag_reproduce fusion: error: {problem}", file=sys.stderr)
+    return 2
+  # Heavy imports only after the arguments are valid (so --help stays instant).
+  from infofrag.experiments import so2_fusion
+  try:
+    so2_fusion.run(args.output_dir, sizes=args.sizes, repeats=args.repeats,
+                   objectives=args.objectives, fusion_steps=args.fusion_steps,
+                   learning_rate=args.learning_rate, num_points=args.fingerprint_size,
+                   gin_configs=args.gin_config, extra_bindings=learner_bindings(args),
+                   processes=args.processes, scheduler=spec, seed=args.seed,
+                   progress=not args.no_progress)
+  except so2_fusion.LearnerTrainingError as error:
+    print(f"infofrag_reproduce fusion: error: {error}", file=sys.stderr)
+    return 1
+  with open(os.path.join(args.output_dir, "fusion_table.md")) as f:
+    print(f.read())
+  return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,9 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     if name == "agreement":
       sub.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default 0)")
     elif name == "hotspots":
-      quickstart.add_ensemble_arguments(sub, betas="1,4,16", seeds="0-9")
+      common.add_ensemble_arguments(sub, betas="1,4,16", seeds="0-9")
     else:
-      fusion_demo.add_fusion_arguments(sub, sizes=(2, 4, 8), repeats=2,
+      add_fusion_arguments(sub, sizes=(2, 4, 8), repeats=2,
                                        objectives=("info", "vi"))
   return parser
 
@@ -59,8 +168,8 @@ def _with_quick_defaults(parser, argv, quick_flags):
   return parser.parse_args([experiment] + quick_flags + rest)
 
 
-def run_agreement(args) -> int:
-  from infofrag.experiments import agreement  # pylint: disable=g-import-not-at-top
+def run_agreement(args: argparse.Namespace) -> int:
+  from infofrag.experiments import agreement
   summary = agreement.run(args.output_dir, quick=args.quick, seed=args.seed)
   with open(os.path.join(args.output_dir, "agreement.md")) as f:
     print(f.read())
@@ -69,12 +178,14 @@ def run_agreement(args) -> int:
   return 0
 
 
-def run_hotspots(args) -> int:
-  from infofrag.experiments import hotspots  # pylint: disable=g-import-not-at-top
-  configs, betas, seeds = quickstart.check_ensemble_arguments(args)
-  code = quickstart.run_ensemble(args, configs, betas, seeds, program="infofrag_reproduce hotspots")
+def run_hotspots(args: argparse.Namespace) -> int:
+  from infofrag.experiments import hotspots
+  from infofrag.utils import layout
+  configs, betas, seeds, spec = common.check_ensemble_arguments(args)
+  code = common.run_ensemble(args, configs, betas, seeds, spec,
+                             program="infofrag_reproduce hotspots")
   analysis = os.path.join(args.output_dir, "analysis")
-  if not os.path.exists(os.path.join(analysis, "groups.csv")):
+  if not os.path.exists(layout.table_path(analysis, "groups")):
     return code or 1
   figure = hotspots.composite_figure(analysis,
                                      os.path.join(args.output_dir, "hotspots_composite.png"))
@@ -82,7 +193,7 @@ def run_hotspots(args) -> int:
   return code
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
   argv = list(sys.argv[1:] if argv is None else argv)
   parser = build_parser()
   args = parser.parse_args(argv)
@@ -90,18 +201,18 @@ def main(argv=None) -> int:
   if args.quick and args.experiment in ("hotspots", "fusion"):
     quick_flags = QUICK_HOTSPOTS if args.experiment == "hotspots" else QUICK_FUSION
     if args.experiment == "fusion" and not args.gin_config:
-      from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
+      from infofrag.utils import paths
       quick_flags = quick_flags + [f"--gin_config={paths.gin_config_path(*QUICK_FUSION_LEARNER)}"]
     args = _with_quick_defaults(parser, argv, quick_flags)
   if args.experiment == "fusion":  # fingerprints and fuses in this process: TensorFlow quiet
-    from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+    from infofrag.utils import quiet_tensorflow
     quiet_tensorflow.import_tensorflow()
   try:
     if args.experiment == "agreement":
       return run_agreement(args)
     if args.experiment == "hotspots":
       return run_hotspots(args)
-    return fusion_demo.run(args)
+    return run_fusion(args)
   except (ValueError, FileNotFoundError) as error:
     print(f"infofrag_reproduce {args.experiment}: error: {error}", file=sys.stderr)
     return 2

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+from typing import Sequence
 
 from infofrag.cli import common
 
@@ -60,10 +60,10 @@ def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
   return parser
 
 
-def main(argv: Optional[Sequence[str]] = None, *, prog: str = PROGRAM) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str = PROGRAM) -> int:
   args = build_parser(prog).parse_args(argv)
-  from infofrag.utils import step_folders as folders  # pylint: disable=g-import-not-at-top
-  from infofrag.workflow import reproduce  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import step_folders as folders
+  from infofrag.workflow import reproduce
   metrics = None
   if args.metrics is not None:
     metrics = [name.strip() for name in args.metrics.split(",") if name.strip()]
@@ -80,11 +80,11 @@ def main(argv: Optional[Sequence[str]] = None, *, prog: str = PROGRAM) -> int:
   except folders.WorkflowError as error:
     print(f"{prog}: error: {error}", file=sys.stderr)
     return 2
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow(verbose=args.verbose)
-  from infofrag.training import train  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import locks  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import errors  # pylint: disable=g-import-not-at-top
+  from infofrag.training import train
+  from infofrag.utils import locks
+  from infofrag.zoo import errors
   try:
     done = reproduce.run(plan, overwrite=args.overwrite,
                          visualize=not args.no_visualizations,
@@ -107,6 +107,28 @@ def main(argv: Optional[Sequence[str]] = None, *, prog: str = PROGRAM) -> int:
   print(f"{prog}: {len(done)} metric result(s) in {plan.output_directory}"
         + (f"; skipped (not in infofrag): {', '.join(skipped)}" if skipped else ""))
   return 0
+
+
+def dlib_main(argv: Sequence[str] | None = None, *, prog: str = "dlib_reproduce") -> int:
+  """dlib_reproduce: trains, visualizes, postprocesses and evaluates model --model_num of
+  --study (infofrag_reproduce_study with dlib's flags only)."""
+  parser = common.dlib_parser(prog, "Reproduce one model of a study (train, visualize, postprocess, "
+                         "evaluate) in dlib's layout.")
+  parser.add_argument("--study", default="unsupervised_study_v1", help="name of the study")
+  parser.add_argument("--output_directory", default=None,
+                      help="output directory ('{model_num}' and '{study}' are filled in)")
+  parser.add_argument("--model_dir", default=None, help="trained model to use (no training)")
+  parser.add_argument("--model_num", type=int, default=0, help="model number to train")
+  common.add_absl_bool(parser, "only_print", "only print the configurations")
+  common.add_absl_bool(parser, "overwrite", "replace existing outputs")
+  args = parser.parse_args(argv)
+  forwarded = [f"--study={args.study}", f"--model_num={args.model_num}"]
+  if args.output_directory is not None:
+    forwarded.append(f"--output_directory={args.output_directory}")
+  if args.model_dir is not None:
+    forwarded.append(f"--model_dir={args.model_dir}")
+  forwarded += ["--only_print"] * args.only_print + ["--overwrite"] * args.overwrite
+  return main(forwarded, prog=prog)
 
 
 if __name__ == "__main__":

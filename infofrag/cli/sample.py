@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+from typing import Sequence
 
 from infofrag.cli import common
 
@@ -38,13 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
   return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow(verbose=False)
-  from infofrag.data.ground_truth import paths  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import options as options_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import points  # pylint: disable=g-import-not-at-top
+  from infofrag.data.ground_truth import paths
+  from infofrag.analysis import options as options_lib
+  from infofrag.analysis import points
   try:
     metrics = common.parse_metrics(args.metrics)
     if args.fingerprint_size < 2:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+from typing import Sequence
 
 PROGRAM = "infofrag_study"
 
 
 def build_parser() -> argparse.ArgumentParser:
-  from infofrag.training import study  # pylint: disable=g-import-not-at-top
+  from infofrag.training import study
   parser = argparse.ArgumentParser(
       prog=PROGRAM,
       description=f"List or expand the {study.STUDY_NAME} sweep (dlib's model numbering).")
@@ -28,9 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
   return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-  from infofrag.training import study  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import checks  # pylint: disable=g-import-not-at-top
+def main(argv: Sequence[str] | None = None) -> int:
+  from infofrag.training import study
+  from infofrag.utils import checks
   parser = build_parser()
   args = parser.parse_args(argv)
   if args.model_num is None and not args.list:

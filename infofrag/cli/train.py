@@ -8,15 +8,18 @@
 `--help` does not import TensorFlow; it is imported only when training starts.
 """
 
+from __future__ import annotations
+
 import argparse
 import os
 import signal
 import sys
+from collections.abc import Sequence
 
 from infofrag.cli import common
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
       prog="infofrag_train",
       description="Train a VAE (dlib's methods, TF2) configured by gin; writes "
@@ -63,20 +66,19 @@ def build_parser():
 
 def _run_sweep(args):
   """Trains a grid (or a study slice) into --zoo with several processes."""
-  import os  # pylint: disable=g-import-not-at-top
-  from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import checks  # pylint: disable=g-import-not-at-top
+  from infofrag.training import sweep
+  from infofrag.utils import checks
   if args.model_dir:
     print("infofrag_train: error: give either --model_dir (one model) or --zoo "
           "(a sweep), not both", file=sys.stderr)
     return 2
-  from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
+  from infofrag.distributed import scheduler
   try:
     if args.processes < 1:
       raise ValueError("--processes must be >= 1")
-    scheduler.parse_scheduler(args.scheduler)  # a bad value fails before any work
+    spec = scheduler.parse_scheduler(args.scheduler)  # a bad value fails before any work
     if args.study:
-      from infofrag.training import study  # pylint: disable=g-import-not-at-top
+      from infofrag.training import study
       if not args.model_nums:
         raise ValueError("--study needs --model_nums, e.g. --model_nums=0-9")
       description = study.load_study(args.study)
@@ -96,13 +98,13 @@ def _run_sweep(args):
   except (ValueError, KeyError, FileNotFoundError) as error:
     print(f"infofrag_train: error: {error}", file=sys.stderr)
     return 2
-  from infofrag.distributed import training  # pylint: disable=g-import-not-at-top
+  from infofrag.distributed import training
   try:
-    status = training.train_sweep(models, args.zoo, scheduler_spec=args.scheduler,
+    status = training.train_sweep(models, args.zoo, scheduler_spec=spec,
                                   processes=args.processes, progress=not args.no_progress,
                                   overwrite=args.overwrite)
   except (scheduler.SharedPathError, ConnectionError) as error:
-    print(f"infofrag_train: error: --scheduler={args.scheduler}: {error}", file=sys.stderr)
+    print(f"infofrag_train: error: --scheduler={spec}: {error}", file=sys.stderr)
     return 2
   sweep.write_status(args.zoo, status)
   failed = [n for n, s in status.items() if s not in ("trained", "skipped")]
@@ -122,7 +124,7 @@ def _first_line(error):
   return text.splitlines()[0] if text else type(error).__name__
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
   if args.zoo:
     return _run_sweep(args)
@@ -138,10 +140,10 @@ def main(argv=None):
     if getattr(args, flag) < 1:
       print(f"infofrag_train: error: --{flag} must be >= 1", file=sys.stderr)
       return 2
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow(verbose=args.verbose)
-  from infofrag.data.ground_truth import paths  # pylint: disable=g-import-not-at-top
-  from infofrag.training import train  # pylint: disable=g-import-not-at-top
+  from infofrag.data.ground_truth import paths
+  from infofrag.training import train
   options = train.LoopOptions(checkpoint_every=args.checkpoint_every,
                               summary_every=args.summary_every,
                               steps_per_call=args.steps_per_call,
@@ -157,7 +159,7 @@ def main(argv=None):
   except (train.TrainingError, paths.DatasetFileNotFoundError, ValueError, RuntimeError) as error:
     print(f"infofrag_train: error: {_first_line(error)}", file=sys.stderr)
     return 1
-  except Exception as error:  # pylint: disable=broad-except
+  except Exception as error:
     # Unexpected failures still end with one readable line and a non-zero exit.
     print(f"infofrag_train: error: {type(error).__name__}: {_first_line(error)}", file=sys.stderr)
     return 1

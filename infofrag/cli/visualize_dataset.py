@@ -1,10 +1,13 @@
 """`infofrag_visualize_dataset`: PNG grids of samples and factor traversals."""
 
+from __future__ import annotations
+
 import argparse
 import sys
+from collections.abc import Sequence
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
       prog="infofrag_visualize_dataset",
       description="Write a PNG grid of random samples and one traversal strip per factor "
@@ -29,7 +32,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     raise ValueError(f"--seed must be an integer in [0, 2**32), got {args.seed}.")
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
   try:
     check_arguments(args)
@@ -37,9 +40,9 @@ def main(argv=None):
     print(f"infofrag_visualize_dataset: error: {error}", file=sys.stderr)
     return 2
   # Imports after parsing so --help stays instant.
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
-  from infofrag.data.ground_truth import paths  # pylint: disable=g-import-not-at-top
-  from infofrag.reports import dataset_figures  # pylint: disable=g-import-not-at-top
+  from infofrag.data import named_data
+  from infofrag.data.ground_truth import paths
+  from infofrag.reports import dataset_figures
   try:
     data = named_data.get_named_ground_truth_data(args.dataset)
   except (ValueError, paths.DatasetFileNotFoundError) as error:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+from typing import Any, Sequence
 
 from infofrag.cli import common
 
@@ -42,13 +42,13 @@ def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
 
 
 def run(model_dir: str, output_dir: str, *, overwrite: bool = False, verbose: bool = False,
-        prog: str = PROGRAM, **options) -> int:
+        prog: str = PROGRAM, **options: Any) -> int:
   """Draws the visualizations; prints one line; returns the exit code (2: bad input)."""
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
+  from infofrag.utils import quiet_tensorflow
   quiet_tensorflow.import_tensorflow(verbose=verbose)
-  from infofrag.data.ground_truth import paths  # pylint: disable=g-import-not-at-top
-  from infofrag.visualize import visualize_model  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import step_folders as folders  # pylint: disable=g-import-not-at-top
+  from infofrag.data.ground_truth import paths
+  from infofrag.visualize import visualize_model
+  from infofrag.utils import step_folders as folders
   try:
     written = visualize_model.visualize(model_dir, output_dir, overwrite=overwrite, **options)
   except (folders.WorkflowError, paths.DatasetFileNotFoundError) as error:
@@ -58,11 +58,24 @@ def run(model_dir: str, output_dir: str, *, overwrite: bool = False, verbose: bo
   return 0
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
   return run(args.model_dir, args.output_dir, overwrite=args.overwrite, verbose=args.verbose,
              num_animations=args.num_animations, num_frames=args.num_frames, fps=args.fps,
              dataset_name=args.dataset)
+
+
+def dlib_main(argv: Sequence[str] | None = None, *,
+              prog: str = "dlib_visualize_model") -> int:
+  """dlib_visualize_model: dlib's pictures and GIFs of a trained model."""
+  parser = common.dlib_model_parser(
+      prog, "Visualize a trained model (reconstructions, samples, traversals).",
+      "directory to save the visualizations in")
+  args = parser.parse_args(argv)
+  missing = common.require_flags(prog, args, "model_dir", "output_dir")
+  if missing is not None:
+    return missing
+  return run(args.model_dir, args.output_dir, overwrite=args.overwrite, prog=prog)
 
 
 if __name__ == "__main__":

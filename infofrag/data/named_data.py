@@ -14,7 +14,7 @@ import gin
 
 # Registers the gin configurable `circle` now: gin refuses new configurables once a
 # config has been parsed (locked), and datasets are otherwise imported on demand.
-from infofrag.data.ground_truth import circle  # pylint: disable=unused-import
+from infofrag.data.ground_truth import circle
 
 if TYPE_CHECKING:
   from infofrag.data.ground_truth.ground_truth_data import GroundTruthData
@@ -37,8 +37,6 @@ _DATASETS = {
     "synthetic_dsprites_32": ("synthetic_dsprites", "SyntheticDSprites32", {}),
     "circle": ("circle", "Circle", {}),
 }
-
-EMBEDDED_DATASETS = ("synthetic_dsprites", "synthetic_dsprites_32", "circle", "dummy_data")
 
 
 def dataset_names() -> list[str]:

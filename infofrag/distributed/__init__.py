@@ -8,3 +8,6 @@
 
 Dask is imported only when a client is started, so the in-process paths do not need it.
 """
+
+from __future__ import annotations
+

@@ -18,7 +18,7 @@ import os
 import re
 import secrets
 import socket
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
 # Worker resource that limits trainings to one per worker (`dask worker --resources training=1`).
 TRAINING_RESOURCE = "training"
@@ -56,9 +56,15 @@ class SchedulerSpec:
     For 'file': the scheduler file.
   """
   kind: str
-  workers: Optional[int] = None
-  address: Optional[str] = None
-  path: Optional[str] = None
+  workers: int | None = None
+  address: str | None = None
+  path: str | None = None
+
+  def __str__(self) -> str:
+    """The `--scheduler` value this was parsed from (normalised), e.g. ``local:2``."""
+    if self.kind == "local":
+      return "local" if self.workers is None else f"local:{self.workers}"
+    return self.address or self.path or self.kind
 
   def describe(self) -> str:
     """Human-readable form, e.g. 'LocalCluster of 2 workers'."""
@@ -70,8 +76,13 @@ class SchedulerSpec:
     return f"Dask scheduler {self.address or self.path}"
 
 
+IN_PROCESS = SchedulerSpec("none")
+
+
 def parse_scheduler(text: str, *, flag: str = "--scheduler") -> SchedulerSpec:
   """Parses a `--scheduler` value; raises ValueError with a one-line message naming `flag`.
+
+  The commands parse the flag once, here, and hand the `SchedulerSpec` on.
 
   Parameters
   ----------
@@ -114,7 +125,7 @@ def parse_scheduler(text: str, *, flag: str = "--scheduler") -> SchedulerSpec:
 
 
 @contextlib.contextmanager
-def connect(spec: SchedulerSpec | str, *, resources: Optional[dict] = None,
+def connect(spec: SchedulerSpec | str, *, resources: dict | None = None,
             quiet: bool = True) -> Iterator[object]:
   """A Dask client for `spec` (None for 'none'), closed (and its LocalCluster stopped) on exit.
 
@@ -138,9 +149,9 @@ def connect(spec: SchedulerSpec | str, *, resources: Optional[dict] = None,
   if spec.kind == "none":
     yield None
     return
-  import logging  # pylint: disable=g-import-not-at-top
-  import dask  # pylint: disable=g-import-not-at-top
-  from distributed import Client, LocalCluster  # pylint: disable=g-import-not-at-top
+  import logging
+  import dask
+  from distributed import Client, LocalCluster
   if spec.kind == "local":
     workers = spec.workers if spec.workers is not None else (os.cpu_count() or 1)
     # Read when the scheduler and workers start; the nannies pass it to the workers.

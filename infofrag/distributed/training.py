@@ -23,18 +23,20 @@ ROOT/sweep.json are `run_sweep`'s.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import subprocess
 import sys
-from typing import Any, Optional
+from typing import Any
 
 from infofrag.distributed import scheduler
+from infofrag.distributed import tasks
 from infofrag.training import sweep
 from infofrag.training import workers
 
 
 def train_model(model: sweep.SweepModel, root: str, *, overwrite: bool = False,
-                threads: Optional[int] = None, trainings_by_host: Optional[dict] = None) -> str:
+                threads: int | None = None, trainings_by_host: dict | None = None) -> str:
   """One task: trains (or resumes) one sweep model in a child process; returns its status.
 
   Parameters
@@ -69,7 +71,7 @@ def train_model(model: sweep.SweepModel, root: str, *, overwrite: bool = False,
     with open(log_path, "w") as log:
       process = subprocess.Popen(sweep.training_command(model, root, overwrite), stdout=log,
                                  stderr=subprocess.STDOUT, env=env, pass_fds=(lock,),
-                                 preexec_fn=workers.die_with_parent)  # pylint: disable=subprocess-popen-preexec-fn
+                                 preexec_fn=workers.die_with_parent)
   finally:
     os.close(lock)
   try:
@@ -84,12 +86,12 @@ def train_model(model: sweep.SweepModel, root: str, *, overwrite: bool = False,
   return workers.failure_text(f"exit {returncode}", log_path)
 
 
-def _trainings_on_this_host(trainings_by_host: Optional[dict]) -> int:
+def _trainings_on_this_host(trainings_by_host: dict | None) -> int:
   """Trainings that can run at once on this task's host (1 outside a Dask worker)."""
   if not trainings_by_host:
     return 1
   try:
-    from distributed import get_worker  # pylint: disable=g-import-not-at-top
+    from distributed import get_worker
     host = get_worker().address.rsplit(":", 1)[0]
   except (ImportError, ValueError):
     return 1
@@ -132,8 +134,7 @@ def run_sweep_on_dask(models: list, root: str, *, client: Any, progress: bool = 
   scheduler.SharedPathError
     ROOT is not writable from a worker, or not visible here.
   """
-  from distributed import as_completed  # pylint: disable=g-import-not-at-top
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  from tqdm import tqdm
   status, pending = sweep.plan_sweep(models, root, overwrite=overwrite)
   scheduler.check_shared_path(client, root)
   resources = scheduler.worker_resources(client)
@@ -146,29 +147,26 @@ def run_sweep_on_dask(models: list, root: str, *, client: Any, progress: bool = 
   at_once = trainings_by_host(client)
   bar = tqdm(total=len(models), initial=len(models) - len(pending), desc="training sweep",
              unit="model", disable=not progress, file=sys.stderr)
-  futures = {}
+  train = functools.partial(train_model, root=os.path.abspath(root), overwrite=overwrite,
+                            trainings_by_host=at_once)
   try:
-    for model in pending:
-      future = client.submit(train_model, model, os.path.abspath(root), overwrite=overwrite,
-                             trainings_by_host=at_once, resources=limit, pure=False)
-      futures[future] = model.model_num
-    for future in as_completed(list(futures)):
-      try:
-        status[futures[future]] = future.result()
-      except Exception as error:  # pylint: disable=broad-except
-        # e.g. KilledWorker after the scheduler's allowed failures: one line, keep going.
-        status[futures[future]] = f"failed on Dask: {type(error).__name__}: {error}"
-      bar.update(1)
+    with tasks.run_tasks(train, [(model,) for model in pending], client=client,
+                         submit_options={"resources": limit}) as finished:
+      for index, future in finished:
+        try:
+          status[pending[index].model_num] = future.result()
+        except Exception as error:
+          # e.g. KilledWorker after the scheduler's allowed failures: one line, keep going.
+          status[pending[index].model_num] = f"failed on Dask: {type(error).__name__}: {error}"
+        bar.update(1)
   finally:
-    unfinished = [future for future in futures if not future.done()]
-    if unfinished:
-      client.cancel(unfinished)
     bar.close()
     sweep.write_manifest(models, root, status)
   return status
 
 
-def train_sweep(models: list, root: str, *, scheduler_spec: str = "none", processes: int = 2,
+def train_sweep(models: list, root: str, *,
+                scheduler_spec: scheduler.SchedulerSpec = scheduler.IN_PROCESS, processes: int = 2,
                 progress: bool = True, overwrite: bool = False) -> dict:
   """Trains a sweep here (`sweep.run_sweep`, `processes` at once) or on Dask.
 
@@ -177,8 +175,8 @@ def train_sweep(models: list, root: str, *, scheduler_spec: str = "none", proces
   models : list of SweepModel
   root : str
       The zoo folder ROOT/<n>/.
-  scheduler_spec : str, keyword-only
-      A ``--scheduler`` value: "none" trains in local processes; anything else connects
+  scheduler_spec : SchedulerSpec, keyword-only
+      The parsed ``--scheduler``: "none" trains in local processes; anything else connects
       (or starts a LocalCluster) and runs one task per model (`run_sweep_on_dask`).
 
   Returns
@@ -187,14 +185,11 @@ def train_sweep(models: list, root: str, *, scheduler_spec: str = "none", proces
 
   Raises
   ------
-  ValueError
-      A bad `scheduler_spec` (one line naming --scheduler).
   scheduler.SharedPathError, ConnectionError
       ROOT not shared with the workers, or no scheduler at that address.
   """
-  spec = scheduler.parse_scheduler(scheduler_spec)
-  if spec.kind == "none":
+  if scheduler_spec.kind == "none":
     return sweep.run_sweep(models, root, processes=processes, progress=progress,
                            overwrite=overwrite)
-  with scheduler.connect(spec) as client:
+  with scheduler.connect(scheduler_spec) as client:
     return run_sweep_on_dask(models, root, client=client, progress=progress, overwrite=overwrite)

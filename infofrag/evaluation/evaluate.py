@@ -15,6 +15,8 @@ every binding of the request, and are never overwritten: a different request is 
 under the output folder instead.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import json
 import os
@@ -22,15 +24,18 @@ import shutil
 import sys
 import tempfile
 import time
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Sequence
 
 import gin
 import numpy as np
 
 from infofrag.data import named_data
+from infofrag.evaluation import representation as representation_lib
+from infofrag.metrics import registry
 from infofrag.utils import io
 from infofrag.utils import paths as infofrag_paths
 from infofrag.utils import result_keys
+from infofrag.utils import results as results_lib
 from infofrag.zoo import model_info
 from infofrag.zoo import saved_model
 
@@ -74,7 +79,7 @@ def run_evaluation_fn(dataset: Any, representation_function: Callable[[np.ndarra
 
 
 def metric_results_dir(model_dir: str, metric: str, representation: str = "mean",
-                       metrics_root: Optional[str] = None) -> str:
+                       metrics_root: str | None = None) -> str:
   """`D/metrics/<representation>/<metric>/results` (or under `metrics_root`)."""
   root = metrics_root or os.path.join(model_dir, "metrics")
   return os.path.join(root, representation, metric, "results")
@@ -102,12 +107,12 @@ def _read_json_or_set_aside(results_dir, name):
     return None
 
 
-def read_metric_results(results_dir: str) -> Optional[dict]:
+def read_metric_results(results_dir: str) -> dict | None:
   """evaluation_results.json of a finished metric run, or None if absent or corrupt."""
   return _read_json_or_set_aside(results_dir, "evaluation_results.json")
 
 
-def read_result_key(results_dir: str) -> Optional[dict]:
+def read_result_key(results_dir: str) -> dict | None:
   """The infofrag result key stored with a result, or None (results not written by infofrag)."""
   return _read_json_or_set_aside(results_dir, KEY_FILE)
 
@@ -119,7 +124,6 @@ def _normalised(value):
 def foreign_results_match(results_dir: str, requested_gin: str) -> bool:
   """True when results without an infofrag key (dlib's) recorded every requested binding
   with the same value in their `gin/evaluation.gin`."""
-  from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
   path = os.path.join(results_dir, "gin", "evaluation.gin")
   if not os.path.exists(path):
     return False
@@ -129,7 +133,7 @@ def foreign_results_match(results_dir: str, requested_gin: str) -> bool:
   return all(recorded.get(name) == value for name, value in wanted.items())
 
 
-def resolve_dataset_name(model_dir: str, requested: Optional[str]) -> str:
+def resolve_dataset_name(model_dir: str, requested: str | None) -> str:
   """dlib's dataset.name = "auto": take the dataset from the model's train config."""
   if requested not in (None, "auto"):
     return requested
@@ -159,10 +163,10 @@ def _query_or_none(binding):
 
 def evaluate_model(model_dir: str, metric: str, *, representation: str = "mean",
                    gin_config_files: Sequence[str] = (), gin_bindings: Sequence[str] = (),
-                   overwrite: bool = False, metrics_root: Optional[str] = None,
-                   model: Optional[saved_model.LoadedModel] = None, batch_size: int = 64,
-                   no_recompute: bool = False, fallback_root: Optional[str] = None,
-                   dataset_name: Optional[str] = None) -> MetricRun:
+                   overwrite: bool = False, metrics_root: str | None = None,
+                   model: saved_model.LoadedModel | None = None, batch_size: int = 64,
+                   no_recompute: bool = False, fallback_root: str | None = None,
+                   dataset_name: str | None = None) -> MetricRun:
   """Computes one metric for one model directory and writes dlib-layout results.
 
   Parameters
@@ -203,9 +207,6 @@ def evaluate_model(model_dir: str, metric: str, *, representation: str = "mean",
   EvaluationError, saved_model.ModelLoadError
       With the model directory in the message.
   """
-  from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import representation as representation_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
 
   results_dir = metric_results_dir(model_dir, metric, representation, metrics_root)
   registry.resolve_metric_names(metric)  # Validates the name with a clear message.

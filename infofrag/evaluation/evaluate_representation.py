@@ -17,14 +17,16 @@ from __future__ import annotations
 import glob
 import os
 import time
-from typing import Optional, Sequence
+from typing import Sequence
 
 import gin
 
-from infofrag.data import named_data  # pylint: disable=unused-import  (registers `dataset`)
+from infofrag.data import named_data  # registers `dataset`
 from infofrag.evaluation import evaluate as evaluate_lib
-from infofrag.metrics import registry  # pylint: disable=unused-import  (registers the metrics)
+from infofrag.metrics import registry  # registers the metrics
+from infofrag.utils import results as results_lib
 from infofrag.utils import step_folders as folders
+from infofrag.zoo import representation as representation_lib
 
 STEP = "evaluation"
 
@@ -70,8 +72,6 @@ def evaluate_with_gin(input_dir: str, output_dir: str, *, overwrite: bool = Fals
   infofrag.zoo.errors.ModelLoadError
       An unreadable representation.
   """
-  from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import representation as representation_lib  # pylint: disable=g-import-not-at-top
   folders.check_output_dir(output_dir, overwrite=overwrite)
   if not os.path.isdir(os.path.join(input_dir, "tfhub")):
     raise RepresentationEvaluationError(

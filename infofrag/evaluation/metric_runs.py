@@ -8,74 +8,31 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Optional, Sequence, TextIO
+from typing import Any, Sequence, TextIO
 
-from infofrag.evaluation import models as models_lib
+from infofrag.distributed import tasks
+from infofrag.evaluation import evaluate
+from infofrag.metrics import registry
+from infofrag.zoo import loading as models_lib
 from infofrag.zoo import model_info
-
-# The headline number(s) of each metric in summary tables.
-HEADLINE_KEYS = {
-    "mig": ["discrete_mig"],
-    "sap_score": ["SAP_score"],
-    "dci": ["disentanglement", "completeness", "informativeness_test"],
-    "beta_vae_sklearn": ["eval_accuracy"],
-    "factor_vae_metric": ["eval_accuracy"],
-    "modularity_explicitness": ["modularity_score", "explicitness_score_test"],
-    "irs": ["IRS"],
-    "unsupervised": ["gaussian_total_correlation", "gaussian_wasserstein_correlation",
-                     "mutual_info_score"],
-    # The downstream tasks' test accuracy at their largest training size (see headline_value).
-    "downstream_task_logistic_regression": ["mean_test_accuracy"],
-    "downstream_task_boosted_trees": ["mean_test_accuracy"],
-    "fairness": ["mean_fairness:mean_pred:mean_sens"],  # the score of Locatello et al. 2019
-}
-SHORT_METRIC_NAMES = {"sap_score": "sap", "beta_vae_sklearn": "beta_vae",
-                      "factor_vae_metric": "factor_vae", "modularity_explicitness": "modularity",
-                      "downstream_task_logistic_regression": "downstream_lr",
-                      "downstream_task_boosted_trees": "downstream_gbt",
-                      "fairness": "unfairness"}
-
-
-def headline_value(metric: str, key: str, results: dict) -> Any:
-  """`results[key]`; for the downstream tasks, whose keys are prefixed by the training size
-  ("1000:mean_test_accuracy"), the value at the largest size. None when absent."""
-  if metric.startswith("downstream_task"):
-    sizes = [int(name.split(":")[0]) for name in results
-             if name.endswith(f":{key}") and name.split(":")[0].isdigit()]
-    return results.get(f"{max(sizes)}:{key}") if sizes else None
-  return results.get(key)
-
-
-def metric_columns(metrics: Sequence[str]) -> list[tuple[str, str, str]]:
-  """[(metric, key, column name)] of the headline numbers of `metrics`."""
-  columns = []
-  for metric in metrics:
-    for key in HEADLINE_KEYS.get(metric, []):
-      short = SHORT_METRIC_NAMES.get(metric, metric)
-      name = short if len(HEADLINE_KEYS[metric]) == 1 else f"{short}_{key}"
-      if metric == "mig":
-        name = "mig"
-      columns.append((metric, key, name))
-  return columns
-
 
 def model_output_id(model_dir: str) -> str:
   """A folder name unique to a model: its name and a digest of its resolved path, so
   `zooA/0` and `zooB/0` never share results."""
-  import hashlib  # pylint: disable=g-import-not-at-top
+  import hashlib
   resolved = os.path.realpath(model_dir)
   digest = hashlib.sha1(resolved.encode()).hexdigest()[:10]
   return f"{os.path.basename(os.path.normpath(model_dir))}-{digest}"
 
 
-def fallback_metrics_root(model_dir: str, output_dir: Optional[str]) -> Optional[str]:
+def fallback_metrics_root(model_dir: str, output_dir: str | None) -> str | None:
   """OUT/metrics/<unique id>, or None without an output folder."""
   if output_dir is None:
     return None
   return os.path.join(output_dir, "metrics", model_output_id(model_dir))
 
 
-def metrics_root_for(model_dir: str, output_dir: Optional[str]) -> Optional[str]:
+def metrics_root_for(model_dir: str, output_dir: str | None) -> str | None:
   """`D/metrics` (None) when D is writable, else OUT/metrics/<unique id>."""
   if os.access(model_dir, os.W_OK):
     return None
@@ -89,7 +46,7 @@ def evaluate_standard_metrics(infos: Sequence[model_info.ModelInfo], *, metrics:
                               loader: models_lib.ModelLoader, representation: str = "mean",
                               gin_config_files: Sequence[str] = (),
                               gin_bindings: Sequence[str] = (), overwrite: bool = False,
-                              output_dir: Optional[str] = None, no_recompute: bool = False,
+                              output_dir: str | None = None, no_recompute: bool = False,
                               progress: bool = True
                               ) -> tuple[list[dict], list[models_lib.ModelFailure]]:
   """Runs every metric on every model; a failing model is recorded, the rest continue.
@@ -113,8 +70,7 @@ def evaluate_standard_metrics(infos: Sequence[model_info.ModelInfo], *, metrics:
       headline columns of `metric_columns` and ``metrics_by`` (who wrote the results).
   failures : list of ModelFailure
   """
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import evaluate  # pylint: disable=g-import-not-at-top
+  from tqdm import tqdm
 
   rows, failures = [], []
   bar = tqdm(total=len(infos) * len(metrics), desc="metrics", unit="run",
@@ -137,7 +93,7 @@ def evaluate_standard_metrics(infos: Sequence[model_info.ModelInfo], *, metrics:
         sources.add(run.source)
         bar.update(1)
         done += 1
-    except Exception as error:  # pylint: disable=broad-except
+    except Exception as error:
       # One model's failure (a broken file, a metric that cannot handle its codes) is
       # recorded and the others go on; a full disk or read-only file system stops the run.
       if models_lib.is_environment_error(error):
@@ -149,8 +105,8 @@ def evaluate_standard_metrics(infos: Sequence[model_info.ModelInfo], *, metrics:
            "method": info.method_label, "hyperparameter": info.hyperparameter,
            "value": info.hyperparameter_value, "seed": info.seed, "results": results,
            "metrics_by": "+".join(sorted(sources)) or None}
-    for metric, key, column in metric_columns(metrics):
-      row[column] = headline_value(metric, key, results[metric])
+    for metric, key, column in registry.metric_columns(metrics):
+      row[column] = registry.headline_value(metric, key, results[metric])
     rows.append(row)
   bar.close()
   return rows, failures
@@ -160,12 +116,13 @@ def evaluate_on_workers(infos: Sequence[model_info.ModelInfo], *, client: Any,
                         **options: Any) -> tuple[list[dict], list[models_lib.ModelFailure]]:
   """`evaluate_standard_metrics` with one Dask task per model (DCI's trees of different
   models then fit in parallel); the same rows and failures, in the models' order."""
-  futures = [client.submit(_evaluate_one, info, options, pure=False) for info in infos]
   rows, failures = [], []
-  for future in futures:
-    model_rows, model_failures = future.result()
-    rows += model_rows
-    failures += model_failures
+  calls = [(info, options) for info in infos]
+  with tasks.run_tasks(_evaluate_one, calls, client=client, ordered=True) as finished:
+    for _, future in finished:
+      model_rows, model_failures = future.result()
+      rows += model_rows
+      failures += model_failures
   return rows, failures
 
 
@@ -175,7 +132,7 @@ def _evaluate_one(info: model_info.ModelInfo, options: dict) -> tuple[list, list
 
 
 def report_failures(failures: Sequence[models_lib.ModelFailure],
-                    stream: Optional[TextIO] = None) -> None:
+                    stream: TextIO | None = None) -> None:
   """Prints ``FAILED <model dir>: <reason>`` per failure (stdout by default)."""
   stream = stream or sys.stdout
   for failure in failures:

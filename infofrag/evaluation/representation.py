@@ -4,9 +4,12 @@
 input, with eps from a numpy RandomState so runs are reproducible.
 """
 
+from __future__ import annotations
+
 from typing import Any, Callable
 
 import numpy as np
+from infofrag.metrics import udr
 
 POSTPROCESS_METHODS = ("mean", "sampled")
 
@@ -64,6 +67,5 @@ def make_udr_representation_function(model: Any, batch_size: int = 64
       prior per latent over the batch (num_latent,)), in the encoder's dtype (float32), as
       dlib computes them from its TF Hub module.
   """
-  from infofrag.metrics import udr  # pylint: disable=g-import-not-at-top
   return udr.kl_representation_function(lambda observations: model.encode(observations,
                                                                           batch_size))

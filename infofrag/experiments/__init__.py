@@ -5,3 +5,6 @@
 - `so2_fusion`: the SO(2) experiment: weak 1-D circle learners (a training sweep) fused
   in 2-D; continuity of the fused space against ensemble size.
 """
+
+from __future__ import annotations
+

@@ -8,8 +8,9 @@ monte_carlo_nmi_vi`). The paper's claim: the two estimators rank pairs of spaces
 (high Spearman correlation), although their values differ.
 """
 
+from __future__ import annotations
+
 import os
-from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -22,7 +23,7 @@ COLUMNS = ["space_a", "space_b", "bhattacharyya_nmi", "monte_carlo_nmi", "monte_
            "bhattacharyya_vi_bits", "monte_carlo_vi_bits", "monte_carlo_vi_err"]
 
 
-def synthetic_spaces(num_points: int = 64) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+def synthetic_spaces(num_points: int = 64) -> dict[str, tuple[np.ndarray, np.ndarray]]:
   """The nine spaces: name -> (means, log-variances), each ndarray of shape (N, d).
 
   All spaces embed the same points t_i = i / N, so every pair is comparable; d is 1 or 2.
@@ -46,8 +47,8 @@ def synthetic_spaces(num_points: int = 64) -> Dict[str, Tuple[np.ndarray, np.nda
   }
 
 
-def compare_spaces(spaces: Dict[str, Tuple[np.ndarray, np.ndarray]], *, num_samples: int = 4000,
-                   seed: int = 0) -> List[Dict]:
+def compare_spaces(spaces: dict[str, tuple[np.ndarray, np.ndarray]], *, num_samples: int = 4000,
+                   seed: int = 0) -> list[dict]:
   """One row per pair of spaces with both estimators' NMI and VI (bits).
 
   Parameters
@@ -74,9 +75,9 @@ def compare_spaces(spaces: Dict[str, Tuple[np.ndarray, np.ndarray]], *, num_samp
   return rows
 
 
-def spearman(rows: List[Dict]) -> Dict[str, float]:
+def spearman(rows: list[dict]) -> dict[str, float]:
   """Spearman correlation of the two estimators over the pairs, for NMI and for VI."""
-  from scipy import stats  # pylint: disable=g-import-not-at-top
+  from scipy import stats
   column = lambda key: [row[key] for row in rows]
   return {"nmi": float(stats.spearmanr(column("bhattacharyya_nmi"),
                                        column("monte_carlo_nmi")).statistic),
@@ -84,11 +85,9 @@ def spearman(rows: List[Dict]) -> Dict[str, float]:
                                       column("monte_carlo_vi_bits")).statistic)}
 
 
-def plot_agreement(rows: List[Dict], correlations: Dict[str, float], path: str) -> str:
+def plot_agreement(rows: list[dict], correlations: dict[str, float], path: str) -> str:
   """Scatter of Bhattacharyya against Monte Carlo NMI and VI, one point per pair (PNG)."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from matplotlib import pyplot as plt
   fig, axes = plt.subplots(1, 2, figsize=(8, 3.8))
   for axis, (key, label) in zip(axes, [("nmi", "NMI"), ("vi_bits", "VI (bits)")]):
     x = [row[f"bhattacharyya_{key}"] for row in rows]
@@ -102,7 +101,7 @@ def plot_agreement(rows: List[Dict], correlations: Dict[str, float], path: str) 
   return figures_lib.save_figure(fig, path)
 
 
-def run(output_dir: str, *, quick: bool = False, seed: int = 0) -> Dict:
+def run(output_dir: str, *, quick: bool = False, seed: int = 0) -> dict:
   """Writes agreement.{csv,md}, agreement.png and agreement.json; returns the summary.
 
   `quick` uses 1,000 Monte Carlo samples per pair instead of 4,000.

@@ -5,33 +5,32 @@ The ensemble itself is trained and evaluated by the ordinary commands
 lays the per-group figures side by side with the per-group summary underneath.
 """
 
+from __future__ import annotations
+
 import csv
 import os
-import re
-from typing import Dict, List
 
 from infofrag.reports import figures as figures_lib
+from infofrag.utils import layout
 
 
-def read_groups(analysis_dir: str) -> List[Dict[str, str]]:
+def read_groups(analysis_dir: str) -> list[dict[str, str]]:
   """Rows of ANALYSIS/groups.csv, in increasing hyperparameter value."""
-  with open(os.path.join(analysis_dir, "groups.csv")) as f:
+  with open(layout.table_path(analysis_dir, "groups")) as f:
     rows = list(csv.DictReader(f))
   return sorted(rows, key=lambda row: float(row["group"].rsplit("=", 1)[-1]))
 
 
-def structure_figure(analysis_dir: str, row: Dict[str, str], display: str = "nmi") -> str:
+def structure_figure(analysis_dir: str, row: dict[str, str], display: str = "nmi") -> str:
   """Path of a group's structure figure (as written by the evaluation)."""
-  slug = re.sub(r"[^\w.=-]+", "_", row["group"])
-  return os.path.join(analysis_dir, "figures", row["dataset"], f"structure_{slug}_{display}.png")
+  return layout.figure_path(analysis_dir, row["dataset"],
+                            layout.structure_figure_name(row["group"], display))
 
 
 def composite_figure(analysis_dir: str, path: str, display: str = "nmi") -> str:
   """One row of per-group structure figures, each titled with its group's summary (PNG)."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  from matplotlib import image as mpimg  # pylint: disable=g-import-not-at-top
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from matplotlib import image as mpimg
+  from matplotlib import pyplot as plt
   rows = [row for row in read_groups(analysis_dir)
           if os.path.exists(structure_figure(analysis_dir, row, display))]
   if not rows:

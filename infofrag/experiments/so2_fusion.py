@@ -16,21 +16,27 @@ fused_embeddings.png, fingerprints.npz. The `infofrag.fusion` package itself sta
 of training code: this module is where the two meet.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import os
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Sequence
 
 import numpy as np
 
 from infofrag import fragments
+from infofrag.data.ground_truth import circle
+from infofrag.distributed import scheduler as scheduler_lib
+from infofrag.distributed import training
 from infofrag.fusion import curve
 from infofrag.fusion import optimize
 from infofrag.reports import figures as figures_lib
 from infofrag.reports import tables
+from infofrag.training import sweep
 from infofrag.utils import io
 from infofrag.utils import paths
+from infofrag.zoo import saved_model
 
-DEFAULT_SIZES = (2, 3, 5, 10, 15, 20, 30, 50)
 DEFAULT_OBJECTIVES = ("info", "vi", "nmi")
 TABLE_COLUMNS = ("objective", "ensemble_size", "repeats", "continuity_mean", "continuity_std",
                  "fused_info_bits_mean", "member_info_bits_mean", "member_info_bits_max")
@@ -72,7 +78,6 @@ def learner_sweep(num_models: int, *, gin_configs: Sequence[str] = (),
   -------
   list of `infofrag.training.sweep.SweepModel`, numbered 0 .. num_models - 1.
   """
-  from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
   if int(num_models) < 1:
     raise ValueError(f"the experiment needs at least 1 weak learner; got {num_models}.")
   gin_configs = list(gin_configs) or [default_gin_config()]
@@ -85,7 +90,8 @@ def learner_sweep(num_models: int, *, gin_configs: Sequence[str] = (),
 
 def train_weak_learners(output_dir: str, num_models: int, *, gin_configs: Sequence[str] = (),
                         extra_bindings: Sequence[str] = (), processes: int = 2,
-                        scheduler: str = "none", progress: bool = True) -> List[str]:
+                        scheduler: scheduler_lib.SchedulerSpec = scheduler_lib.IN_PROCESS,
+                        progress: bool = True) -> list[str]:
   """Trains (or reuses) the weak learners as a sweep (local processes, or Dask).
 
   Parameters
@@ -95,7 +101,8 @@ def train_weak_learners(output_dir: str, num_models: int, *, gin_configs: Sequen
   gin_configs : sequence of str, the weak-learner configs (default: the shipped circle config).
   extra_bindings : gin bindings for every learner (e.g. training steps, batch size).
   processes : int, trainings at once (one process each) without a scheduler.
-  scheduler : str, a --scheduler value ("none": local processes; see infofrag.distributed).
+  scheduler : SchedulerSpec, the parsed --scheduler ("none": local processes; see
+    infofrag.distributed.scheduler).
   progress : bool, show the sweep's progress bar.
 
   Returns
@@ -107,8 +114,6 @@ def train_weak_learners(output_dir: str, num_models: int, *, gin_configs: Sequen
   LearnerTrainingError if a learner failed to train or a finished one was trained with another
   config.
   """
-  from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
-  from infofrag.distributed import training  # pylint: disable=g-import-not-at-top
   models = learner_sweep(num_models, gin_configs=gin_configs, extra_bindings=extra_bindings)
   root = models_root(output_dir)
   conflicts = sweep.check_finished_models(models, root)
@@ -128,16 +133,8 @@ def train_weak_learners(output_dir: str, num_models: int, *, gin_configs: Sequen
   return [model.model_dir(root) for model in models]
 
 
-def is_trained(model_dir: str) -> bool:
-  """True when the learner's training finished (`infofrag.training.sweep.is_finished`)."""
-  from infofrag.training import sweep  # pylint: disable=g-import-not-at-top
-  return sweep.is_finished(model_dir)
-
-
-def encode_circle(model_dir: str, angles: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def encode_circle(model_dir: str, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   """Posteriors of a trained circle model at `angles`: (mean, logvar), [N, latent] float64 each."""
-  from infofrag.data.ground_truth import circle  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
   model = saved_model.load_model(model_dir)
   model.check_observation_shape([2])
   mean, logvar = model.encode(circle.circle_points(angles), batch_size=len(angles))
@@ -165,7 +162,7 @@ class FusionRun:
   member_info_bits: np.ndarray
 
 
-def check_plan(num_learners: int, sizes: Sequence[int], repeats: int) -> List[int]:
+def check_plan(num_learners: int, sizes: Sequence[int], repeats: int) -> list[int]:
   """Sorted distinct sizes; repeats use disjoint blocks of max(sizes) learners, as in the paper.
 
   Raises
@@ -187,7 +184,7 @@ def check_plan(num_learners: int, sizes: Sequence[int], repeats: int) -> List[in
 def run_fusions(fingerprints: np.ndarray, sizes: Sequence[int], repeats: int, *,
                 objectives: Sequence[str] = DEFAULT_OBJECTIVES, steps: int = 20000,
                 learning_rate: float = 3.0, dim: int = 2, seed: int = 0,
-                log: Callable[[str], None] = print) -> List[FusionRun]:
+                log: Callable[[str], None] = print) -> list[FusionRun]:
   """Fuses every (objective, size, repeat).
 
   Parameters
@@ -221,7 +218,7 @@ def run_fusions(fingerprints: np.ndarray, sizes: Sequence[int], repeats: int, *,
   return runs
 
 
-def summarise(runs: Sequence[FusionRun]) -> List[Dict[str, object]]:
+def summarise(runs: Sequence[FusionRun]) -> list[dict[str, object]]:
   """Table rows (dicts with TABLE_COLUMNS), one per (objective, ensemble size)."""
   rows = []
   keys = sorted({(r.objective, r.ensemble_size) for r in runs},
@@ -238,7 +235,7 @@ def summarise(runs: Sequence[FusionRun]) -> List[Dict[str, object]]:
   return rows
 
 
-def write_tables(rows: Sequence[Dict[str, object]], output_dir: str) -> Tuple[str, str, str]:
+def write_tables(rows: Sequence[dict[str, object]], output_dir: str) -> tuple[str, str, str]:
   """fusion_table.csv and fusion_table.md (`infofrag.reports.tables`); returns both paths and the
   Markdown text."""
   csv_path = tables.write_csv(os.path.join(output_dir, "fusion_table.csv"), rows, list(TABLE_COLUMNS))
@@ -247,12 +244,11 @@ def write_tables(rows: Sequence[Dict[str, object]], output_dir: str) -> Tuple[st
   return csv_path, md_path, md_text
 
 
-def plot_continuity(rows: Sequence[Dict[str, object]], path: str) -> str:
+def plot_continuity(rows: Sequence[dict[str, object]], path: str) -> str:
   """The paper's figure: continuity (log) vs ensemble size (log), one line per objective (PNG)."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  import matplotlib.ticker  # pylint: disable=g-import-not-at-top,unused-import
+  import matplotlib
+  import matplotlib.pyplot as plt
+  import matplotlib.ticker
   figure, axis = plt.subplots(figsize=(7, 4))
   objectives = [o for o in DEFAULT_OBJECTIVES if any(r["objective"] == o for r in rows)]
   for k, objective in enumerate(objectives):
@@ -277,9 +273,7 @@ def plot_continuity(rows: Sequence[Dict[str, object]], path: str) -> str:
 
 def plot_embeddings(runs: Sequence[FusionRun], path: str, *, repeat: int = 0) -> str:
   """Grid of fused 2-D embeddings (objective x ensemble size), points coloured by angle (PNG)."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  import matplotlib.pyplot as plt
   chosen = [r for r in runs if r.repeat == repeat]
   objectives = [o for o in DEFAULT_OBJECTIVES if any(r.objective == o for r in chosen)]
   sizes = sorted({r.ensemble_size for r in chosen})
@@ -306,7 +300,7 @@ def save_fingerprints(fingerprints: np.ndarray, path: str) -> str:
 def report_from_fingerprints(fingerprints: np.ndarray, output_dir: str, sizes: Sequence[int],
                              repeats: int, *, objectives: Sequence[str] = DEFAULT_OBJECTIVES,
                              steps: int = 20000, learning_rate: float = 3.0, seed: int = 0,
-                             log: Callable[[str], None] = print) -> List[Dict[str, object]]:
+                             log: Callable[[str], None] = print) -> list[dict[str, object]]:
   """Fusion table, plots and rows from given learner fingerprints [K, N, N]; returns the rows."""
   runs = run_fusions(fingerprints, sizes, repeats, objectives=objectives, steps=steps,
                      learning_rate=learning_rate, seed=seed, log=log)
@@ -320,9 +314,9 @@ def report_from_fingerprints(fingerprints: np.ndarray, output_dir: str, sizes: S
 def run(output_dir: str, *, sizes: Sequence[int], repeats: int,
         objectives: Sequence[str] = DEFAULT_OBJECTIVES, fusion_steps: int = 20000,
         learning_rate: float = 3.0, num_points: int = 200, gin_configs: Sequence[str] = (),
-        extra_bindings: Sequence[str] = (), processes: int = 2, scheduler: str = "none",
-        seed: int = 0,
-        progress: bool = True, log: Callable[[str], None] = print) -> List[Dict[str, object]]:
+        extra_bindings: Sequence[str] = (), processes: int = 2,
+        scheduler: scheduler_lib.SchedulerSpec = scheduler_lib.IN_PROCESS, seed: int = 0,
+        progress: bool = True, log: Callable[[str], None] = print) -> list[dict[str, object]]:
   """The whole experiment: train (or reuse) the learners, fingerprint, fuse, write the outputs.
 
   Parameters

@@ -1,1 +1,4 @@
 """infofrag.export."""
+
+from __future__ import annotations
+

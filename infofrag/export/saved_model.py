@@ -13,6 +13,8 @@ decoder_output, method, dataset. It loads with `tf.saved_model.load(path)` or
 tf.functions are saved).
 """
 
+from __future__ import annotations
+
 import json
 import os
 import tempfile
@@ -59,12 +61,17 @@ class _ExportModule(tf.Module):
 def export_as_tf_hub(model, export_path, info, drop_collections=None):
   """Saves `model` (built GaussianEncoderModel) as a SavedModel at `export_path`.
 
-  Args:
-    model: a built infofrag.models.methods.GaussianEncoderModel.
-    export_path: target folder (must not exist yet).
-    info: JSON-serialisable dict stored with the model (observation_shape, ...).
-    drop_collections: dlib's TF1 Hub option; TF2 SavedModels have no graph
-      collections, so only None or an empty list is accepted.
+  Parameters
+  ----------
+  model : GaussianEncoderModel
+      A built `infofrag.models.methods.GaussianEncoderModel`.
+  export_path : str
+      Target folder (must not exist yet).
+  info : dict
+      JSON-serialisable, stored with the model (observation_shape, ...).
+  drop_collections : list or None
+      dlib's TF1 Hub option; TF2 SavedModels have no graph collections, so only None or
+      an empty list is accepted.
   """
   if drop_collections:
     raise ValueError("export_as_tf_hub.drop_collections only applies to TF1 Hub modules; "

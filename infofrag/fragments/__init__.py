@@ -7,6 +7,8 @@ structure of an ensemble with its figure. Pure numpy / scipy / scikit-learn /
 matplotlib: no TensorFlow.
 """
 
+from __future__ import annotations
+
 from infofrag.fragments.bhattacharyya import ArrayFingerprints
 from infofrag.fragments.bhattacharyya import bhattacharyya_distances
 from infofrag.fragments.bhattacharyya import channel_fingerprints
@@ -26,6 +28,7 @@ from infofrag.fragments.nmi_vi import pairwise_nmi_vi
 from infofrag.fragments.nmi_vi import pairwise_row_sums
 from infofrag.fragments.nmi_vi import terms_from_row_sums
 from infofrag.fragments.plotting import plot_structure
+from infofrag.fragments.structure import ACTIVE_BITS
 from infofrag.fragments.structure import DISTANCES
 from infofrag.fragments.structure import ensemble_structure
 from infofrag.fragments.structure import EnsembleStructure
@@ -40,6 +43,6 @@ __all__ = [
     "monte_carlo_nmi_vi", "MonteCarloComparison", "propagate_nmi_vi", "combine_row_sums",
     "InformationTerms", "nmi_vi_from_terms", "pairwise_information_terms", "pairwise_nmi_vi",
     "pairwise_row_sums", "terms_from_row_sums", "plot_structure",
-    "DISTANCES", "ensemble_structure", "EnsembleStructure", "Hotspot", "hotspot_factor_nmi", "optics_distances",
+    "ACTIVE_BITS", "DISTANCES", "ensemble_structure", "EnsembleStructure", "Hotspot", "hotspot_factor_nmi", "optics_distances",
     "structure_from_matrices",
 ]

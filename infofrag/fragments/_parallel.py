@@ -6,6 +6,8 @@ threading spins on small per-row products and collapses (10-50x slower) when
 the cores are shared with other processes.
 """
 
+from __future__ import annotations
+
 import concurrent.futures
 import contextlib
 import os
@@ -23,7 +25,7 @@ def resolve_num_threads(num_threads):
 @contextlib.contextmanager
 def single_threaded_blas():
   """Limits BLAS to one thread inside the block (threadpoolctl ships with scikit-learn)."""
-  import threadpoolctl  # pylint: disable=g-import-not-at-top
+  import threadpoolctl
   with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
     yield
 

@@ -25,7 +25,6 @@ import numpy.typing as npt
 from infofrag.fragments import bhattacharyya
 from infofrag.utils import checks
 
-NULL_PERMUTATIONS = 100
 CHANCE_QUANTILE = 0.95
 # The mark tables put after a value not above its chance level (the report shades it).
 CHANCE_MARK = "\u2020"
@@ -215,7 +214,7 @@ def chance_level(draws: npt.ArrayLike, quantile: float = CHANCE_QUANTILE) -> np.
   if draws.shape[0] == 0:
     return np.full(draws.shape[1:], np.nan)
   with np.errstate(all="ignore"):
-    import warnings  # pylint: disable=g-import-not-at-top
+    import warnings
     with warnings.catch_warnings():
       warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
       return np.nanquantile(draws, quantile, axis=0)

@@ -95,12 +95,10 @@ def plot_structure(structure: structure_lib.EnsembleStructure, path: str,
   str
     `path`.
   """
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  from matplotlib import colors as mcolors  # pylint: disable=g-import-not-at-top
-  from matplotlib import gridspec  # pylint: disable=g-import-not-at-top
-  from matplotlib import patches  # pylint: disable=g-import-not-at-top
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from matplotlib import colors as mcolors
+  from matplotlib import gridspec
+  from matplotlib import patches
+  from matplotlib import pyplot as plt
   display = display or structure.distance
   count = len(structure.ordering)
   if count == 0:
@@ -152,7 +150,7 @@ def plot_structure(structure: structure_lib.EnsembleStructure, path: str,
   # Left: each channel against each factor (or its information), named below.
   side_axis = fig.add_subplot(grid[1, 0])
   if factor_nmi is not None:
-    side = side_axis.imshow(factor_nmi[order], aspect="auto", cmap="magma_r", vmin=0, vmax=1,
+    side_axis.imshow(factor_nmi[order], aspect="auto", cmap="magma_r", vmin=0, vmax=1,
                             extent=(0, num_factors, count, 0), interpolation="nearest")
     side_axis.set_xticks(np.arange(num_factors) + 0.5, names, rotation=90, fontsize=6)
     side_axis.set_xlabel("NMI with factor", fontsize=7)

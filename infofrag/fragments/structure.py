@@ -15,11 +15,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from infofrag.fragments import information_bound as information_lib
 from infofrag.fragments import nmi_vi as nmi_vi_lib
 from infofrag.utils import checks
 
 if TYPE_CHECKING:
   from infofrag.fragments.bhattacharyya import Fingerprints
+
+# The paper's activity cut: a channel with at most this information about the data (bits)
+# is inactive. Every stage that tells active from inactive channels reads it here.
+ACTIVE_BITS = 0.01
 
 DISTANCES = ("vi", "nmi")
 NMI_FLOOR = 1e-4
@@ -199,7 +204,7 @@ def hotspot_factor_nmi(structure: EnsembleStructure, factor_nmi: npt.ArrayLike) 
 
 def structure_from_matrices(nmi: npt.ArrayLike, vi: npt.ArrayLike, information_bits: npt.ArrayLike,
                             channel_ids: Sequence[Hashable] | None = None, distance: str = "vi",
-                            min_samples: int = 20, info_threshold_bits: float = 0.01,
+                            min_samples: int = 20, info_threshold_bits: float = ACTIVE_BITS,
                             optics_options: Mapping[str, Any] | None = None) -> EnsembleStructure:
   """Ensemble structure from precomputed pairwise NMI / VI and channel information.
 
@@ -226,7 +231,7 @@ def structure_from_matrices(nmi: npt.ArrayLike, vi: npt.ArrayLike, information_b
   EnsembleStructure
     Ordering, reachability, hotspots and dropped channels.
   """
-  from sklearn import cluster  # pylint: disable=g-import-not-at-top
+  from sklearn import cluster
   nmi, vi, information_bits, channel_ids = _check_matrices(nmi, vi, information_bits, channel_ids)
   checks.check_choice(distance, name="distance", choices=DISTANCES)
   min_samples = checks.check_int_range(min_samples, name="min_samples", minimum=2)
@@ -257,7 +262,7 @@ def structure_from_matrices(nmi: npt.ArrayLike, vi: npt.ArrayLike, information_b
 
 def ensemble_structure(fingerprints: Fingerprints | None = None,
                        channel_ids: Sequence[Hashable] | None = None, distance: str = "vi",
-                       min_samples: int = 20, info_threshold_bits: float = 0.01,
+                       min_samples: int = 20, info_threshold_bits: float = ACTIVE_BITS,
                        nmi: npt.ArrayLike | None = None, vi: npt.ArrayLike | None = None,
                        information_bits: npt.ArrayLike | None = None,
                        dtype: npt.DTypeLike = np.float64,
@@ -293,7 +298,6 @@ def ensemble_structure(fingerprints: Fingerprints | None = None,
   if information_bits is None:
     if fingerprints is None:
       raise ValueError("information_bits is needed when fingerprints are not given.")
-    from infofrag.fragments import information_bound as information_lib  # pylint: disable=g-import-not-at-top
     information_bits = information_lib.information(fingerprints)
   return structure_from_matrices(nmi, vi, information_bits, channel_ids, distance=distance,
                                  min_samples=min_samples, info_threshold_bits=info_threshold_bits,

@@ -10,6 +10,8 @@ paper's SO(2) experiment, which trains weak learners, is
 trains models. TensorFlow is only imported when `fuse` runs.
 """
 
+from __future__ import annotations
+
 from infofrag.fusion.curve import adjacent_distances
 from infofrag.fusion.curve import continuity
 from infofrag.fusion.ensemble import fuse_ensemble

@@ -139,7 +139,7 @@ def bhattacharyya_tf(mus: tf.Tensor, logvars: tf.Tensor) -> tf.Tensor:
   tf.Tensor of shape (N, N)
     Distances, nats.
   """
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   diff_mu = mus[:, None, :] - mus[None, :, :]
   variances = tf.exp(logvars)
   half_diff_logvar = 0.5 * (logvars[:, None, :] - logvars[None, :, :])
@@ -150,7 +150,7 @@ def bhattacharyya_tf(mus: tf.Tensor, logvars: tf.Tensor) -> tf.Tensor:
 
 def _mean_neg_log1p_neg(values, axis):
   """-mean(log1p(-values)) along axis: I = -mean_i log(1 - u_i) from u_i = 1 - mean_j BC_ij."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   return -tf.reduce_mean(tf.math.log1p(-values), axis=axis)
 
 
@@ -162,7 +162,7 @@ def _similarity_of(constants: dict, objective: str,
   entropy_b [M] to tensors or variables (variables let one compiled runner serve several
   ensembles of the same shape).
   """
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
 
   def similarity(mus, logvars):
     distances = bhattacharyya_tf(mus, logvars)
@@ -208,7 +208,7 @@ def make_similarity_fn(members: np.ndarray, objective: str,
   function of (mus [N, d], logvars [N, d]) -> [M] tensor: info in nats (every I term
   includes its log N, so this is the true mutual information), exp(-VI[nats]) or NMI.
   """
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   constants = {name: tf.constant(value, dtype=dtype)
                for name, value in _constant_arrays(members, dtype.as_numpy_dtype).items()}
   return _similarity_of(constants, objective, members.shape[1])
@@ -225,7 +225,7 @@ class _Runner:
 
   def __init__(self, num_members, num_points, dim, objective, learning_rate, optimizer, dtype,
                jit_compile):
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf
     self.key = (num_members, num_points, dim, objective, learning_rate, optimizer, dtype,
                 jit_compile)
     shapes = {"coefficients": (num_members, num_points, num_points),
@@ -267,7 +267,7 @@ def _runner_for(key: tuple) -> _Runner:
 def _make_runner(similarity, mus, logvars, slots, step_count, learning_rate, optimizer,
                  jit_compile):
   """A compiled function running `num_steps` ascent steps on the variables in one call."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   variables = [mus, logvars]
   lr = tf.constant(learning_rate, dtype=mus.dtype)
   beta1, beta2, epsilon = 0.9, 0.999, 1e-7
@@ -331,8 +331,8 @@ def fuse(fingerprints: npt.ArrayLike, dim: int = 2, objective: str = "info", ste
   Memory: the members' coefficients exp(-D_m) are held as one [M, N, N] array of
   `dtype` (M = 50, N = 1000: 200 MB in float32). Time per step is O(M N^2 + N^2 dim).
   """
-  import time  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import time
+  import tensorflow as tf
   members = checks.as_member_fingerprints(fingerprints)
   dim = checks.check_int_range(dim, name="dim", minimum=1)
   objective = checks.check_choice(objective, name="objective", choices=objectives.OBJECTIVES)

@@ -110,7 +110,7 @@ _ROUNDS = 100
 def _lightgbm():
   """The lightgbm module; a one-line ImportError naming the fix when it is missing."""
   try:
-    import lightgbm  # pylint: disable=g-import-not-at-top
+    import lightgbm
   except ImportError as error:
     raise ImportError("dci.mode = 'fast' needs LightGBM: pip install 'lightgbm>=4.3,<5', "
                       "or use dci.mode = 'sklearn'.") from error
@@ -287,7 +287,7 @@ def _exit_with_parent(parent_pid: int) -> None:
   def watch():
     while os.getppid() == parent_pid:
       time.sleep(1.0)
-    os._exit(1)  # pylint: disable=protected-access
+    os._exit(1)
   threading.Thread(target=watch, daemon=True).start()
 
 

@@ -1,1 +1,4 @@
 """infofrag.models."""
+
+from __future__ import annotations
+

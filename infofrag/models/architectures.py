@@ -13,6 +13,8 @@ each is a `tf.Module` whose `__call__` maps a batch to outputs:
   discriminator:  z [B, num_latent] -> (logits [B, 2], probs [B, 2] clipped to [1e-6, 1-1e-6])
 """
 
+from __future__ import annotations
+
 import gin
 import numpy as np
 import tensorflow as tf

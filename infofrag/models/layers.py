@@ -8,6 +8,8 @@ Initialisers match TF1 `tf.layers` defaults used by disentanglement_lib: Glorot
 uniform kernels and zero biases.
 """
 
+from __future__ import annotations
+
 import math
 
 import numpy as np

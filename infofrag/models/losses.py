@@ -11,6 +11,8 @@ Every reconstruction loss returns one value per example, [B] float32, in nats fo
 bernoulli_loss and squared data units for l2_loss.
 """
 
+from __future__ import annotations
+
 import math
 
 import gin
@@ -35,16 +37,21 @@ def bernoulli_loss(true_images, reconstructed_images, activation,
                    subtract_true_image_entropy=False):
   """Per-example Bernoulli negative log-likelihood, summed over pixels.
 
-  Args:
-    true_images: [B, ...] float32 in [0, 1].
-    reconstructed_images: [B, ...] decoder output (logits for activation 'logits',
-      pre-tanh values for 'tanh').
-    activation: 'logits' or 'tanh'.
-    subtract_true_image_entropy: subtract the entropy of Bernoulli(true pixel), the
-      loss's lower bound for non-binary images (pixels clipped to [1e-6, 1 - 1e-6]).
+  Parameters
+  ----------
+  true_images : Tensor of shape (B, ...)
+      float32 in [0, 1].
+  reconstructed_images : Tensor of shape (B, ...)
+      Decoder output (logits for activation 'logits', pre-tanh values for 'tanh').
+  activation : {'logits', 'tanh'}
+  subtract_true_image_entropy : bool
+      Subtract the entropy of Bernoulli(true pixel), the loss's lower bound for non-binary
+      images (pixels clipped to [1e-6, 1 - 1e-6]).
 
-  Returns:
-    [B] float32, nats.
+  Returns
+  -------
+  Tensor of shape (B,)
+      float32, nats.
   """
   _check_activation("bernoulli_loss", activation, ("logits", "tanh"))
   labels = _flatten(true_images)
@@ -67,15 +74,21 @@ def bernoulli_loss(true_images, reconstructed_images, activation,
 def l2_loss(true_images, reconstructed_images, activation, reduction="sum"):
   """Per-example squared error between data and the activated decoder output.
 
-  Args:
-    true_images: [B, ...] float32.
-    reconstructed_images: [B, ...] decoder output; sigmoid is applied for 'logits',
-      tanh/2 + 1/2 for 'tanh', nothing for 'linear'.
-    activation: 'logits', 'tanh' or 'linear'.
-    reduction: 'sum' over data dimensions (dlib) or 'mean'.
+  Parameters
+  ----------
+  true_images : Tensor of shape (B, ...)
+      float32.
+  reconstructed_images : Tensor of shape (B, ...)
+      Decoder output; sigmoid is applied for 'logits', tanh/2 + 1/2 for 'tanh', nothing
+      for 'linear'.
+  activation : {'logits', 'tanh', 'linear'}
+  reduction : {'sum', 'mean'}
+      'sum' over data dimensions (dlib) or 'mean'.
 
-  Returns:
-    [B] float32.
+  Returns
+  -------
+  Tensor of shape (B,)
+      float32.
   """
   _check_activation("l2_loss", activation, RECONSTRUCTION_ACTIVATIONS)
   if reduction not in ("sum", "mean"):
@@ -99,11 +112,15 @@ def make_reconstruction_loss(true_images, reconstructed_images, loss_fn=gin.REQU
 def compute_gaussian_kl(z_mean, z_logvar):
   """Batch mean of KL(N(mean, exp(logvar)) || N(0, I)), summed over latents.
 
-  Args:
-    z_mean, z_logvar: [B, L] float32.
+  Parameters
+  ----------
+  z_mean, z_logvar : Tensor of shape (B, L)
+      float32.
 
-  Returns:
-    scalar float32, nats.
+  Returns
+  -------
+  Tensor
+      Scalar float32, nats.
   """
   return tf.reduce_mean(
       0.5 * tf.reduce_sum(tf.square(z_mean) + tf.exp(z_logvar) - z_logvar - 1, axis=1))
@@ -122,11 +139,16 @@ def total_correlation(z, z_mean, z_logvar):
   E_j[log q(z_j) - sum_l log q(z_jl)] with q(.) estimated by the batch mixture,
   dropping the constant (L - 1) log(B * dataset size), as dlib does.
 
-  Args:
-    z: [B, L] sampled latents; z_mean, z_logvar: [B, L].
+  Parameters
+  ----------
+  z : Tensor of shape (B, L)
+      Sampled latents.
+  z_mean, z_logvar : Tensor of shape (B, L)
 
-  Returns:
-    scalar float32, nats.
+  Returns
+  -------
+  Tensor
+      Scalar float32, nats.
   """
   # log q(z_j,l | x_i), indexed [j, i, l].
   log_qz_prob = gaussian_log_density(z[:, None, :], z_mean[None, :, :], z_logvar[None, :, :])

@@ -14,6 +14,8 @@ Loss terms (scalars, nats for Bernoulli data), as in dlib:
 FactorVAE also has discriminator_loss (what its discriminator maximises).
 """
 
+from __future__ import annotations
+
 import gin
 import tensorflow as tf
 

@@ -11,6 +11,8 @@ name, use_locking}` (usually scoped: `vae/AdamOptimizer.beta1 = 0.9`).
 Its slots are plain variables, so it is checkpointed with the model.
 """
 
+from __future__ import annotations
+
 import gin
 import tensorflow as tf
 

@@ -17,7 +17,7 @@ TF2 form of dlib's transform checkpoint), so ``checkpoint_path`` is always None 
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any
 
 import gin
 import numpy as np
@@ -61,7 +61,7 @@ class SampledTransform(tf.Module):
                   denylist=["ground_truth_data", "gaussian_encoder", "random_state"])
 def mean_representation(ground_truth_data: Any, gaussian_encoder: Any,
                         random_state: np.random.RandomState, save_path: str
-                        ) -> Tuple[MeanTransform, Optional[str]]:
+                        ) -> tuple[MeanTransform, str | None]:
   """dlib's mean representation: the transform returns the encoder's mean.
 
   Returns
@@ -76,7 +76,7 @@ def mean_representation(ground_truth_data: Any, gaussian_encoder: Any,
                   denylist=["ground_truth_data", "gaussian_encoder", "random_state"])
 def sampled_representation(ground_truth_data: Any, gaussian_encoder: Any,
                            random_state: np.random.RandomState, save_path: str
-                           ) -> Tuple[SampledTransform, Optional[str]]:
+                           ) -> tuple[SampledTransform, str | None]:
   """dlib's sampled representation, with a generator seeded from `random_state`.
 
   Returns

@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Optional, Sequence
+from typing import Sequence
 
 import gin
 import numpy as np
 
 from infofrag.data import named_data  # registers gin's `dataset`
-from infofrag.postprocessing import methods  # pylint: disable=unused-import  (registers gin names)
+from infofrag.export import representation as export_lib
+from infofrag.postprocessing import methods  # registers gin names
+from infofrag.utils import results as results_lib
 from infofrag.utils import step_folders as folders
+from infofrag.zoo import saved_model
 
 STEP = "postprocess"
 
@@ -120,9 +123,6 @@ def postprocess(model_dir: str, output_dir: str, overwrite: bool = False,
   dict, the results written to ``results/json/postprocess_results.json``.
   """
   del name
-  from infofrag.export import representation as export_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
   folder = folders.model_folder(model_dir)
   folders.check_output_dir(output_dir, overwrite=overwrite)
   if isinstance(random_seed, bool) or not isinstance(random_seed, (int, np.integer)) \

@@ -1,1 +1,4 @@
 """infofrag.reports."""
+
+from __future__ import annotations
+

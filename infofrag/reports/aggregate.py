@@ -13,6 +13,7 @@ import glob
 import json
 
 import pandas as pd
+from infofrag.utils import io
 
 
 class AggregateError(ValueError):
@@ -52,7 +53,6 @@ def aggregate_results(pattern: str) -> pd.DataFrame:
 
 def write_aggregate(pattern: str, output_path: str) -> int:
   """Writes the aggregate of `pattern` to `output_path` (atomically); returns the rows."""
-  from infofrag.utils import io  # pylint: disable=g-import-not-at-top
   frame = aggregate_results(pattern)
   io.write_text_atomic(output_path, frame.to_json())
   return len(frame)

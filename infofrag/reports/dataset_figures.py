@@ -1,13 +1,17 @@
 """Pictures of a ground-truth dataset: random samples and factor traversals (PNG)."""
 
+from __future__ import annotations
+
 import os
 
 import numpy as np
 
+from infofrag.data.ground_truth import ground_truth_data
 from infofrag.utils import io
 
 
-def image_grid(images, num_columns, pad=2, pad_value=0.5):
+def image_grid(images: np.ndarray, num_columns: int, pad: int = 2,
+               pad_value: float = 0.5) -> np.ndarray:
   """Tiles images [K, H, W, C] into one [rows*(H+pad)-pad, cols*(W+pad)-pad, C] array."""
   images = np.asarray(images, dtype=np.float32)
   num, height, width, channels = images.shape
@@ -21,11 +25,9 @@ def image_grid(images, num_columns, pad=2, pad_value=0.5):
   return grid
 
 
-def save_image(path, image):
+def save_image(path: str, image: np.ndarray) -> str:
   """Writes an [H, W, C] image in [0, 1] (C = 1 or 3) as PNG, atomically."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from matplotlib import pyplot as plt
   image = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
   if image.shape[-1] == 1:
     image = np.repeat(image, 3, axis=-1)
@@ -34,11 +36,16 @@ def save_image(path, image):
   return path
 
 
-def factor_traversals(data, factor_index, random_state, num_rows=3, max_steps=40):
+def factor_traversals(data: ground_truth_data.GroundTruthData, factor_index: int,
+                      random_state: np.random.RandomState, num_rows: int = 3,
+                      max_steps: int = 40) -> tuple[np.ndarray, np.ndarray]:
   """Observations along one factor with the others fixed.
 
-  Returns:
-    images [num_rows, steps, *observation_shape] and the factor values [steps] used.
+  Returns
+  -------
+  images : ndarray of shape (num_rows, steps, *observation_shape)
+  values : ndarray of shape (steps,)
+      The factor values used.
   """
   num_values = data.factors_num_values[factor_index]
   values = np.unique(np.linspace(0, num_values - 1, min(num_values, max_steps)).round().astype(int))
@@ -57,9 +64,7 @@ def _factor_name(data, index):
 
 def _save_vector_figure(path, points, colors, title):
   """Scatter plot for vector observations (e.g. `circle`)."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  from matplotlib import pyplot as plt
   figure, axis = plt.subplots(figsize=(4, 4))
   scatter = axis.scatter(points[:, 0], points[:, 1], c=colors, cmap="twilight", s=12)
   figure.colorbar(scatter, ax=axis, label="factor value")
@@ -71,7 +76,8 @@ def _save_vector_figure(path, points, colors, title):
   return path
 
 
-def visualize_dataset(data, output_dir, num_samples=64, seed=0):
+def visualize_dataset(data: ground_truth_data.GroundTruthData, output_dir: str,
+                      num_samples: int = 64, seed: int = 0) -> list[str]:
   """Writes samples.png and one traversal_<factor>.png per factor into output_dir.
 
   Image datasets give image grids; vector datasets with 2-D observations give

@@ -6,6 +6,8 @@ the CSV tables, the PNG figures) and rendered with Jinja2 from the template ship
 as a `data:` URI, so the single file can be mailed, opens offline and fetches nothing.
 """
 
+from __future__ import annotations
+
 import base64
 import csv
 import datetime
@@ -14,17 +16,17 @@ import json
 import math
 import os
 import platform
-import re
 import shlex
 import sys
 import time
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Mapping, Sequence
 
+import infofrag
 from infofrag.fragments.chance import CHANCE_MARK
 from infofrag.reports import model_scatter
 from infofrag.utils import io
+from infofrag.utils import layout
 
-REPORT_NAME = "report.html"
 TEMPLATE_NAME = "report.html.j2"
 TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
@@ -34,13 +36,10 @@ LIBRARIES = ("infofrag", "tensorflow", "tf-keras", "tensorflow-probability", "nu
 # Models-table columns that hold one value per channel (long; shown compactly).
 PER_CHANNEL_COLUMNS = ("info_bits_per_channel", "best_factor_per_channel", "hotspot_per_channel",
                        "best_factor_chance_per_channel")
-_STRUCTURE_FIGURE = re.compile(r"^structure_(?P<slug>.+)_(?P<display>nmi|vi)\.png$")
-_TRAVERSAL_FIGURE = re.compile(r"^hotspot_(?P<label>\d+)_traversal_(?P<model>.+)_ch(?P<channel>\d+)\.png$")
 
 
 def _version(distribution: str) -> str:
   if distribution == "infofrag":  # the code that ran, installed or not
-    import infofrag  # pylint: disable=g-import-not-at-top
     return infofrag.__version__
   try:
     return importlib.metadata.version(distribution)
@@ -48,7 +47,7 @@ def _version(distribution: str) -> str:
     return "not installed"
 
 
-def collect_run_info(argv: Sequence[str], started_at: float) -> Dict[str, Any]:
+def collect_run_info(argv: Sequence[str], started_at: float) -> dict[str, Any]:
   """What the run summary shows about how and when the run was made.
 
   Parameters
@@ -82,7 +81,7 @@ def _data_uri(path: str) -> str:
     return "data:image/png;base64," + base64.b64encode(f.read()).decode("ascii")
 
 
-def _read_csv(path: str) -> Optional[Dict[str, Any]]:
+def _read_csv(path: str) -> dict[str, Any] | None:
   """{"columns": [...], "rows": [[str]]} of a CSV table, or None if the file is absent."""
   if not os.path.exists(path):
     return None
@@ -100,7 +99,7 @@ def _short(part: str) -> str:
     return part
 
 
-def _cell(text: str, column: str) -> Dict[str, Any]:
+def _cell(text: str, column: str) -> dict[str, Any]:
   """A table cell: the text shown, its full text, and a numeric sort key when it is a number."""
   try:
     number = float(text)
@@ -123,7 +122,7 @@ def _cell(text: str, column: str) -> Dict[str, Any]:
   return cell
 
 
-def _folded_cell(values: Mapping[str, str], column: str) -> Dict[str, Any]:
+def _folded_cell(values: Mapping[str, str], column: str) -> dict[str, Any]:
   """The cell of `column` with its interval (``<column>_low/_high``) appended to the text
   and ``chance`` set when the value is not above ``<column>_chance``."""
   cell = _cell(values.get(column, ""), column)
@@ -138,8 +137,8 @@ def _folded_cell(values: Mapping[str, str], column: str) -> Dict[str, Any]:
   return cell
 
 
-def _table(table: Optional[Dict[str, Any]], table_id: str, title: str,
-           caption: Optional[str] = None) -> Optional[Dict[str, Any]]:
+def _table(table: dict[str, Any] | None, table_id: str, title: str,
+           caption: str | None = None) -> dict[str, Any] | None:
   """A table of the page: ``<c>_low``, ``<c>_high`` and ``<c>_chance`` columns are folded
   into the cell of ``c`` (``value [low, high]``, shaded when not above chance)."""
   if table is None:
@@ -157,24 +156,14 @@ def _table(table: Optional[Dict[str, Any]], table_id: str, title: str,
           "caption": caption}
 
 
-def _figure_path(output_dir: str, dataset: str, recorded: str) -> str:
-  """Where a figure listed in results.json is now (its recorded path may be cwd-relative)."""
-  return os.path.join(output_dir, "figures", dataset, os.path.basename(recorded))
-
-
-def _slug(group: str) -> str:
-  """The file-name form of a group name used by the structure figures."""
-  return re.sub(r"[^\w.=-]+", "_", group)
-
-
 def _not_above(value: Any, level: Any) -> bool:
   """True when a value is at or below its chance level (both numbers)."""
   return (isinstance(value, (int, float)) and isinstance(level, (int, float))
           and math.isfinite(value) and math.isfinite(level) and value <= level)
 
 
-def _hotspot_cards(results: Mapping[str, Any], traversals: Mapping[str, Dict[tuple, str]],
-                   ) -> List[Dict[str, Any]]:
+def _hotspot_cards(results: Mapping[str, Any], traversals: Mapping[str, dict[tuple, str]],
+                   ) -> list[dict[str, Any]]:
   """One card per hotspot row of results.json (the rows of hotspots.csv), in order."""
   cards = []
   for row in results.get("hotspots", []):
@@ -186,8 +175,8 @@ def _hotspot_cards(results: Mapping[str, Any], traversals: Mapping[str, Dict[tup
     candidates = ([representative] if representative else []) + members
     for member in candidates:  # The representative's strip, else any member's.
       model, _, channel = member.rpartition(":")
-      if (_slug(model), channel) in strips:
-        strip, strip_channel = strips[(_slug(model), channel)], member
+      if (layout.slug(model), channel) in strips:
+        strip, strip_channel = strips[(layout.slug(model), channel)], member
         break
     factor_nmi = row.get("factor_nmi") or {}
     if not factor_nmi and row.get("best_factor") is not None:
@@ -214,23 +203,23 @@ def _hotspot_cards(results: Mapping[str, Any], traversals: Mapping[str, Dict[tup
 
 
 def _dataset_sections(results: Mapping[str, Any], output_dir: str, metric_columns: Sequence[str],
-                      ) -> (List[Dict[str, Any]], Dict[str, Dict[tuple, str]]):
+                      ) -> (list[dict[str, Any]], dict[str, dict[tuple, str]]):
   """Per dataset: its sample, structure figures per group, other figures and the scatter;
   and {dataset: {(model, channel): traversal data URI}}."""
   sections, traversals = [], {}
   for dataset, extra in sorted(results.get("datasets", {}).items()):
     structures = extra.get("structures", {})
     groups = list(next(iter(structures.values()), {}).keys()) if structures else []
-    by_slug = {_slug(g): g for g in groups}
-    figures: Dict[str, Dict[str, str]] = {}
-    strips: Dict[tuple, str] = {}
+    by_slug = {layout.slug(g): g for g in groups}
+    figures: dict[str, dict[str, str]] = {}
+    strips: dict[tuple, str] = {}
     for recorded in extra.get("figures", []):
-      path = _figure_path(output_dir, dataset, recorded)
+      path = layout.figure_path(output_dir, dataset, recorded)
       if not os.path.exists(path):
         continue
       name = os.path.basename(path)
-      structure_match = _STRUCTURE_FIGURE.match(name)
-      traversal_match = _TRAVERSAL_FIGURE.match(name)
+      structure_match = layout.STRUCTURE_FIGURE.match(name)
+      traversal_match = layout.TRAVERSAL_FIGURE.match(name)
       if structure_match:
         group = by_slug.get(structure_match["slug"], structure_match["slug"])
         figures.setdefault(group, {})[structure_match["display"]] = _data_uri(path)
@@ -239,14 +228,14 @@ def _dataset_sections(results: Mapping[str, Any], output_dir: str, metric_column
     traversals[dataset] = strips
     extra_figures = []
     similarity = extra.get("model_similarity_figure")
-    if similarity and os.path.exists(_figure_path(output_dir, dataset, similarity)):
+    if similarity and os.path.exists(layout.figure_path(output_dir, dataset, similarity)):
       extra_figures.append({"title": "Model-pair similarity (Monte Carlo NMI of whole spaces)",
-                            "src": _data_uri(_figure_path(output_dir, dataset, similarity))})
+                            "src": _data_uri(layout.figure_path(output_dir, dataset, similarity))})
     models = [m for m in results.get("models", []) if m.get("dataset") == dataset]
     scatter = None
     if models:
       y_column = model_scatter.choose_y_metric(models, metric_columns)
-      path = os.path.join(output_dir, "figures", dataset, "models_scatter.png")
+      path = layout.figure_path(output_dir, dataset, layout.MODELS_SCATTER_FIGURE)
       try:
         _, summary = model_scatter.plot_metric_scatter(
             models, path, y_column=y_column,
@@ -254,12 +243,10 @@ def _dataset_sections(results: Mapping[str, Any], output_dir: str, metric_column
         scatter = {"src": _data_uri(path), **summary}
       except ValueError as error:
         scatter = {"error": str(error)}
-    sample = extra.get("fingerprint_sample", "")
-    match = re.search(r"_n(\d+)_seed(\d+)\.npz$", str(sample))
     sections.append({
         "name": dataset, "factor_names": extra.get("factor_names", []),
-        "models": len(models), "sample_points": match and int(match[1]),
-        "sample_seed": match and int(match[2]),
+        "models": len(models), "sample_points": extra.get("fingerprint_size"),
+        "sample_seed": extra.get("fingerprint_seed"),
         "stage_seconds": extra.get("stage_seconds", {}),
         "embedded_models": extra.get("embedded_models"),
         "cached_embeddings": extra.get("cached_embeddings"),
@@ -277,10 +264,10 @@ def _dataset_sections(results: Mapping[str, Any], output_dir: str, metric_column
 VISUALIZATIONS_FOLDER = "visualizations"
 
 
-def _visualization_links(models: Sequence[Mapping[str, Any]]) -> List[Dict[str, str]]:
+def _visualization_links(models: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
   """A link per model whose folder holds dlib's ``visualizations/`` (infofrag_visualize_model
   or dlib_reproduce output): {"model", "path", "href" (file URI)}, in the models' order."""
-  import pathlib  # pylint: disable=g-import-not-at-top
+  import pathlib
   links = []
   for model in models:
     folder = model.get("model_dir")
@@ -291,14 +278,14 @@ def _visualization_links(models: Sequence[Mapping[str, Any]]) -> List[Dict[str, 
   return links
 
 
-def _metric_columns(columns: Sequence[str]) -> List[str]:
+def _metric_columns(columns: Sequence[str]) -> list[str]:
   """The standard-metric columns of models.csv: those between "seed" and "metrics_by"."""
   if "seed" in columns and "metrics_by" in columns:
     return list(columns[columns.index("seed") + 1:columns.index("metrics_by")])
   return []
 
 
-def build_context(output_dir: str, run_info: Mapping[str, Any]) -> Dict[str, Any]:
+def build_context(output_dir: str, run_info: Mapping[str, Any]) -> dict[str, Any]:
   """Everything the template shows, read from the evaluation's output folder.
 
   Parameters
@@ -317,7 +304,7 @@ def build_context(output_dir: str, run_info: Mapping[str, Any]) -> Dict[str, Any
   FileNotFoundError
       If `output_dir/results.json` is missing.
   """
-  results_path = os.path.join(output_dir, "results.json")
+  results_path = layout.results_path(output_dir)
   if not os.path.exists(results_path):
     raise FileNotFoundError(f"{results_path}: no results.json; run infofrag_evaluate "
                             "--output_dir there first.")
@@ -329,7 +316,7 @@ def build_context(output_dir: str, run_info: Mapping[str, Any]) -> Dict[str, Any
   written = set(results.get("tables", ["models", "hotspots", "groups", "spaces",
                                        "model_similarity", "fusion",
                                        "metrics_by_hyperparameter", "selection"]))
-  read = lambda name: _read_csv(os.path.join(output_dir, f"{name}.csv")) if name in written \
+  read = lambda name: _read_csv(layout.table_path(output_dir, name)) if name in written \
       else None
   models_table = read("models")
   metric_names = _metric_columns(models_table["columns"]) if models_table else []
@@ -371,7 +358,7 @@ def build_context(output_dir: str, run_info: Mapping[str, Any]) -> Dict[str, Any
 
 def render(context: Mapping[str, Any]) -> str:
   """The report page (HTML text) of a `build_context` result."""
-  import jinja2  # pylint: disable=g-import-not-at-top
+  import jinja2
   environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
                                    autoescape=True, undefined=jinja2.StrictUndefined,
                                    trim_blocks=True, lstrip_blocks=True)
@@ -408,6 +395,6 @@ def write_report(output_dir: str, *, run_info: Mapping[str, Any]) -> str:
       If results.json is missing from `output_dir`.
   """
   html = render(build_context(output_dir, run_info))
-  path = os.path.join(output_dir, REPORT_NAME)
+  path = layout.report_path(output_dir)
   io.write_text_atomic(path, html)
   return path

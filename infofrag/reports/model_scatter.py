@@ -5,15 +5,17 @@ models: the fraction of a model's informative channels that lie in hotspots, i.e
 information the ensemble finds again in other models.
 """
 
+from __future__ import annotations
+
 import math
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from infofrag.reports import figures as figures_lib
 
 
-def hotspot_fraction(hotspot_per_channel: Optional[Sequence[int]]) -> Optional[float]:
+def hotspot_fraction(hotspot_per_channel: Sequence[int] | None) -> float | None:
   """Fraction of a model's informative channels that lie in a hotspot.
 
   Parameters
@@ -33,7 +35,7 @@ def hotspot_fraction(hotspot_per_channel: Optional[Sequence[int]]) -> Optional[f
   return float(np.sum(labels >= 0)) / informative if informative else None
 
 
-def _number(value: Any) -> Optional[float]:
+def _number(value: Any) -> float | None:
   if isinstance(value, bool) or value is None:
     return None
   try:
@@ -54,7 +56,7 @@ def choose_y_metric(models: Sequence[Mapping[str, Any]], metric_columns: Sequenc
 
 
 def plot_metric_scatter(models: Sequence[Mapping[str, Any]], path: str, *, y_column: str,
-                        title: str) -> Tuple[str, Dict[str, Any]]:
+                        title: str) -> tuple[str, dict[str, Any]]:
   """Writes the scatter of `y_column` against each model's fraction of channels in hotspots.
 
   Parameters
@@ -79,11 +81,9 @@ def plot_metric_scatter(models: Sequence[Mapping[str, Any]], path: str, *, y_col
   ValueError
       If no model has both values.
   """
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  from matplotlib import colors as mcolors  # pylint: disable=g-import-not-at-top
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
-  points: List[Tuple[float, float, Mapping[str, Any]]] = []
+  from matplotlib import colors as mcolors
+  from matplotlib import pyplot as plt
+  points: list[tuple[float, float, Mapping[str, Any]]] = []
   skipped = []
   for model in models:
     x, y = hotspot_fraction(model.get("hotspot_per_channel")), _number(model.get(y_column))

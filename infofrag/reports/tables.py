@@ -1,8 +1,12 @@
 """Plain tables: Markdown for the terminal and papers, CSV for analysis."""
 
+from __future__ import annotations
+
 import csv
 import io as _io
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from infofrag.utils import io
 
@@ -19,7 +23,8 @@ def _format(value, digits):
   return str(value)
 
 
-def markdown_table(rows, columns, digits=3):
+def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Any],
+                   digits: int = 3) -> str:
   """Markdown table of dict rows; `columns` is a list of keys (or (key, title) pairs)."""
   columns = [c if isinstance(c, tuple) else (c, c) for c in columns]
   header = "| " + " | ".join(title for _, title in columns) + " |"
@@ -29,7 +34,7 @@ def markdown_table(rows, columns, digits=3):
   return "\n".join([header, rule] + body)
 
 
-def write_csv(path, rows, columns):
+def write_csv(path: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
   """Writes dict rows as CSV (atomic); lists are joined with spaces."""
   buffer = _io.StringIO()
   writer = csv.writer(buffer)
@@ -41,6 +46,6 @@ def write_csv(path, rows, columns):
   return path
 
 
-def write_markdown(path, text):
+def write_markdown(path: str, text: str) -> None:
   io.write_text_atomic(path, text.rstrip() + "\n")
   return path

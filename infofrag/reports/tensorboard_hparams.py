@@ -7,30 +7,30 @@ channels in hotspots), so a zoo can be browsed in TensorBoard's HParams dashboar
 Uses TensorBoard's `hparams` plugin API; TensorFlow writes the event files.
 """
 
+from __future__ import annotations
+
 import json
 import math
 import os
-import re
 import shutil
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Mapping, Sequence
 
 from infofrag.reports import model_scatter
+from infofrag.utils import layout
 
-# Models-table numbers written as metrics besides the standard metrics.
-CHANNEL_METRICS = ("info_total_bits", "active_channels")
 HOTSPOT_FRACTION = "fraction_in_hotspots"
 SKIPPED_KEYS = {"model", "dataset", "method", "hyperparameter", "value", "seed", "metrics_by",
                 "metrics_error", "info_bits_per_channel", "best_factor_per_channel",
                 "hotspot_per_channel"}
 
 
-def _number(value: Any) -> Optional[float]:
+def _number(value: Any) -> float | None:
   if isinstance(value, bool) or not isinstance(value, (int, float)):
     return None
   return float(value) if math.isfinite(value) else None
 
 
-def model_metrics(model: Mapping[str, Any]) -> Dict[str, float]:
+def model_metrics(model: Mapping[str, Any]) -> dict[str, float]:
   """{name: value} of every finite number of one models-table row, plus the fraction of its
   informative channels in hotspots."""
   metrics = {key: _number(value) for key, value in model.items() if key not in SKIPPED_KEYS}
@@ -38,7 +38,7 @@ def model_metrics(model: Mapping[str, Any]) -> Dict[str, float]:
   return {key: value for key, value in metrics.items() if value is not None}
 
 
-def model_hparams(model: Mapping[str, Any]) -> Dict[str, Any]:
+def model_hparams(model: Mapping[str, Any]) -> dict[str, Any]:
   """The hyperparameters of one models-table row (HParams accepts bool, int, float, str)."""
   value = model.get("value")
   return {"dataset": str(model.get("dataset")), "method": str(model.get("method")),
@@ -49,10 +49,10 @@ def model_hparams(model: Mapping[str, Any]) -> Dict[str, Any]:
 
 def _run_name(model: Mapping[str, Any]) -> str:
   """"<dataset>/<model>", each part reduced to a safe file name."""
-  return "/".join(re.sub(r"[^\w.=-]+", "_", str(model.get(key))) for key in ("dataset", "model"))
+  return "/".join(layout.slug(model.get(key)) for key in ("dataset", "model"))
 
 
-def write_hparams(output_dir: str, *, models: Optional[Sequence[Mapping[str, Any]]] = None) -> str:
+def write_hparams(output_dir: str, *, models: Sequence[Mapping[str, Any]] | None = None) -> str:
   """Writes `output_dir/tensorboard` (replacing an earlier one) and returns its path.
 
   Parameters
@@ -73,19 +73,19 @@ def write_hparams(output_dir: str, *, models: Optional[Sequence[Mapping[str, Any
   ImportError
       If the tensorboard package is not installed.
   """
-  from tensorboard.plugins.hparams import api as hp  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from tensorboard.plugins.hparams import api as hp
+  import tensorflow as tf
   if models is None:
-    path = os.path.join(output_dir, "results.json")
+    path = layout.results_path(output_dir)
     if not os.path.exists(path):
       raise FileNotFoundError(f"{path}: no results.json; run infofrag_evaluate --output_dir "
                               "there first.")
     with open(path) as f:
       models = json.load(f).get("models", [])
-  logdir = os.path.join(output_dir, "tensorboard")
+  logdir = layout.tensorboard_dir(output_dir)
   building = logdir + ".partial"
   shutil.rmtree(building, ignore_errors=True)
-  metric_names: List[str] = []
+  metric_names: list[str] = []
   for model in models:
     metric_names += [m for m in model_metrics(model) if m not in metric_names]
   values = [model_hparams(m)["value"] for m in models]

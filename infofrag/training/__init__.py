@@ -5,3 +5,6 @@ data_stream  prefetching batch generator with checkpointable RandomState
 study        dlib's unsupervised_study_v1 sweep as data (model numbering, bindings)
 sweep        many models into ROOT/<n>/, one process each
 """
+
+from __future__ import annotations
+

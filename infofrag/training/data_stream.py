@@ -11,13 +11,18 @@ from that state reproduces the remaining batches bit for bit.
 Pure numpy + threading: no TensorFlow import.
 """
 
+from __future__ import annotations
+
 import queue
 import threading
+from collections.abc import Mapping
 
 import numpy as np
 
+from infofrag.data.ground_truth import ground_truth_data
 
-def state_to_arrays(state):
+
+def state_to_arrays(state: tuple) -> dict[str, np.ndarray]:
   """np.random.RandomState.get_state() tuple -> {name: numpy array} (checkpointable)."""
   name, keys, pos, has_gauss, cached_gaussian = state
   if name != "MT19937":
@@ -30,7 +35,7 @@ def state_to_arrays(state):
   }
 
 
-def arrays_to_state(arrays):
+def arrays_to_state(arrays: Mapping[str, np.ndarray]) -> tuple:
   """Inverse of `state_to_arrays`."""
   return ("MT19937", np.asarray(arrays["keys"], dtype=np.uint32), int(arrays["pos"]),
           int(arrays["has_gauss"]), float(arrays["cached_gaussian"]))
@@ -39,14 +44,19 @@ def arrays_to_state(arrays):
 class BatchStream:
   """Prefetching iterator of (batch [B, *observation_shape] float32, state after it).
 
-  Args:
-    dataset: a GroundTruthData.
-    batch_size: examples per batch.
-    random_state: np.random.RandomState owned by the stream from now on.
-    prefetch: batches generated ahead of the consumer.
+  Parameters
+  ----------
+  dataset : GroundTruthData
+  batch_size : int
+      Examples per batch.
+  random_state : numpy.random.RandomState
+      Owned by the stream from now on.
+  prefetch : int
+      Batches generated ahead of the consumer.
   """
 
-  def __init__(self, dataset, batch_size, random_state, prefetch=4):
+  def __init__(self, dataset: ground_truth_data.GroundTruthData, batch_size: int,
+               random_state: np.random.RandomState, prefetch: int = 4) -> None:
     self._dataset = dataset
     self._batch_size = int(batch_size)
     self._random_state = random_state
@@ -71,14 +81,14 @@ class BatchStream:
     except BaseException as error:  # Surface generator errors in the consumer.
       self._queue.put((error, None))
 
-  def next(self):
+  def next(self) -> tuple[np.ndarray, tuple]:
     """The next (batch, random state after the batch)."""
     batch, state = self._queue.get()
     if isinstance(batch, BaseException):
       raise RuntimeError(f"Generating training data failed: {batch}") from batch
     return batch, state
 
-  def close(self):
+  def close(self) -> None:
     """Stops the producer thread."""
     self._stop.set()
     while True:  # Unblock a producer waiting on a full queue.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import Optional, Sequence
+from typing import Sequence
 
 from infofrag.training import train
 from infofrag.utils import locks
@@ -27,7 +27,7 @@ def staging_dir(model_folder: str) -> str:
 
 def train_model_folder(model_folder: str, *, overwrite: bool = False,
                        gin_config_files: Sequence[str] = (), gin_bindings: Sequence[str] = (),
-                       options: Optional[train.LoopOptions] = None) -> dict:
+                       options: train.LoopOptions | None = None) -> dict:
   """dlib's `train_with_gin(model_dir, overwrite, gin_config_files, gin_bindings)`.
 
   Parameters

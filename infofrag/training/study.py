@@ -16,9 +16,12 @@ uses gin_configs/models/shared.gin plus its bindings.
 Pure Python: no TensorFlow import.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import json
 import os
+from collections.abc import Sequence
 
 from infofrag.utils import paths
 
@@ -29,15 +32,24 @@ STUDY_NAME = "unsupervised_study_v1"
 class StudyModel:
   """One model of the study.
 
-  Attributes:
-    model_num: dlib's model number.
-    dataset: dataset.name.
-    method: dlib's model.name (beta_vae, factor_vae, dip_vae_i, ...).
-    hyperparameter: the swept binding, e.g. "vae.beta".
-    value: its value.
-    seed: model.random_seed.
-    bindings: gin binding strings to add to `config_file`.
-    config_file: path of the shared gin config.
+  Attributes
+  ----------
+  model_num : int
+      dlib's model number.
+  dataset : str
+      ``dataset.name``.
+  method : str
+      dlib's ``model.name`` (beta_vae, factor_vae, dip_vae_i, ...).
+  hyperparameter : str
+      The swept binding, e.g. "vae.beta".
+  value : float
+      Its value.
+  seed : int
+      ``model.random_seed``.
+  bindings : list of str
+      Gin binding strings to add to `config_file`.
+  config_file : str
+      Path of the shared gin config.
   """
   model_num: int
   dataset: str
@@ -49,7 +61,7 @@ class StudyModel:
   config_file: str
 
 
-def load_study(name=STUDY_NAME):
+def load_study(name: str = STUDY_NAME) -> dict:
   """The study description (dict) from gin_configs/studies/<name>.json."""
   with open(paths.gin_config_path("studies", f"{name}.json")) as f:
     return json.load(f)
@@ -62,18 +74,20 @@ def _gin_literal(value):
   return str(value)
 
 
-def num_models(study=None):
+def num_models(study: dict | None = None) -> int:
   """Total number of models of the study (12600 for unsupervised_study_v1)."""
   study = study or load_study()
   per_method = len(study["methods"][0]["values"]) * study["num_seeds"]
   return len(study["datasets"]) * len(study["methods"]) * per_method
 
 
-def get_model(model_num, study=None):
+def get_model(model_num: int, study: dict | None = None) -> StudyModel:
   """StudyModel for one model number.
 
-  Raises:
-    ValueError: if model_num is outside [0, num_models).
+  Raises
+  ------
+  ValueError
+      If `model_num` is outside [0, num_models).
   """
   study = study or load_study()
   total = num_models(study)
@@ -114,23 +128,24 @@ def _step_configs(study, key):
   return sorted(configs)
 
 
-def get_postprocess_configs(study=None):
+def get_postprocess_configs(study: dict | None = None) -> list[str]:
   """[(name, gin file)] of the study's postprocess configs, sorted (e.g. mean, sampled)."""
   return _step_configs(study or load_study(), "postprocess_configs")
 
 
-def get_metric_configs(study=None):
+def get_metric_configs(study: dict | None = None) -> list[str]:
   """[(metric name, gin file or None)] of the study's metric configs, sorted by name as
   dlib_reproduce runs them; None marks a metric of dlib's study that infofrag lacks."""
   return _step_configs(study or load_study(), "metric_configs")
 
 
-def get_model_bindings(model_num, study=None):
+def get_model_bindings(model_num: int, study: dict | None = None) -> list[str]:
   """The gin bindings (list of str) of one model, to use with models/shared.gin."""
   return get_model(model_num, study).bindings
 
 
-def list_models(dataset=None, seeds=None, methods=None, study=None):
+def list_models(dataset: str | None = None, seeds: Sequence[int] | None = None,
+                methods: Sequence[str] | None = None, study: dict | None = None) -> list[int]:
   """StudyModels filtered by dataset name, seeds (iterable) and method names, in order."""
   study = study or load_study()
   if dataset is not None and dataset not in study["datasets"]:

@@ -8,15 +8,20 @@ whose earlier run was interrupted is resumed from its last checkpoint. The layou
 one `infofrag_evaluate --zoo=ROOT` reads.
 """
 
+from __future__ import annotations
+
 import ast
 import dataclasses
 import itertools
 import json
 import os
 import sys
+from collections.abc import Mapping, Sequence
 
+from infofrag.training import workers
 from infofrag.utils import checks
 from infofrag.utils import gin_text
+from infofrag.utils import io
 
 
 @dataclasses.dataclass
@@ -26,11 +31,11 @@ class SweepModel:
   gin_config_files: list
   gin_bindings: list
 
-  def model_dir(self, root):
+  def model_dir(self, root: str) -> str:
     return os.path.join(root, str(self.model_num))
 
 
-def parse_axis(text):
+def parse_axis(text: str) -> tuple[str, list[str]]:
   """'vae.beta=[1, 4]' -> ('vae.beta', ['1', '4']) (values kept as gin literals)."""
   if "=" not in text:
     raise ValueError(f"--sweep {text!r}: expected BINDING=[v1, v2, ...], e.g. vae.beta=[1, 4].")
@@ -67,14 +72,20 @@ def _is_literal(text):
   return True
 
 
-def expand_grid(gin_config_files, axes, seeds, extra_bindings=()):
+def expand_grid(gin_config_files: Sequence[str], axes: Sequence[tuple[str, Sequence[str]]],
+                seeds: Sequence[int], extra_bindings: Sequence[str] = ()) -> list[SweepModel]:
   """Cartesian product of the axes (outer, in order) and seeds (inner), numbered from 0.
 
-  Args:
-    gin_config_files: configs shared by every model.
-    axes: list of (binding name, [gin literal values]).
-    seeds: list of ints for model.random_seed.
-    extra_bindings: bindings shared by every model.
+  Parameters
+  ----------
+  gin_config_files : sequence of str
+      Configs shared by every model.
+  axes : sequence of (str, list of str)
+      (binding name, [gin literal values]) per axis.
+  seeds : sequence of int
+      Values of ``model.random_seed``.
+  extra_bindings : sequence of str
+      Bindings shared by every model.
   """
   _check_no_repeats(axes, seeds)
   models = []
@@ -87,7 +98,7 @@ def expand_grid(gin_config_files, axes, seeds, extra_bindings=()):
   return models
 
 
-def is_finished(model_dir):
+def is_finished(model_dir: str) -> bool:
   """True when the model dir holds a complete export (what evaluation needs)."""
   return (os.path.isdir(os.path.join(model_dir, "model", "tfhub")) and
           os.path.exists(os.path.join(model_dir, "model", "results", "json", "train_results.json")))
@@ -99,7 +110,7 @@ def _literal(value):
   return parsed.replace('"', "'") if isinstance(parsed, str) else parsed
 
 
-def requested_bindings(model):
+def requested_bindings(model: SweepModel) -> dict[str, str]:
   """{binding: value string} the model's config files and bindings ask for (later wins)."""
   wanted = {}
   for path in model.gin_config_files:
@@ -110,7 +121,7 @@ def requested_bindings(model):
   return {key.strip(): value.strip() for key, value in wanted.items()}
 
 
-def recorded_bindings(model_dir):
+def recorded_bindings(model_dir: str) -> dict[str, str]:
   """{binding: value string} of a finished model's recorded training config ({} if none)."""
   try:
     return gin_text.read_train_config(model_dir)
@@ -118,7 +129,7 @@ def recorded_bindings(model_dir):
     return {}  # no readable record (e.g. copied without it): nothing to compare
 
 
-def config_differences(model, root):
+def config_differences(model: SweepModel, root: str) -> list[str]:
   """['binding: trained with X, requested Y', ...] for bindings the finished model recorded
   with another value (bindings its run did not use are not recorded, so not compared)."""
   recorded = recorded_bindings(model.model_dir(root))
@@ -127,7 +138,7 @@ def config_differences(model, root):
           if name in recorded and _literal(recorded[name]) != _literal(value)]
 
 
-def training_command(model, root, overwrite=False):
+def training_command(model: SweepModel, root: str, overwrite: bool = False) -> list[str]:
   """The `python -m infofrag.cli.train` command line that trains (or resumes) one model."""
   command = [sys.executable, "-m", "infofrag.cli.train", f"--model_dir={model.model_dir(root)}"]
   command += [f"--gin_config={path}" for path in model.gin_config_files]
@@ -139,7 +150,7 @@ def training_command(model, root, overwrite=False):
   return command
 
 
-def training_env(trainings_at_once):
+def training_env(trainings_at_once: int) -> dict[str, str]:
   """Environment of one training process: its share of the cores for TensorFlow's threads
   (settings the user exported win), and TensorFlow's C++ log below errors off."""
   env = dict(os.environ)
@@ -150,7 +161,7 @@ def training_env(trainings_at_once):
   return env
 
 
-def check_finished_models(models, root):
+def check_finished_models(models: Sequence[SweepModel], root: str) -> dict[int, str]:
   """{model_num: error} for finished models trained with another config than requested."""
   errors = {}
   for model in models:
@@ -163,10 +174,9 @@ def check_finished_models(models, root):
   return errors
 
 
-def write_manifest(models, root, status):
+def write_manifest(models: Sequence[SweepModel], root: str, status: Mapping[int, str]) -> None:
   """ROOT/sweep.json: every model's config files (absolute), bindings and status, with the
   values its own recorded training config holds for the sweep's bindings."""
-  from infofrag.utils import io  # pylint: disable=g-import-not-at-top
   entries = []
   for model in models:
     entry = {"model_num": model.model_num,
@@ -180,7 +190,8 @@ def write_manifest(models, root, status):
   io.write_json_atomic(os.path.join(root, "sweep.json"), entries)
 
 
-def plan_sweep(models, root, overwrite=False):
+def plan_sweep(models: Sequence[SweepModel], root: str, overwrite: bool = False
+               ) -> tuple[dict[int, str], list[SweepModel]]:
   """Creates ROOT; returns (status, pending): {model_num: 'skipped' | config-mismatch error}
   for models not to train, and the models to train, in order."""
   os.makedirs(root, exist_ok=True)
@@ -196,7 +207,8 @@ def plan_sweep(models, root, overwrite=False):
   return status, pending
 
 
-def run_sweep(models, root, processes=2, progress=True, overwrite=False):
+def run_sweep(models: Sequence[SweepModel], root: str, processes: int = 2, progress: bool = True,
+              overwrite: bool = False) -> dict[int, str]:
   """Trains every unfinished model; returns {model_num: 'trained'|'skipped'|error text}.
 
   Up to `processes` long-lived worker processes (`infofrag.training.workers`) each start
@@ -206,8 +218,7 @@ def run_sweep(models, root, processes=2, progress=True, overwrite=False):
   the differing bindings (or, with `overwrite`, it is retrained). ROOT/sweep.json is
   written at the end from the models' own records, also after Ctrl-C.
   """
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-  from infofrag.training import workers  # pylint: disable=g-import-not-at-top
+  from tqdm import tqdm
   processes = checks.check_positive_int(processes, name="processes")
   status, pending = plan_sweep(models, root, overwrite=overwrite)
   bar = tqdm(total=len(models), initial=len(models) - len(pending), desc="training sweep",
@@ -230,7 +241,7 @@ def run_sweep(models, root, processes=2, progress=True, overwrite=False):
   return status
 
 
-def write_status(root, status):
+def write_status(root: str, status: Mapping[int, str]) -> str:
   """Prints one line per model that did not simply finish."""
   for number in sorted(status):
     if status[number] not in ("trained", "skipped"):

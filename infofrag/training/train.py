@@ -30,6 +30,8 @@ its optimizers, so its global step advances by 2 per iteration; here one iterati
 one step, and `model.training_steps` counts iterations for every method.
 """
 
+from __future__ import annotations
+
 import contextlib
 import dataclasses
 import importlib
@@ -39,6 +41,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import gin
 import numpy as np
@@ -49,11 +53,14 @@ from infofrag.utils import checks
 from infofrag.utils import locks
 
 # Importing these registers every configurable a dlib train.gin names.
-from infofrag.models import architectures  # pylint: disable=unused-import
-from infofrag.models import losses  # pylint: disable=unused-import
-from infofrag.models import methods  # pylint: disable=unused-import
-from infofrag.models import optimizers  # pylint: disable=unused-import
 from infofrag.export import saved_model as export_lib
+from infofrag.models import architectures
+from infofrag.models import layers
+from infofrag.models import losses
+from infofrag.models import methods
+from infofrag.models import optimizers
+from infofrag.utils import io
+from infofrag.utils import results as results_lib
 
 
 class TrainingError(ValueError):
@@ -64,19 +71,28 @@ class TrainingError(ValueError):
 class LoopOptions:
   """Settings of the training loop that do not change the trained model.
 
-  Attributes:
-    checkpoint_every: steps between checkpoints (also at the end and on Ctrl-C).
-    checkpoint_seconds: seconds between checkpoints, whatever the step count, so a slow
-      run stopped between step checkpoints loses at most this much work.
-    summary_every: steps between TensorBoard summaries.
-    progress: show a tqdm progress bar (step, loss terms, steps/s).
-    log_every: steps between progress-bar loss updates.
-    prefetch: batches generated ahead by the data thread, beyond those of one call.
-    steps_per_call: training steps run by one call of the compiled loop (fewer when a
-      checkpoint or the end comes sooner, or when that many batches would exceed
-      `chunk_bytes`). Calling TensorFlow once per step costs ~1 ms of dispatch, a sixth of
-      the quickstart's MLP step; the weights do not depend on this value.
-    chunk_bytes: upper bound on the memory of the batches of one call.
+  Attributes
+  ----------
+  checkpoint_every : int
+      Steps between checkpoints (also at the end and on Ctrl-C).
+  checkpoint_seconds : float
+      Seconds between checkpoints, whatever the step count, so a slow run stopped between
+      step checkpoints loses at most this much work.
+  summary_every : int
+      Steps between TensorBoard summaries.
+  progress : bool
+      Show a tqdm progress bar (step, loss terms, steps/s).
+  log_every : int
+      Steps between progress-bar loss updates.
+  prefetch : int
+      Batches generated ahead by the data thread, beyond those of one call.
+  steps_per_call : int
+      Training steps run by one call of the compiled loop (fewer when a checkpoint or the
+      end comes sooner, or when that many batches would exceed `chunk_bytes`). Calling
+      TensorFlow once per step costs ~1 ms of dispatch, a sixth of the quickstart's MLP
+      step; the weights do not depend on this value.
+  chunk_bytes : int
+      Upper bound on the memory of the batches of one call.
   """
   checkpoint_every: int = 1000
   checkpoint_seconds: float = 600.0
@@ -88,26 +104,27 @@ class LoopOptions:
   chunk_bytes: int = 64 * 2**20
 
 
-def partial_dir(model_dir):
+def partial_dir(model_dir: str) -> str:
   """The hidden sibling folder where an unfinished run of `model_dir` lives."""
   model_dir = os.path.abspath(model_dir)
   return os.path.join(os.path.dirname(model_dir), f".{os.path.basename(model_dir)}.infofrag_partial")
 
 
-def register_configurables():
+def register_configurables() -> None:
   """Imports every module holding a gin configurable a training config may name.
 
   Dataset modules are otherwise imported lazily by named_data, which would register
   their configurables (e.g. `circle.num_angles`) after gin has locked the config.
   """
-  for module_name in sorted({entry[0] for entry in named_data._DATASETS.values()}):  # pylint: disable=protected-access
+  for module_name in sorted({entry[0] for entry in named_data._DATASETS.values()}):
     try:
       importlib.import_module(f"infofrag.data.ground_truth.{module_name}")
     except ImportError:
       pass  # A loader not available in this install; named_data reports it if chosen.
 
 
-def parse_gin(gin_config_files=None, gin_bindings=None):
+def parse_gin(gin_config_files: Sequence[str] | None = None,
+              gin_bindings: Sequence[str] | None = None) -> None:
   """Parses gin files and bindings; bad input raises TrainingError (one line)."""
   register_configurables()
   for path in gin_config_files or []:
@@ -120,20 +137,31 @@ def parse_gin(gin_config_files=None, gin_bindings=None):
     raise TrainingError(f"bad gin configuration: {message}") from error
 
 
-def train_with_gin(model_dir, overwrite=False, gin_config_files=None, gin_bindings=None,
-                   resume=False, options=None):
+def train_with_gin(model_dir: str, overwrite: bool = False,
+                   gin_config_files: Sequence[str] | None = None,
+                   gin_bindings: Sequence[str] | None = None, resume: bool = False,
+                   options: LoopOptions | None = None) -> dict:
   """Trains one model configured by gin files and bindings (dlib's train_with_gin).
 
-  Args:
-    model_dir: output directory D (D/model/... is written).
-    overwrite: replace an existing D (otherwise an existing D is an error).
-    gin_config_files: list of gin files.
-    gin_bindings: list of binding strings, e.g. ["vae.beta = 4."].
-    resume: continue an interrupted run of D from its last checkpoint.
-    options: LoopOptions.
+  Parameters
+  ----------
+  model_dir : str
+      Output directory D (D/model/... is written).
+  overwrite : bool
+      Replace an existing D (otherwise an existing D is an error).
+  gin_config_files : sequence of str or None
+      Gin files, parsed in order.
+  gin_bindings : sequence of str or None
+      Binding strings, e.g. ``["vae.beta = 4."]``, applied last.
+  resume : bool
+      Continue an interrupted run of D from its last checkpoint.
+  options : LoopOptions or None
+      Checkpoint and summary cadence, threads (default ``LoopOptions()``).
 
-  Returns:
-    The train results dict written to train_results.json.
+  Returns
+  -------
+  dict
+      The train results written to train_results.json.
   """
   gin.clear_config()
   try:
@@ -144,18 +172,31 @@ def train_with_gin(model_dir, overwrite=False, gin_config_files=None, gin_bindin
 
 
 @gin.configurable("model", denylist=["model_dir", "overwrite", "resume", "options"])
-def train(model_dir, overwrite=False, resume=False, options=None, model=gin.REQUIRED,
-          training_steps=gin.REQUIRED, random_seed=gin.REQUIRED, batch_size=gin.REQUIRED,
-          eval_steps=1000, name="", model_num=None):
+def train(model_dir: str, overwrite: bool = False, resume: bool = False,
+          options: LoopOptions | None = None, model: Any = gin.REQUIRED,
+          training_steps: int = gin.REQUIRED, random_seed: int = gin.REQUIRED,
+          batch_size: int = gin.REQUIRED, eval_steps: int = 1000, name: str = "",
+          model_num: int | None = None) -> dict:
   """Trains `model` and writes D/model/{tfhub, results, tf_checkpoint, logs}.
 
-  Args (gin `model.*` as in dlib; name and model_num are only recorded):
-    model_dir, overwrite, resume, options: see train_with_gin.
-    model: a method instance, e.g. @vae().
-    training_steps, random_seed, batch_size, eval_steps: ints.
+  The gin parameters are dlib's ``model.*``; `name` and `model_num` are only recorded.
 
-  Returns:
-    The train results dict.
+  Parameters
+  ----------
+  model_dir, overwrite, resume, options
+      See `train_with_gin`.
+  model : GaussianEncoderModel
+      A method instance, e.g. ``@vae()``.
+  training_steps, random_seed, batch_size, eval_steps : int
+      Optimiser steps, seed of every random draw, examples per step, and the examples
+      of the final evaluation.
+  name : str
+  model_num : int or None
+
+  Returns
+  -------
+  dict
+      The train results.
   """
   del name, model_num
   options = options or LoopOptions()
@@ -186,14 +227,13 @@ def _train_locked(model_dir, overwrite, resume, options, model, training_steps, 
   work_dir = partial_dir(model_dir)
 
   dataset = named_data.get_named_ground_truth_data()
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   tf.config.experimental.enable_op_determinism()
   tf.random.set_seed(random_seed % (2**31 - 1))
   seed_state = np.random.RandomState(random_seed)
   train_data_seed = seed_state.randint(2**32)
   eval_data_seed = seed_state.randint(2**32)
 
-  from infofrag.models import layers  # pylint: disable=g-import-not-at-top
   model.build(dataset.observation_shape, layers.SeedStream(random_seed))
   _smoke_test(model, dataset, tf)
 
@@ -217,7 +257,6 @@ def _train_locked(model_dir, overwrite, resume, options, model, training_steps, 
   for leftover in ("tfhub", "results"):  # From a run that died while exporting.
     shutil.rmtree(os.path.join(work_dir, "model", leftover), ignore_errors=True)
   export_lib.export_as_tf_hub(model, os.path.join(work_dir, "model", "tfhub"), info)
-  from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
   written = results_lib.update_result_directory(
       os.path.join(work_dir, "model", "results"), "train", results)
   _publish(work_dir, model_dir)
@@ -229,7 +268,6 @@ REQUEST_FILE = "infofrag_request.gin"
 
 def _config_differences(stored_text, requested_text):
   """['binding: X in the checkpoint's run, Y now', ...] between two gin config texts."""
-  from infofrag.utils import results as results_lib  # pylint: disable=g-import-not-at-top
   stored, requested = results_lib.gin_dict(stored_text), results_lib.gin_dict(requested_text)
   return [f"{name}: {stored.get(name, '(unset)')} in the interrupted run, "
           f"{requested.get(name, '(unset)')} now"
@@ -262,7 +300,6 @@ def _prepare_work_dir(work_dir, resume, overwrite):
           "or --overwrite to discard it and start again.")
   os.makedirs(work_dir, exist_ok=True)
   if not os.path.exists(request_path):
-    from infofrag.utils import io  # pylint: disable=g-import-not-at-top
     io.write_text_atomic(request_path, requested)
 
 
@@ -287,7 +324,7 @@ def _smoke_test(model, dataset, tf):
         f"{list(dataset.observation_shape)}: {first}") from error
 
 
-def _loss_term_keys(model, dataset, tf):
+def _loss_term_keys(model, dataset, tf) -> list[str]:
   """Sorted names of the loss terms `model.train_step` returns (from one eager forward
   pass on two observations, which changes no weight)."""
   observations = dataset.sample_observations(2, np.random.RandomState(0))
@@ -298,7 +335,7 @@ def _loss_term_keys(model, dataset, tf):
 
 def _write_scalars(tf, writer, values, step):
   """TensorBoard scalar summaries without needing the tensorboard package installed."""
-  from tensorflow.core.framework import summary_pb2  # pylint: disable=g-import-not-at-top
+  from tensorflow.core.framework import summary_pb2
   metadata = summary_pb2.SummaryMetadata()
   metadata.plugin_data.plugin_name = "scalars"  # What TensorBoard's scalar plugin reads.
   serialized = metadata.SerializeToString()
@@ -401,7 +438,7 @@ class _Trainer:
                 for key, array in arrays.items()}
     return {key: array.stack() for key, array in arrays.items()}
 
-  def _steps_in_next_call(self, done):
+  def _steps_in_next_call(self, done: int) -> int:
     """Steps of the next compiled call after `done` steps: it ends at the next step
     checkpoint or at the end of training, whichever comes first."""
     to_checkpoint = self.options.checkpoint_every - done % self.options.checkpoint_every
@@ -428,7 +465,7 @@ class _Trainer:
   def run(self):
     """Trains up to training_steps, checkpointing periodically and on interruption."""
     tf = self.tf
-    from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+    from tqdm import tqdm
     start = int(self.global_step.numpy())
     if start >= self.training_steps:
       return

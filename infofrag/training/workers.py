@@ -34,7 +34,8 @@ import signal
 import subprocess
 import sys
 import traceback
-from typing import Callable, Dict, List, Optional, Sequence, TextIO
+from typing import Callable, Sequence, TextIO
+from infofrag.utils import quiet_tensorflow
 
 # Seconds a stopping worker gets to write its model's checkpoint after SIGTERM.
 STOP_SECONDS = 60.0
@@ -43,7 +44,7 @@ STOP_SECONDS = 60.0
 def die_with_parent() -> None:
   """Asks Linux to send this process SIGTERM when its parent dies (no-op elsewhere)."""
   if sys.platform.startswith("linux"):
-    import ctypes  # pylint: disable=g-import-not-at-top
+    import ctypes
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
@@ -111,14 +112,14 @@ def train_logged(model_dir: str, gin_config_files: Sequence[str], gin_bindings: 
   KeyboardInterrupt
     On Ctrl-C or SIGTERM, after the training saved its checkpoint.
   """
-  from infofrag.training import train  # pylint: disable=g-import-not-at-top
+  from infofrag.training import train
   options = train.LoopOptions(progress=False)
   with open(log_path, "w") as log, _output_to(log):
     try:
       results = train.train_with_gin(model_dir, overwrite=overwrite, resume=not overwrite,
                                      gin_config_files=list(gin_config_files),
                                      gin_bindings=list(gin_bindings), options=options)
-    except Exception as error:  # pylint: disable=broad-except
+    except Exception as error:
       traceback.print_exc()
       first = (str(error).strip().splitlines() or [""])[0]
       print(f"infofrag_train: error: {type(error).__name__}: {first}", flush=True)
@@ -156,12 +157,11 @@ def serve() -> None:
   (a fresh interpreter, so no caller's script is imported again, unlike multiprocessing's
   spawn start).
   """
-  from multiprocessing import connection  # pylint: disable=g-import-not-at-top
+  from multiprocessing import connection
   jobs_fd, results_fd = (int(fd) for fd in os.environ.pop(_PIPES_VARIABLE).split(","))
   jobs = connection.Connection(jobs_fd, writable=False)
   results = connection.Connection(results_fd, readable=False)
   signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-  from infofrag.utils import quiet_tensorflow  # pylint: disable=g-import-not-at-top
   try:
     quiet_tensorflow.import_tensorflow()
     while True:
@@ -178,15 +178,15 @@ def serve() -> None:
 class _Worker:
   """One worker process, the pipes to it and the job it is training (None: idle)."""
 
-  def __init__(self, environment: Dict[str, str]) -> None:
-    from multiprocessing import connection  # pylint: disable=g-import-not-at-top
+  def __init__(self, environment: dict[str, str]) -> None:
+    from multiprocessing import connection
     jobs_read, jobs_write = os.pipe()
     results_read, results_write = os.pipe()
     env = dict(os.environ)
     env.update(environment)
     env[_PIPES_VARIABLE] = f"{jobs_read},{results_write}"
     try:
-      self.process = subprocess.Popen(  # pylint: disable=subprocess-popen-preexec-fn
+      self.process = subprocess.Popen(
           [sys.executable, "-m", "infofrag.training.workers"], env=env,
           pass_fds=(jobs_read, results_write), preexec_fn=die_with_parent)
     finally:
@@ -194,9 +194,9 @@ class _Worker:
       os.close(results_write)
     self.jobs = connection.Connection(jobs_write, readable=False)
     self.results = connection.Connection(results_read, writable=False)
-    self.job: Optional[Job] = None
+    self.job: Job | None = None
 
-  def send(self, job: Optional[Job]) -> bool:
+  def send(self, job: Job | None) -> bool:
     """Hands over a job (None: stop); False when the worker is gone."""
     try:
       self.jobs.send(job)
@@ -205,7 +205,7 @@ class _Worker:
     self.job = job
     return True
 
-  def result(self) -> Optional[tuple]:
+  def result(self) -> tuple | None:
     """(number, status) of the job it finished, or None when it died instead."""
     try:
       return self.results.recv()
@@ -227,8 +227,8 @@ class _Worker:
     self.results.close()
 
 
-def run_jobs(jobs: Sequence[Job], *, processes: int, environment: Dict[str, str],
-             on_done: Callable[[int, str], None] = lambda number, status: None) -> Dict[int, str]:
+def run_jobs(jobs: Sequence[Job], *, processes: int, environment: dict[str, str],
+             on_done: Callable[[int, str], None] = lambda number, status: None) -> dict[int, str]:
   """Trains every job in up to `processes` long-lived workers; returns {number: status}.
 
   Parameters
@@ -247,10 +247,10 @@ def run_jobs(jobs: Sequence[Job], *, processes: int, environment: Dict[str, str]
   dict {job number: 'trained' | failure text}. Jobs not started because of an
   interruption are absent.
   """
-  from multiprocessing import connection  # pylint: disable=g-import-not-at-top
-  pending: List[Job] = list(jobs)
-  status: Dict[int, str] = {}
-  workers: List[_Worker] = []
+  from multiprocessing import connection
+  pending: list[Job] = list(jobs)
+  status: dict[int, str] = {}
+  workers: list[_Worker] = []
 
   def start_worker() -> None:
     worker = _Worker(environment)

@@ -1,1 +1,4 @@
 """infofrag.utils."""
+
+from __future__ import annotations
+

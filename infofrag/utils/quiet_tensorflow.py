@@ -7,9 +7,12 @@ TensorFlow once through here, with descriptor 2 pointed at /dev/null for the dur
 import. Errors raised by the import still propagate (after the descriptor is restored).
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
 import sys
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -26,12 +29,12 @@ def _descriptor_2_silenced():
     os.close(saved)
 
 
-def import_tensorflow(verbose: bool = False):
+def import_tensorflow(verbose: bool = False) -> Any:
   """The `tensorflow` module; quiet unless `verbose` (then TF's own settings apply)."""
   if verbose or "tensorflow" in sys.modules:
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf
     return tf
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
   with _descriptor_2_silenced():
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf
   return tf

@@ -6,13 +6,15 @@ key equals the key of the request: same computation and settings, same model wei
 sample, same infofrag version. Pure Python.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
-from typing import Dict, List, Mapping
+from typing import Any, Mapping
 
 import infofrag
 
-def make_key(**parts) -> Dict:
+def make_key(**parts: Any) -> dict:
   """The key of a request: the given parts plus the infofrag version (JSON-able values)."""
   key = dict(parts)
   key["infofrag_version"] = infofrag.__version__
@@ -24,7 +26,7 @@ def key_digest(key: Mapping) -> str:
   return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def changed_parts(stored: Mapping, requested: Mapping) -> List[str]:
+def changed_parts(stored: Mapping, requested: Mapping) -> list[str]:
   """Names of the parts that differ between two keys, sorted."""
   return sorted(name for name in set(stored) | set(requested)
                 if stored.get(name) != requested.get(name))

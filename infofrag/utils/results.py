@@ -10,6 +10,8 @@ the training results), so its aggregate holds both. Every file is written atomic
 Pure Python (gin, numpy): no TensorFlow import.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import shutil
@@ -21,19 +23,28 @@ from infofrag.utils import io
 from infofrag.utils.gin_text import gin_dict
 
 
-def update_result_directory(result_directory, step_name, results_dict,
-                            old_result_directory=None, operative_config=None):
+def update_result_directory(result_directory: str, step_name: str, results_dict: dict,
+                            old_result_directory: str | None = None,
+                            operative_config: str | None = None) -> dict:
   """Writes one step's gin config, config JSON, results JSON and aggregate.
 
-  Args:
-    result_directory: folder to update (created if needed).
-    step_name: name space of the step, e.g. "train" or "evaluation".
-    results_dict: {name: number or string}; a copy gets a new "uuid".
-    old_result_directory: if given, its contents are copied in first (dlib).
-    operative_config: gin config text to save; default gin.operative_config_str().
+  Parameters
+  ----------
+  result_directory : str
+      Folder to update (created if needed).
+  step_name : str
+      Name space of the step, e.g. "train" or "evaluation".
+  results_dict : dict
+      {name: number or string}; a copy gets a new "uuid".
+  old_result_directory : str or None
+      If given, its contents are copied in first (dlib).
+  operative_config : str or None
+      Gin config text to save; default ``gin.operative_config_str()``.
 
-  Returns:
-    The results dict as written (with "uuid").
+  Returns
+  -------
+  dict
+      The results as written (with "uuid").
   """
   if old_result_directory is not None:
     shutil.copytree(old_result_directory, result_directory, dirs_exist_ok=True)
@@ -52,12 +63,12 @@ def update_result_directory(result_directory, step_name, results_dict,
   return results
 
 
-def save_dict(path, dictionary):
+def save_dict(path: str, dictionary: dict) -> None:
   """Writes a dict as indented JSON (numpy values converted), atomically."""
   io.write_text_atomic(path, json.dumps(io.to_json_compatible(dictionary, nan_as_none=False), indent=2))
 
 
-def namespaced_dict(base_dict=None, **named_dicts):
+def namespaced_dict(base_dict: dict | None = None, **named_dicts: dict) -> dict:
   """Merges dicts into one, prefixing keys "<name>." (e.g. "train_results.loss")."""
   result = {} if base_dict is None else dict(base_dict)
   for outer_key, inner in named_dicts.items():
@@ -66,7 +77,7 @@ def namespaced_dict(base_dict=None, **named_dicts):
   return result
 
 
-def aggregate_json_results(json_directory):
+def aggregate_json_results(json_directory: str) -> dict:
   """Namespaced merge of every `*.json` dict in a folder (files in sorted order)."""
   named = {}
   for filename in sorted(os.listdir(json_directory)):

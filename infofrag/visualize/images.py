@@ -7,7 +7,7 @@ saved as RGB. Every file is written atomically (infofrag.utils.io.atomic_path).
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 from scipy import stats
@@ -31,7 +31,7 @@ def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
 
 def save_image(image: np.ndarray, path: str) -> None:
   """Writes one [H, W, C] image in [0, 1] (format from the extension, e.g. .jpg)."""
-  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from PIL import Image
   with io.atomic_path(path) as tmp:
     Image.fromarray(to_rgb_uint8(image), mode="RGB").save(tmp)
 
@@ -81,7 +81,7 @@ def _stack(images: Sequence[np.ndarray], axis: int, padding_px: int) -> np.ndarr
   return np.concatenate(pieces, axis=axis)
 
 
-def padded_grid(images: Sequence[np.ndarray], *, num_rows: Optional[int] = None,
+def padded_grid(images: Sequence[np.ndarray], *, num_rows: int | None = None,
                 padding_px: int = PADDING_PX) -> np.ndarray:
   """Panels row by row with white bars between them (empty cells white).
 
@@ -123,7 +123,7 @@ def save_animation(panels: np.ndarray, path: str, fps: float) -> None:
   fps : float
       Frames per second.
   """
-  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from PIL import Image
   panels = np.asarray(panels)
   frames = [Image.fromarray(to_rgb_uint8(pad_around(padded_grid(list(panels[:, t])))),
                             mode="RGB") for t in range(panels.shape[1])]

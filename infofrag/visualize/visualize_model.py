@@ -32,12 +32,14 @@ not drawn. OUTPUT appears only when complete and must not exist unless ``overwri
 from __future__ import annotations
 
 import os
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
-from infofrag.visualize import images as images_lib
+from infofrag.data import named_data
 from infofrag.utils import step_folders as folders
+from infofrag.visualize import images as images_lib
+from infofrag.zoo import saved_model
 
 NUM_PICS = 64
 ANIMATION_KINDS = ("std_gaussian_cycle", "fitted_gaussian_cycle", "fixed_interval_cycle",
@@ -48,10 +50,8 @@ class VisualizationError(folders.WorkflowError):
   """A visualization request that cannot run (one line naming the flag or file)."""
 
 
-def _load(folder: str, dataset_name: Optional[str]):
+def _load(folder: str, dataset_name: str | None):
   """(model, dataset) of a model folder; the dataset is the training one unless named."""
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
   results = os.path.join(folder, "results")
   bindings = folders.step_gin_bindings(results, "train", flag="--model_dir")
   name = dataset_name or folders.recorded_dataset(results, "train", flag="--model_dir")
@@ -129,7 +129,7 @@ def animation_panels(decode: Callable[[np.ndarray], np.ndarray], code: np.ndarra
 
 def visualize(model_dir: str, output_dir: str, *, overwrite: bool = False,
               num_animations: int = 5, num_frames: int = 20, fps: float = 10,
-              dataset_name: Optional[str] = None) -> list[str]:
+              dataset_name: str | None = None) -> list[str]:
   """Writes dlib's visualizations of a model (see the module docstring).
 
   Parameters

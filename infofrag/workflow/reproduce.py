@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Callable, Optional, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
+from infofrag.evaluation import evaluate_representation
+from infofrag.training import study as study_lib
 from infofrag.utils import step_folders as folders
+from infofrag.visualize import visualize_model
 
 
 @dataclasses.dataclass
@@ -46,8 +49,8 @@ class Step:
   output_dir : str
   """
   representation: str
-  metric: Optional[str]
-  config: Optional[str]
+  metric: str | None
+  config: str | None
   seed: int
   output_dir: str
 
@@ -67,15 +70,15 @@ class Plan:
   output_directory: str
   model_dir: str
   train: bool
-  train_config: Optional[str]
+  train_config: str | None
   train_bindings: list
   visualizations_dir: str
   postprocess: list
   evaluations: list
 
 
-def output_directory_for(template: Optional[str], *, study: str, model_num: int,
-                         model_dir: Optional[str]) -> str:
+def output_directory_for(template: str | None, *, study: str, model_num: int,
+                         model_dir: str | None) -> str:
   """dlib's --output_directory: ``{model_num}`` and ``{study}`` filled in; by default
   ``output/{study}/{model_num}`` (or ``output`` with an existing model)."""
   if template is None:
@@ -87,9 +90,9 @@ def output_directory_for(template: Optional[str], *, study: str, model_num: int,
                                 f"{{study}} may be filled in ({error}).") from None
 
 
-def make_plan(*, study_name: str, model_num: int, output_directory: Optional[str] = None,
-              model_dir: Optional[str] = None, extra_train_bindings: Sequence[str] = (),
-              metrics: Optional[Sequence[str]] = None) -> Plan:
+def make_plan(*, study_name: str, model_num: int, output_directory: str | None = None,
+              model_dir: str | None = None, extra_train_bindings: Sequence[str] = (),
+              metrics: Sequence[str] | None = None) -> Plan:
   """The steps of dlib_reproduce for one model.
 
   Parameters
@@ -116,7 +119,6 @@ def make_plan(*, study_name: str, model_num: int, output_directory: Optional[str
   WorkflowError
       Unknown study, model number or metric (one line naming the flag).
   """
-  from infofrag.training import study as study_lib  # pylint: disable=g-import-not-at-top
   try:
     description = study_lib.load_study(study_name)
   except FileNotFoundError:
@@ -221,10 +223,9 @@ def run(plan: Plan, *, overwrite: bool = False, visualize: bool = True,
   dict, {"<representation>/<metric>": evaluation results} of the metrics run, plus
   "skipped": the metrics infofrag lacks.
   """
-  from infofrag.evaluation import evaluate_representation  # pylint: disable=g-import-not-at-top
-  from infofrag.postprocessing import postprocess  # pylint: disable=g-import-not-at-top
-  from infofrag.training import dlib_layout  # pylint: disable=g-import-not-at-top
-  from infofrag.training import train  # pylint: disable=g-import-not-at-top
+  from infofrag.postprocessing import postprocess
+  from infofrag.training import dlib_layout
+  from infofrag.training import train
   check_outputs(plan, overwrite=overwrite, visualize=visualize)
   if plan.train:
     log(f"training model {plan.model_num} of {plan.study} into {plan.model_dir}")
@@ -233,7 +234,6 @@ def run(plan: Plan, *, overwrite: bool = False, visualize: bool = True,
                                    gin_bindings=plan.train_bindings,
                                    options=train.LoopOptions(progress=progress))
   if visualize:
-    from infofrag.visualize import visualize_model  # pylint: disable=g-import-not-at-top
     log(f"visualizing into {plan.visualizations_dir}")
     visualize_model.visualize(plan.model_dir, plan.visualizations_dir, overwrite=overwrite)
   for step in plan.postprocess:

@@ -1,1 +1,4 @@
 """infofrag.zoo."""
+
+from __future__ import annotations
+

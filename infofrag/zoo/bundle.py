@@ -30,10 +30,12 @@ import dataclasses
 import hashlib
 import json
 import os
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from infofrag.data import named_data
+from infofrag.utils import io
 from infofrag.zoo import conventions
 from infofrag.zoo import errors
 
@@ -178,7 +180,6 @@ def write_bundle(path: str, *, mean: np.ndarray, spread: np.ndarray, indices: np
   metadata : mapping
       The fields of `REQUIRED_METADATA` (``format`` is filled in when absent).
   """
-  from infofrag.utils import io  # pylint: disable=g-import-not-at-top
   document = {"format": BUNDLE_FORMAT, **dict(metadata)}
   check_metadata(document, where=path, required=REQUIRED_METADATA)
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -236,9 +237,8 @@ class BundleEncoder:
 
   format = "bundle"
 
-  def __init__(self, model_dir: str, bundle: Optional[Bundle] = None, *,
+  def __init__(self, model_dir: str, bundle: Bundle | None = None, *,
                batch_size: int = 256) -> None:
-    from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
     self.model_dir = model_dir
     self.bundle = bundle or read_bundle(bundle_path(model_dir))
     name = self.bundle.metadata["dataset"]

@@ -20,6 +20,8 @@ import re
 
 from infofrag.utils import gin_text
 from infofrag.utils.gin_text import parse_value
+from infofrag.zoo import bundle as bundle_lib
+from infofrag.zoo import onnx_model
 
 # The hyperparameter the study sweeps for each method (dlib's unsupervised_study_v1).
 SWEPT_HYPERPARAMETER = {
@@ -92,7 +94,6 @@ def tfhub_path(model_dir: str) -> str:
 ONNX_FILE = "encoder.onnx"
 ONNX_METADATA_FILE = "encoder.json"
 BUNDLE_FILE = "embeddings.npz"
-SOURCES = ("savedmodel", "onnx", "bundle")
 
 
 def model_source(model_dir: str) -> str | None:
@@ -228,8 +229,6 @@ def read_model_info(model_dir: str) -> ModelInfo:
   """
   source = model_source(model_dir)
   if source in ("onnx", "bundle"):
-    from infofrag.zoo import bundle as bundle_lib  # pylint: disable=g-import-not-at-top
-    from infofrag.zoo import onnx_model  # pylint: disable=g-import-not-at-top
     try:
       metadata = (onnx_model.read_metadata(model_dir) if source == "onnx"
                   else bundle_lib.read_metadata(os.path.join(model_dir, BUNDLE_FILE)))

@@ -103,7 +103,7 @@ class OnnxEncoder:
     self.model_dir = model_dir
     self.metadata = read_metadata(model_dir)
     try:
-      import onnxruntime  # pylint: disable=g-import-not-at-top
+      import onnxruntime
     except ImportError:
       raise errors.ModelLoadError(
           f"{model_dir}: reading ONNX encoders needs onnxruntime; pip install "

@@ -35,7 +35,7 @@ class LoadedRepresentation:
   """
 
   def __init__(self, input_dir: str) -> None:
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf
     self.input_dir = input_dir
     path = os.path.join(input_dir, "tfhub")
     if not os.path.isdir(path):
@@ -89,7 +89,7 @@ class LoadedRepresentation:
     -------
     ndarray, [N, num_latent] float64. Raises ModelLoadError on NaN or inf.
     """
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf
     observations = np.asarray(observations, dtype=np.float32)
     chunks = [self._function(images=tf.constant(observations[start:start + batch_size])
                              )[OUTPUT_KEY].numpy()

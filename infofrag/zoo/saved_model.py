@@ -13,8 +13,10 @@ import os
 import numpy as np
 import numpy.typing as npt
 
+from infofrag.zoo import bundle as bundle_lib
 from infofrag.zoo import errors
 from infofrag.zoo import model_info
+from infofrag.zoo import onnx_model
 
 
 ModelLoadError = errors.ModelLoadError  # raised by every reader; kept here for callers
@@ -42,7 +44,7 @@ class LoadedModel:
   def __init__(self, model_dir: str, *, tfhub_dir: str | None = None) -> None:
     """Loads `model_dir`/model/tfhub, or `tfhub_dir` when given (dlib's model folder
     ``X`` names its module ``X/tfhub``; `model_dir` then only names it in messages)."""
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf
     self.model_dir = model_dir
     path = tfhub_dir or model_info.tfhub_path(model_dir)
     if not os.path.isdir(path):
@@ -111,7 +113,7 @@ class LoadedModel:
       (mean, logvar): [N, num_latent] float32 each. Raises ModelLoadError if the
       encoder outputs NaN or inf.
     """
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf
     observations = np.asarray(observations, dtype=np.float32)
     means, logvars = [], []
     for start in range(0, len(observations), batch_size):
@@ -127,7 +129,7 @@ class LoadedModel:
 
   def decode(self, latents: npt.ArrayLike, batch_size: int = 64) -> np.ndarray:
     """Decoder output for latents [N, num_latent] (dlib: Bernoulli logits for images)."""
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf
     if self._decoder is None:
       raise ModelLoadError(f"{self.model_dir}: the SavedModel has no 'decoder' signature.")
     latents = np.asarray(latents, dtype=np.float32)
@@ -164,13 +166,11 @@ def load_model(model_dir: str) -> Any:
   """
   source = model_info.model_source(model_dir)
   if source == "onnx":
-    from infofrag.zoo import onnx_model  # pylint: disable=g-import-not-at-top
     try:
       return onnx_model.OnnxEncoder(model_dir)
     except ValueError as error:
       raise ModelLoadError(str(error)) from None
   if source == "bundle":
-    from infofrag.zoo import bundle as bundle_lib  # pylint: disable=g-import-not-at-top
     try:
       return bundle_lib.BundleEncoder(model_dir)
     except ValueError as error:

@@ -36,7 +36,7 @@ def main():
       for options in sorted(parity.UDR_OPTIONS):
         kwargs = dict(batch_size=10, num_data_points=200, correlation_matrix=correlation_matrix,
                       **parity.UDR_OPTIONS[options])
-        outcome = parity._attempt(lambda: oracle.udr.compute_udr_sklearn(  # pylint: disable=protected-access
+        outcome = parity._attempt(lambda: oracle.udr.compute_udr_sklearn(
             data, functions_of[group], np.random.RandomState(0), **kwargs))
         recorded[f"{group}-{correlation_matrix}-{options}"] = _jsonable(outcome)
   with open(OUTPUT, "w") as f:

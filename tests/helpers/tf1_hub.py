@@ -13,6 +13,16 @@ import os
 import numpy as np
 
 
+PIXELS = 64 * 64
+
+
+def ramp(axis):
+  """Linear encoder weights [64 * 64] whose output grows with the sprite's x (axis=1) or
+  y (axis=0): the channel of a model that reads that position."""
+  grid = np.indices((64, 64))[axis].astype(np.float32)
+  return ((grid - 32.0) / 32.0 * 0.05).reshape(PIXELS)
+
+
 def write_dlib_train_results(model_dir, bindings):
   """dlib-style model/results/{gin,json,aggregate} for the given {binding: gin value}."""
   results = os.path.join(model_dir, "model", "results")
@@ -46,7 +56,7 @@ def build_tf1_hub_model(model_dir, weights, logvar_value=-2.0, image_shape=(64, 
     nan_outputs: make the encoder output NaN (a diverged model).
     encoder_signature: name of the encoder signature (change it to test errors).
   """
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   v1 = tf.compat.v1
   weights = np.asarray(weights, dtype=np.float32)
   num_latent = weights.shape[1]
@@ -94,7 +104,7 @@ def build_tf1_representation(input_dir, weights, image_shape=(64, 64, 1),
   """Writes a postprocessed folder as dlib_postprocess does (TF1 Hub module
   INPUT/tfhub with the signature representation(images) -> {"default": images_flat @
   weights}, and INPUT/results/gin/postprocess.gin naming the dataset)."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
   v1 = tf.compat.v1
   weights = np.asarray(weights, dtype=np.float32)
   path = os.path.join(input_dir, "tfhub")

@@ -12,8 +12,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from infofrag.evaluation import embedding as embedding_lib
-from infofrag.evaluation import pairwise as pairwise_lib
+from infofrag import fragments
+from infofrag.analysis import embedding as embedding_lib
+from infofrag.analysis import pairwise as pairwise_lib
 from infofrag.fragments import structure as structure_lib
 from infofrag.zoo import model_info
 
@@ -78,7 +79,6 @@ def find_structures(embeddings: Sequence[embedding_lib.ModelEmbedding],
   per_hyperparameter : bool
       Add one group per hyperparameter value.
   """
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
   ids = embedding_lib.channel_ids(embeddings)
   row_of = np.full(len(ids), -1, dtype=np.int64)
   row_of[matrices.channels] = np.arange(matrices.channels.size)

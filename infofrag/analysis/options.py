@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
-from typing import Optional, Sequence
+from typing import Sequence
 
+from infofrag.data import named_data
+from infofrag.distributed import scheduler as scheduler_lib
 from infofrag.utils import gin_text
 
 # Metric-size bindings are checked before any work: they must be positive and at most this.
@@ -62,19 +64,20 @@ class EvaluationOptions:
       data points (0: the fingerprint sample).
   resamples, resample_seed : int
       Most resamples of a group's models for its intervals and hotspot stability (the
-      delete-d jackknife of `infofrag.evaluation.resampling`), and of the models for the
+      delete-d jackknife of `infofrag.analysis.resampling`), and of the models for the
       selection table's bootstrap; 0: no intervals. The seed of their draws.
   permutations : int
       Permutations of the chance levels of NMI (`infofrag.fragments.chance`), seeded by
       `resample_seed`; 0: none.
-  scheduler : str
-      Where the heavy work runs: "none" (this process), "local", "local:N", a
-      ``tcp://HOST:PORT`` address or a scheduler file (see `infofrag.distributed`).
+  scheduler : SchedulerSpec
+      Where the heavy work runs: the parsed ``--scheduler`` ("none": this process,
+      "local", "local:N", a ``tcp://HOST:PORT`` address or a scheduler file; see
+      `infofrag.distributed.scheduler.parse_scheduler`).
   progress : bool
       Progress bars on stderr.
   """
   metrics: tuple[str, ...] = ()
-  output_dir: Optional[str] = None
+  output_dir: str | None = None
   representation: str = "mean"
   gin_config_files: tuple[str, ...] = ()
   gin_bindings: tuple[str, ...] = ()
@@ -97,11 +100,11 @@ class EvaluationOptions:
   resamples: int = 200
   resample_seed: int = 0
   permutations: int = 100
-  scheduler: str = "none"
+  scheduler: scheduler_lib.SchedulerSpec = scheduler_lib.IN_PROCESS
   progress: bool = True
 
   @property
-  def dataset_override(self) -> Optional[str]:
+  def dataset_override(self) -> str | None:
     """The dataset named by a ``dataset.name = '...'`` binding (None for none or 'auto')."""
     name = bound_string(self.gin_bindings, "dataset.name")
     return None if name in (None, "auto") else name
@@ -118,7 +121,7 @@ class EvaluationOptions:
             "permutations": self.permutations}
 
 
-def bound_string(gin_bindings: Sequence[str], name: str) -> Optional[str]:
+def bound_string(gin_bindings: Sequence[str], name: str) -> str | None:
   """The string bound to `name` by the last ``name = '...'`` binding, or None."""
   value = None
   for binding in gin_bindings:
@@ -187,7 +190,6 @@ def check_environment(options: EvaluationOptions) -> None:
   for path in options.gin_config_files:
     if not os.path.isfile(path):
       raise FileNotFoundError(f"--gin_config {path}: no such file.")
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
   name = bound_string(options.gin_bindings, "dataset.name")
   if name is not None and name not in named_data.dataset_names() + ["auto"]:
     raise ValueError(f"--gin_bindings \"dataset.name = '{name}'\": unknown dataset {name!r}; "
@@ -206,11 +208,8 @@ def check_environment(options: EvaluationOptions) -> None:
 
 def check_options(options: EvaluationOptions) -> None:
   """Every check that can be made before any model is touched (see the three above)."""
-  if options.scheduler != "none":
-    from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
-    scheduler.parse_scheduler(options.scheduler)
-    if not options.output_dir:
-      raise ValueError("--scheduler needs --output_dir (the workers share its files).")
+  if options.scheduler.kind != "none" and not options.output_dir:
+    raise ValueError("--scheduler needs --output_dir (the workers share its files).")
   check_size_bindings(options.gin_bindings)
   check_analysis_values(options)
   check_environment(options)

@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import zlib
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from infofrag.evaluation import embedding as embedding_lib
-from infofrag.evaluation import resampling
-from infofrag.evaluation import structure as structure_lib
+from infofrag.analysis import embedding as embedding_lib
+from infofrag.analysis import resampling
+from infofrag.analysis import structure as structure_lib
 from infofrag.fragments import chance as chance_lib
 from infofrag.utils import io
+from infofrag.utils import layout
 
 CHANCE_MARK = chance_lib.CHANCE_MARK
 # Channels of a hotspot used for its channel-channel null (pairs are drawn among them).
@@ -90,7 +90,7 @@ class GroupResamples:
       models (a group of two).
   """
   models: list[int]
-  subsets: Optional[resampling.ModelSubsets]
+  subsets: resampling.ModelSubsets | None
   structures: dict[str, resampling.ResampledStructure]
 
 
@@ -209,8 +209,8 @@ def add_group_intervals(rows: list[dict], resampled: Mapping[str, GroupResamples
 def mean_interval_rows(embeddings: Sequence[embedding_lib.ModelEmbedding],
                        values_of: Mapping[str, Mapping[str, Any]], columns: Sequence[str], *,
                        resamples: int, seed: int,
-                       groups: Optional[Mapping[str, Sequence[int]]] = None,
-                       bounds: Optional[Sequence[tuple[float, float]]] = None) -> list[dict]:
+                       groups: Mapping[str, Sequence[int]] | None = None,
+                       bounds: Sequence[tuple[float, float]] | None = None) -> list[dict]:
   """Per group: the mean over its models of each column, with its jackknife interval.
 
   Parameters
@@ -333,8 +333,8 @@ def factor_nulls(embeddings: Sequence[embedding_lib.ModelEmbedding], factors: np
   shuffles = chance_lib.permutations(factors.shape[0], permutations, seed)
   result = {}
   for e in embeddings:
-    path = os.path.join(cache_dir, f"chance-{embedding_lib.model_key(e.info.model_dir)}"
-                                   f"-p{permutations}-s{seed}.npz")
+    path = layout.chance_cache(cache_dir, embedding_lib.model_key(e.info.model_dir),
+                              permutations, seed)
     stored = io.load_npz_or_set_aside(path, ("null",))
     if stored is not None and stored["null"].shape == (permutations, e.num_channels,
                                                        factors.shape[1]):
@@ -391,7 +391,7 @@ def hotspot_pair_nulls(embeddings: Sequence[embedding_lib.ModelEmbedding],
   return result
 
 
-def _marked(value: Optional[float], chance: Optional[float]) -> bool:
+def _marked(value: float | None, chance: float | None) -> bool:
   """True when a value is not above its chance level."""
   return (value is not None and chance is not None and np.isfinite(value)
           and np.isfinite(chance) and value <= chance)
@@ -417,9 +417,9 @@ def add_model_chance(rows: list[dict], embeddings: Sequence[embedding_lib.ModelE
 
 
 def add_hotspot_columns(rows: list[dict], structures: structure_lib.Structures,
-                        stability: Optional[Mapping[tuple[str, str], Mapping[int, float]]],
-                        factor_null: Optional[Mapping[str, np.ndarray]],
-                        pair_null: Optional[Mapping[tuple[str, str, int], np.ndarray]],
+                        stability: Mapping[tuple[str, str], Mapping[int, float]] | None,
+                        factor_null: Mapping[str, np.ndarray] | None,
+                        pair_null: Mapping[tuple[str, str, int], np.ndarray] | None,
                         factor_names: Sequence[str]) -> None:
   """``stability``; ``mean_nmi_chance``; ``best_factor_nmi_chance`` and ``factor_nmi_chance``
   (the null of the members' mean NMI with the factor(s), from the same shuffles)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from typing import Optional, Sequence
+from typing import Sequence
 
 import gin
 import numpy as np
@@ -20,7 +20,7 @@ import numpy as np
 from infofrag.data import named_data
 from infofrag.evaluation import evaluate
 from infofrag.evaluation import representation as representation_lib
-from infofrag.metrics import udr  # pylint: disable=unused-import  (registers @udr_sklearn)
+from infofrag.metrics import udr  # registers @udr_sklearn
 from infofrag.utils import paths as infofrag_paths
 from infofrag.utils import results as results_lib
 from infofrag.zoo import saved_model
@@ -81,7 +81,7 @@ def evaluate_udr_group(model_dirs: Sequence[str], output_dir: str, *,
       model.check_observation_shape(dataset.observation_shape)
       functions.append(representation_lib.make_udr_representation_function(model, batch_size))
     try:
-      results = dict(evaluate._run_evaluation_fn(dataset, functions))  # pylint: disable=protected-access
+      results = dict(evaluate._run_evaluation_fn(dataset, functions))
     except ValueError as error:
       raise evaluate.EvaluationError(f"UDR of {len(model_dirs)} models from {model_dirs[0]}: "
                                      f"{error}") from error
@@ -103,7 +103,7 @@ UDR_COLUMNS = {"lasso": "udr_lasso", "spearman": "udr_spearman"}
 
 
 def udr_columns(groups: dict[str, list[tuple[str, np.ndarray, np.ndarray]]],
-                matrices: Optional[dict[str, dict]] = None) -> dict[str, dict[str, float]]:
+                matrices: dict[str, dict] | None = None) -> dict[str, dict[str, float]]:
   """UDR of every model within its group, on shared points, for the models table.
 
   Duan et al. score a model by its agreement with the other seeds of its hyperparameter
@@ -126,7 +126,6 @@ def udr_columns(groups: dict[str, list[tuple[str, np.ndarray, np.ndarray]]],
   {model_dir: {"udr_lasso": float, "udr_spearman": float}} for models in groups of two or
   more; a group whose UDR is undefined (e.g. no latent above the KL filter) is left out.
   """
-  from infofrag.metrics import udr as udr_lib  # pylint: disable=g-import-not-at-top,reimported
   scores: dict[str, dict[str, float]] = {}
   for name, members in groups.items():
     if len(members) < 2:
@@ -136,7 +135,7 @@ def udr_columns(groups: dict[str, list[tuple[str, np.ndarray, np.ndarray]]],
     logvars = [logvar[:usable] for _, _, logvar in members]
     for correlation, column in UDR_COLUMNS.items():
       try:
-        result = udr_lib.udr_from_posteriors(means, logvars, batch_size=UDR_BATCH_SIZE,
+        result = udr.udr_from_posteriors(means, logvars, batch_size=UDR_BATCH_SIZE,
                                              random_state=0, correlation_matrix=correlation,
                                              include_raw_correlations=False)
       except ValueError:  # undefined for this group (every latent below the KL filter)

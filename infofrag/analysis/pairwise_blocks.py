@@ -38,7 +38,6 @@ at once they agree to ~1e-13 (other BLAS and row summation orders).
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -47,10 +46,15 @@ import json
 import os
 import sys
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import numpy as np
 
+from infofrag import fragments
+from infofrag.distributed import scheduler
+from infofrag.distributed import tasks
+from infofrag.fragments import _parallel
+from infofrag.fragments import structure as fragments_structure
 from infofrag.utils import io
 
 # Default block size. A block pair rebuilds its two blocks' fingerprints, a cost
@@ -71,8 +75,6 @@ FLOAT32_ABOVE_BYTES = 256 * 2**20
 # and groups of coefficient rows (32 MB per row at N = 1,000; groups of ~10 rows keep
 # the per-channel Python steps negligible).
 BLOCK_WORK_BYTES = 512 * 2**20
-# The paper's cut: channels with at most this information (bits) are inactive.
-ACTIVE_BITS = 0.01
 
 _PLAN = "plan.json"
 _SUMMARY = "pairwise.json"
@@ -112,7 +114,7 @@ class PairwiseResult:
   folder: str
 
 
-def active_channels(information: np.ndarray, *, threshold_bits: float = ACTIVE_BITS) -> np.ndarray:
+def active_channels(information: np.ndarray, *, threshold_bits: float = fragments_structure.ACTIVE_BITS) -> np.ndarray:
   """Indices of the channels carrying more than `threshold_bits` of information.
 
   Parameters
@@ -180,7 +182,7 @@ def _task_path(folder: str, row_block: int, column_block: int, row_chunk: int) -
   return os.path.join(folder, "blocks", f"{row_block:05d}-{column_block:05d}-{row_chunk:05d}.npz")
 
 
-def _load_task(folder: str, row_block: int, column_block: int, row_chunk: int) -> Optional[dict]:
+def _load_task(folder: str, row_block: int, column_block: int, row_chunk: int) -> dict | None:
   """The stored row sums of one task, or None when absent or unreadable."""
   path = _task_path(folder, row_block, column_block, row_chunk)
   if not os.path.exists(path):
@@ -193,7 +195,7 @@ def _load_task(folder: str, row_block: int, column_block: int, row_chunk: int) -
     return None
 
 
-def _read_plan(folder: str) -> Optional[dict]:
+def _read_plan(folder: str) -> dict | None:
   try:
     with open(os.path.join(folder, _PLAN)) as f:
       return json.load(f)
@@ -209,7 +211,6 @@ def _block_fingerprints(folder: str, digest: str, index: int):
   for a task, and a worker runs many tasks of the same blocks (one per range of points).
   The digest in the key keeps blocks of other inputs apart.
   """
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
   plan = _read_plan(folder)
   if plan is None or plan.get("digest") != digest:
     raise RuntimeError(f"the pairwise stage in {folder} changed while its tasks ran; rerun it.")
@@ -258,7 +259,6 @@ def run_task(folder: str, row_block: int, column_block: int, row_chunk: int) -> 
   if plan is None:
     raise FileNotFoundError(f"{os.path.join(folder, _PLAN)} is missing or unreadable: the "
                             "pairwise folder must be on a path shared with the client.")
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
   start = time.perf_counter()
   source_a = _block_fingerprints(folder, plan["digest"], row_block)
   source_b = None if row_block == column_block else _block_fingerprints(folder, plan["digest"],
@@ -280,7 +280,7 @@ def _digest(*arrays: np.ndarray) -> str:
   return digest.hexdigest()[:24]
 
 
-def _planned_row_edges(folder: str, inputs_digest: str) -> Optional[np.ndarray]:
+def _planned_row_edges(folder: str, inputs_digest: str) -> np.ndarray | None:
   """The cut of points of the stage planned in `folder` for these inputs, or None."""
   plan = _read_plan(folder)
   if plan is None or plan.get("inputs_digest") != inputs_digest:
@@ -323,7 +323,6 @@ def _assemble(folder: str, edges: np.ndarray, points: np.ndarray, channels: np.n
               digest: str, float32_above_bytes: int, tasks_total: int,
               tasks_reused: int) -> PairwiseResult:
   """Writes nmi.npy / vi.npy (memory-mappable), information.npy, channels.npy and pairwise.json."""
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
   count, num_points = int(edges[-1]), int(points[-1])
   dtype = np.dtype(np.float32 if 8 * count * count > float32_above_bytes else np.float64)
   information = np.zeros(count)
@@ -377,7 +376,7 @@ def _assembled(folder: str, digest: str, dtype: str) -> bool:
                   for name in summary.get("files", {}).values()))
 
 
-def load_result(folder: str, *, tasks_reused: Optional[int] = None) -> PairwiseResult:
+def load_result(folder: str, *, tasks_reused: int | None = None) -> PairwiseResult:
   """The assembled result stored in `folder` (matrices memory-mapped read-only)."""
   with open(os.path.join(folder, _SUMMARY)) as f:
     summary = json.load(f)
@@ -416,10 +415,10 @@ def _as_inputs(mean: np.ndarray, logvar: np.ndarray, channels) -> tuple:
 
 
 def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
-                           client: Any = None, channels: Optional[np.ndarray] = None,
-                           block_channels: Optional[int] = None,
-                           row_chunks: Optional[int] = None,
-                           num_threads: Optional[int] = None,
+                           client: Any = None, channels: np.ndarray | None = None,
+                           block_channels: int | None = None,
+                           row_chunks: int | None = None,
+                           num_threads: int | None = None,
                            float32_above_bytes: int = FLOAT32_ABOVE_BYTES,
                            max_memory_bytes: int = BLOCK_WORK_BYTES,
                            progress: bool | Callable[[int, int], None] = False) -> PairwiseResult:
@@ -466,7 +465,6 @@ def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
   scheduler.SharedPathError
     With a client: `folder` is not writable from a worker or not shared with this process.
   """
-  from infofrag.fragments import _parallel  # pylint: disable=g-import-not-at-top
   mean_t, logvar_t, channels = _as_inputs(mean, logvar, channels)
   if block_channels is None:
     block_channels = default_block_channels(mean_t.shape[0])
@@ -485,45 +483,32 @@ def pairwise_nmi_vi_blocks(mean: np.ndarray, logvar: np.ndarray, *, folder: str,
       points = row_edges(num_points, default_row_chunks(len(block_pairs(len(edges) - 1)),
                                                         num_points, workers))
   if client is not None:
-    from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
     scheduler.check_shared_path(client, folder)
   digest = _prepare(folder, mean_t, logvar_t, inputs_digest, edges, points, max_memory_bytes)
   expected_dtype = "float32" if 8 * edges[-1]**2 > float32_above_bytes else "float64"
   if _assembled(folder, digest, expected_dtype):
     return load_result(folder)
-  tasks = stage_tasks(len(edges) - 1, len(points) - 1)
-  pending = [task for task in tasks if _load_task(folder, *task) is None]
-  reused = len(tasks) - len(pending)
+  planned = stage_tasks(len(edges) - 1, len(points) - 1)
+  pending = [task for task in planned if _load_task(folder, *task) is None]
+  reused = len(planned) - len(pending)
   if reused and progress:
-    print(f"pairwise NMI/VI: reusing {reused} of {len(tasks)} finished tasks in {folder}",
+    print(f"pairwise NMI/VI: reusing {reused} of {len(planned)} finished tasks in {folder}",
           file=sys.stderr)
-  report = _progress_reporter(progress, len(tasks), reused)
+  report = _progress_reporter(progress, len(planned), reused)
   try:
-    if client is None:
-      workers = min(_parallel.resolve_num_threads(num_threads), max(1, len(pending)))
-      with _parallel.single_threaded_blas():
-        with concurrent.futures.ThreadPoolExecutor(workers) as executor:
-          futures = [executor.submit(run_task, folder, *task) for task in pending]
-          try:
-            for future in concurrent.futures.as_completed(futures):
-              future.result()
-              report()
-          except (KeyboardInterrupt, SystemExit):
-            # Ctrl-C: stop at the running tasks (their results are kept) instead of
-            # letting the executor work through the queue before it exits.
-            for future in futures:
-              future.cancel()
-            raise
-    else:
-      from distributed import as_completed  # pylint: disable=g-import-not-at-top
-      futures = [client.submit(run_task, folder, *task, pure=False) for task in pending]
-      for future in as_completed(futures):
+    threads = min(_parallel.resolve_num_threads(num_threads), max(1, len(pending)))
+    # In-process tasks share the cores: one BLAS thread each.
+    blas = _parallel.single_threaded_blas() if client is None else contextlib.nullcontext()
+    calls = [(folder, *task) for task in pending]
+    with blas, tasks.run_tasks(run_task, calls, client=client, threads=threads) as finished:
+      for _, future in finished:
         future.result()
         report()
   finally:
     report(close=True)
     _release_fingerprints(client)
-  return _assemble(folder, edges, points, channels, digest, float32_above_bytes, len(tasks), reused)
+  return _assemble(folder, edges, points, channels, digest, float32_above_bytes, len(planned),
+                   reused)
 
 
 def _progress_reporter(progress, total: int, initial: int):
@@ -531,7 +516,7 @@ def _progress_reporter(progress, total: int, initial: int):
   state = {"done": initial}
   bar = None
   if progress is True:
-    from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+    from tqdm import tqdm
     bar = tqdm(total=total, initial=initial, desc="pairwise NMI/VI", unit="task", file=sys.stderr)
 
   def report(close=False):

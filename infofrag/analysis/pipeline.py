@@ -9,13 +9,13 @@ Per dataset (models of different datasets are never mixed):
 4. NMI / VI between all channels (`pairwise`, cached per ensemble);
 5. OPTICS structure per group and distance (`structure`);
 6. the structures redone on resamples of each group's models (`uncertainty`);
-7. figures (`figures`), fusion (`fusion_runs`), whole spaces (`whole_spaces`);
-8. table rows (`rows`), their intervals and chance levels (`uncertainty`), the
+7. figures (`figures`), fusion (`fusion_runs`), whole spaces (`spaces`);
+8. table rows (`tables`), their intervals and chance levels (`uncertainty`), the
    model-selection table (`selection`).
 
-Nothing here parses flags or prints tables: `infofrag.cli.evaluate` does, through
-`infofrag.reports.evaluation_tables`. Every stage reuses its cached result, so a rerun
-after Ctrl-C or a crash redoes only what is missing.
+Nothing here parses flags or prints tables: the commands do (`infofrag.cli.common.run_analysis`),
+after `outputs` wrote the tables. Every stage reuses its cached result, so a rerun after
+Ctrl-C or a crash redoes only what is missing.
 """
 
 from __future__ import annotations
@@ -24,22 +24,25 @@ import contextlib
 import dataclasses
 import os
 import time
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterator, Sequence
 
-from infofrag.evaluation import embedding as embedding_lib
-from infofrag.evaluation import figures as figures_lib
-from infofrag.evaluation import fusion_runs
+from infofrag.analysis import embedding as embedding_lib
+from infofrag.analysis import figures as figures_lib
+from infofrag.analysis import fusion_runs
+from infofrag.analysis import options as options_lib
+from infofrag.analysis import pairwise as pairwise_lib
+from infofrag.analysis import sample as sample_lib
+from infofrag.analysis import selection as selection_lib
+from infofrag.analysis import spaces as spaces_stage
+from infofrag.analysis import structure as structure_lib
+from infofrag.analysis import tables
+from infofrag.analysis import udr_group
+from infofrag.analysis import uncertainty
+from infofrag.distributed import scheduler
 from infofrag.evaluation import metric_runs
-from infofrag.evaluation import models as models_lib
-from infofrag.evaluation import options as options_lib
-from infofrag.evaluation import pairwise as pairwise_lib
-from infofrag.evaluation import rows as rows_lib
-from infofrag.evaluation import sample as sample_lib
-from infofrag.evaluation import selection as selection_lib
-from infofrag.evaluation import udr_group
-from infofrag.evaluation import structure as structure_lib
-from infofrag.evaluation import uncertainty
-from infofrag.evaluation import whole_spaces
+from infofrag.metrics import registry
+from infofrag.utils import layout
+from infofrag.zoo import loading as models_lib
 from infofrag.zoo import model_info
 
 
@@ -74,7 +77,7 @@ class DatasetAnalysis:
   ----------
   dataset : str
   models, hotspots, groups, spaces, model_similarity, fusion : list of dict
-      Table rows (see `rows`, `whole_spaces`, `fusion_runs`).
+      Table rows (see `tables`, `spaces`, `fusion_runs`).
   metrics_by_hyperparameter, selection : list of dict
       Each metric's mean per group with its interval; the model-selection table
       (`uncertainty`, `selection`).
@@ -155,7 +158,7 @@ class _Stages:
     start = time.time()
     try:
       yield
-    except Exception as error:  # pylint: disable=broad-except
+    except Exception as error:
       if models_lib.is_environment_error(error):
         raise
       self.analysis.stage_failures.append(
@@ -181,7 +184,7 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
   output_dir = options.output_dir
   sample = sample_lib.fingerprint_sample(dataset, size=options.fingerprint_size,
                                          seed=options.fingerprint_seed, output_dir=output_dir)
-  cache_dir = os.path.join(output_dir, "cache", sample.key)
+  cache_dir = layout.cache_dir(output_dir, sample.key)
   embedded = embedding_lib.embed_models(infos, sample, cache_dir=cache_dir, loader=loader,
                                         client=client, progress=options.progress)
   failures = list(embedded.failures)
@@ -212,8 +215,8 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
     return analysis, failures
 
   stages = _Stages(analysis, seconds)
-  structures: Optional[structure_lib.Structures] = None
-  matrices: Optional[pairwise_lib.PairwiseMatrices] = None
+  structures: structure_lib.Structures | None = None
+  matrices: pairwise_lib.PairwiseMatrices | None = None
   with stages.stage("pairwise"):
     channels = pairwise_lib.selected_channels(embeddings,
                                               include_inactive=options.include_inactive)
@@ -246,7 +249,7 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
                                               steps=options.fusion_steps,
                                               points=options.fusion_points)
       analysis.fusion = fusion_runs.fusion_rows(dataset, fusion_reports)
-  analysis.models = rows_lib.model_rows(embeddings, metric_rows, primary, sample.factor_names,
+  analysis.models = tables.model_rows(embeddings, metric_rows, primary, sample.factor_names,
                                         options.metrics,
                                         {f.model_dir: f.reason for f in metric_failures})
   with stages.stage("udr"):
@@ -264,7 +267,7 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
       row.update(udr_scores.get(e.info.model_dir, {}))
   if options.spaces or options.model_similarity:
     with stages.stage("spaces"):
-      spaces = whole_spaces.analyse_spaces(dataset, embeddings, sample, fusion_reports, options,
+      spaces = spaces_stage.analyse_spaces(dataset, embeddings, sample, fusion_reports, options,
                                            loader)
       for failure in spaces.pop("failures", []):
         analysis.stage_failures.append(StageFailure(dataset, *failure))
@@ -274,9 +277,9 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
   if structures:
     with stages.stage("tables"):
       if options.per_hyperparameter:
-        analysis.groups = rows_lib.group_rows(dataset, structures, embeddings, analysis.models,
+        analysis.groups = tables.group_rows(dataset, structures, embeddings, analysis.models,
                                               sample.factor_names)
-      analysis.hotspots = rows_lib.hotspot_rows(dataset, structures, embeddings,
+      analysis.hotspots = tables.hotspot_rows(dataset, structures, embeddings,
                                                 sample.factor_names)
     analysis.details["structures"] = {
         distance: {group: s.to_dict() for group, s in by_group.items()}
@@ -291,9 +294,9 @@ def analyse_dataset(dataset: str, infos: Sequence[model_info.ModelInfo],
 
 def _error_bars(analysis: DatasetAnalysis, embeddings: Sequence[embedding_lib.ModelEmbedding],
                 sample: sample_lib.FingerprintSample,
-                structures: Optional[structure_lib.Structures],
-                matrices: Optional[pairwise_lib.PairwiseMatrices],
-                resampled: Optional[dict], stability: Optional[dict],
+                structures: structure_lib.Structures | None,
+                matrices: pairwise_lib.PairwiseMatrices | None,
+                resampled: dict | None, stability: dict | None,
                 options: options_lib.EvaluationOptions, cache_dir: str, stages: _Stages) -> None:
   """Chance levels, intervals and hotspot stability on the rows, the per-group metric means
   and the model-selection table (each stage isolated like the others)."""
@@ -316,7 +319,7 @@ def _error_bars(analysis: DatasetAnalysis, embeddings: Sequence[embedding_lib.Mo
         uncertainty.add_group_chance(analysis.groups, analysis.hotspots, pair_null)
       if resampled is not None:
         uncertainty.add_group_intervals(analysis.groups, resampled, analysis.models, embeddings)
-    metric_names = [column for _, _, column in metric_runs.metric_columns(options.metrics)]
+    metric_names = [column for _, _, column in registry.metric_columns(options.metrics)]
     if options.per_hyperparameter and metric_names:
       analysis.metrics_by_hyperparameter = uncertainty.metric_group_rows(
           analysis.dataset, embeddings, analysis.models, metric_names,
@@ -334,7 +337,7 @@ def _error_bars(analysis: DatasetAnalysis, embeddings: Sequence[embedding_lib.Mo
 
 
 def analyse_zoo(model_dirs: Sequence[str], options: options_lib.EvaluationOptions,
-                *, loader: Optional[models_lib.ModelLoader] = None,
+                *, loader: models_lib.ModelLoader | None = None,
                 known_failures: Sequence[models_lib.ModelFailure] = ()) -> ZooAnalysis:
   """The whole analysis of a run (``options.output_dir`` must be set).
 
@@ -356,8 +359,7 @@ def analyse_zoo(model_dirs: Sequence[str], options: options_lib.EvaluationOption
     raise EvaluationInputError("the ensemble analysis needs --output_dir.")
   os.makedirs(options.output_dir, exist_ok=True)
   loader = loader or models_lib.ModelLoader()
-  if options.scheduler != "none":
-    from infofrag.distributed import scheduler  # pylint: disable=g-import-not-at-top
+  if options.scheduler.kind != "none":
     try:
       with scheduler.connect(options.scheduler) as client:
         try:

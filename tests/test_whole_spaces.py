@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from infofrag.evaluation import spaces
+from infofrag.analysis import tables
+from infofrag.fragments import whole_spaces as spaces
 
 
 def _factors(num_points=400, seed=0):
@@ -19,7 +20,7 @@ def _copy_of_factors(factors, log_variance=np.log(1e-4)):
 def test_a_copy_of_the_factors_has_nmi_one_with_them_and_noise_has_none():
   factors = _factors()
   names = ["a", "b"]
-  copy = spaces.space_row(_copy_of_factors(factors), factors, names, num_samples=2000, seed=0)
+  copy = tables.space_row(_copy_of_factors(factors), factors, names, num_samples=2000, seed=0)
   assert copy["factors_nmi"] == pytest.approx(1.0, abs=3 * copy["factors_nmi_err"] + 1e-6)
   assert copy["nmi_a"] > 0.6 and copy["nmi_b"] > 0.5  # each factor is a part of the copy
   # The copy holds exactly the factors' joint entropy about the points.
@@ -29,7 +30,7 @@ def test_a_copy_of_the_factors_has_nmi_one_with_them_and_noise_has_none():
   assert copy["bhattacharyya_info_bits"] == pytest.approx(entropy, abs=1e-6)
   rng = np.random.default_rng(1)
   noise = spaces.Space("noise", "model", rng.normal(size=(400, 3)), np.zeros((400, 3)))
-  row = spaces.space_row(noise, factors, names, num_samples=2000, seed=0)
+  row = tables.space_row(noise, factors, names, num_samples=2000, seed=0)
   assert abs(row["factors_nmi"]) < 0.1 and abs(row["nmi_a"]) < 0.1
   assert row["info_fraction"] == pytest.approx(row["info_bits"] / np.log2(400))
 
@@ -38,10 +39,10 @@ def test_concatenating_two_identical_models_keeps_the_information():
   # Codes far apart relative to their noise: a second copy adds no information about X.
   factors = _factors(300)
   model = _copy_of_factors(factors)
-  one = spaces.space_row(model, factors, ["a", "b"], num_samples=2000, seed=4)
+  one = tables.space_row(model, factors, ["a", "b"], num_samples=2000, seed=4)
   twice = spaces.concatenate([model, model], "twice")
   assert twice.mean.shape == (300, 4) and twice.members == 2 and twice.kind == "concatenation"
-  both = spaces.space_row(twice, factors, ["a", "b"], num_samples=2000, seed=5)
+  both = tables.space_row(twice, factors, ["a", "b"], num_samples=2000, seed=5)
   assert both["info_bits"] == pytest.approx(one["info_bits"], abs=4 * np.hypot(one["info_err"], both["info_err"]) + 1e-6)
 
 
@@ -49,8 +50,8 @@ def test_standard_errors_shrink_like_one_over_sqrt_draws():
   rng = np.random.default_rng(6)
   model = spaces.Space("m", "model", rng.normal(size=(200, 2)), np.full((200, 2), -0.5))
   factors = _factors(200)
-  small = spaces.space_row(model, factors, ["a", "b"], num_samples=500, seed=0)
-  large = spaces.space_row(model, factors, ["a", "b"], num_samples=8000, seed=0)
+  small = tables.space_row(model, factors, ["a", "b"], num_samples=500, seed=0)
+  large = tables.space_row(model, factors, ["a", "b"], num_samples=8000, seed=0)
   for key in ("info_err", "factors_nmi_err", "factors_vi_err"):
     assert large[key] / small[key] == pytest.approx(0.25, rel=0.25), key
 

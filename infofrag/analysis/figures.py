@@ -8,22 +8,19 @@ ordered and shaded by the OPTICS run on its own distance) and one
 from __future__ import annotations
 
 import os
-import re
 import sys
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
-from infofrag.evaluation import embedding as embedding_lib
-from infofrag.evaluation import models as models_lib
-from infofrag.evaluation import sample as sample_lib
-from infofrag.evaluation import structure as structure_lib
+from infofrag import fragments
+from infofrag.analysis import embedding as embedding_lib
+from infofrag.analysis import sample as sample_lib
+from infofrag.analysis import structure as structure_lib
+from infofrag.reports import dataset_figures
+from infofrag.utils import layout
+from infofrag.zoo import loading as models_lib
 from infofrag.zoo import saved_model
-
-
-def file_slug(name: str) -> str:
-  """`name` as a file-name part: runs of characters other than word, ".", "=", "-" become "_"."""
-  return re.sub(r"[^\w.=-]+", "_", name)
 
 
 def traversal_strip(model: saved_model.LoadedModel, embedding: embedding_lib.ModelEmbedding,
@@ -34,7 +31,6 @@ def traversal_strip(model: saved_model.LoadedModel, embedding: embedding_lib.Mod
   sample; images are mapped to [0, 1] by the model's recorded decoder output. Returns
   the path.
   """
-  from infofrag.reports import dataset_figures  # pylint: disable=g-import-not-at-top
   base = embedding.mean.mean(axis=0)
   low, high = np.percentile(embedding.mean[:, channel], [2, 98])
   if high - low < 1e-6:
@@ -48,20 +44,19 @@ def traversal_strip(model: saved_model.LoadedModel, embedding: embedding_lib.Mod
 def structure_figures(dataset: str, structures: structure_lib.Structures,
                       embeddings: Sequence[embedding_lib.ModelEmbedding],
                       sample: sample_lib.FingerprintSample, figure_dir: str,
-                      stability: Optional[Mapping[tuple[str, str], Mapping[int, float]]] = None
+                      stability: Mapping[tuple[str, str], Mapping[int, float]] | None = None
                       ) -> list[str]:
   """One structure figure per distance and group; returns the paths written.
 
   `stability` ({(distance, group): {hotspot label: fraction}}) is written beside each
   hotspot's name.
   """
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
   sizes = {group: members.size for group, members in structure_lib.group_members(
       embeddings, per_hyperparameter=True).items()}
   written = []
   for distance, by_group in structures.items():
     for group, structure in by_group.items():
-      path = os.path.join(figure_dir, f"structure_{file_slug(group)}_{distance}.png")
+      path = os.path.join(figure_dir, layout.structure_figure_name(group, distance))
       notes = {label: f"stab. {value:.2f}"
                for label, value in (stability or {}).get((distance, group), {}).items()
                if np.isfinite(value)}
@@ -90,8 +85,7 @@ def traversal_figures(structures: structure_lib.Structures,
     member = structure_lib.representative(hotspot, structure)
     name, channel = member.rsplit(":", 1)
     embedding = by_name[name]
-    path = os.path.join(figure_dir, f"hotspot_{hotspot.label}_traversal_{file_slug(name)}"
-                                    f"_ch{channel}.png")
+    path = os.path.join(figure_dir, layout.traversal_figure_name(hotspot.label, name, channel))
     try:
       written.append(traversal_strip(loader.load(embedding.info.model_dir), embedding,
                                      int(channel), path))
@@ -104,10 +98,10 @@ def traversal_figures(structures: structure_lib.Structures,
 def write_figures(dataset: str, structures: structure_lib.Structures,
                   embeddings: Sequence[embedding_lib.ModelEmbedding],
                   sample: sample_lib.FingerprintSample, loader: models_lib.ModelLoader,
-                  output_dir: str, stability: Optional[Mapping] = None) -> list[str]:
+                  output_dir: str, stability: Mapping | None = None) -> list[str]:
   """Structure figures (with each hotspot's stability when given), and traversals when the
   data are images; returns the paths."""
-  figure_dir = os.path.join(output_dir, "figures", dataset)
+  figure_dir = layout.figure_dir(output_dir, dataset)
   written = structure_figures(dataset, structures, embeddings, sample, figure_dir, stability)
   if sample.observations.ndim == 4:  # only image data decode into pictures
     written += traversal_figures(structures, embeddings, loader, figure_dir)

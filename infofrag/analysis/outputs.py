@@ -12,22 +12,21 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
-from infofrag.evaluation import fusion_runs
-from infofrag.evaluation import groups as groups_lib
-from infofrag.evaluation import metric_runs
-from infofrag.evaluation import options as options_lib
-from infofrag.evaluation import pipeline
-from infofrag.evaluation import resampling
-from infofrag.evaluation import rows as rows_lib
-from infofrag.evaluation import selection as selection_lib
-from infofrag.evaluation import spaces as spaces_lib
-from infofrag.evaluation import structure as structure_lib
-from infofrag.evaluation import uncertainty
-from infofrag.evaluation import whole_spaces
-from infofrag.reports import tables
+from infofrag.analysis import fusion_runs
+from infofrag.analysis import options as options_lib
+from infofrag.analysis import pipeline
+from infofrag.analysis import resampling
+from infofrag.analysis import selection as selection_lib
+from infofrag.analysis import structure as structure_lib
+from infofrag.analysis import tables
+from infofrag.analysis import uncertainty
+from infofrag.fragments import chance
+from infofrag.metrics import registry
+from infofrag.reports import tables as table_files
 from infofrag.utils import io
+from infofrag.utils import layout
 
 SPACE_SUMMARY_COLUMNS = [("space", "space"), ("kind", "kind"), ("method", "method"),
                          ("dims", "dims"),
@@ -50,30 +49,29 @@ TABLE_NAMES = ("models", "hotspots", "groups", "spaces", "model_similarity", "fu
 class MarkdownTables:
   """The Markdown of each table written (None: that table was not asked for)."""
   models: str
-  hotspots: Optional[str]
-  groups: Optional[str] = None
-  fusion: Optional[str] = None
-  spaces: Optional[str] = None
-  model_similarity: Optional[str] = None
-  metrics_by_hyperparameter: Optional[str] = None
-  selection: Optional[str] = None
+  hotspots: str | None
+  groups: str | None = None
+  fusion: str | None = None
+  spaces: str | None = None
+  model_similarity: str | None = None
+  metrics_by_hyperparameter: str | None = None
+  selection: str | None = None
 
 
 def _write(output_dir: str, name: str, rows: list[dict], columns: list, md_columns: list,
-           md_rows: Optional[list[dict]] = None, caption: str = "") -> str:
+           md_rows: list[dict] | None = None, caption: str = "") -> str:
   """Writes NAME.csv from `rows` and NAME.md from `md_rows` (default `rows`), the caption
   under the Markdown table; returns the Markdown."""
-  tables.write_csv(os.path.join(output_dir, f"{name}.csv"), rows, columns)
-  markdown = tables.markdown_table(rows if md_rows is None else md_rows, md_columns, digits=3)
+  table_files.write_csv(layout.table_path(output_dir, name, ".csv"), rows, columns)
+  markdown = table_files.markdown_table(rows if md_rows is None else md_rows, md_columns, digits=3)
   if caption:
     markdown += "\n\n" + caption
-  tables.write_markdown(os.path.join(output_dir, f"{name}.md"), markdown)
+  table_files.write_markdown(layout.table_path(output_dir, name, ".md"), markdown)
   return markdown
 
 
 def uncertainty_settings(options: options_lib.EvaluationOptions) -> dict[str, Any]:
   """How the intervals, stabilities and chance levels of a run were made (results.json)."""
-  from infofrag.fragments import chance  # pylint: disable=g-import-not-at-top
   return {
       "intervals": {"method": "delete-d jackknife over models", "deleted": "floor(sqrt(n))",
                     "confidence": resampling.CONFIDENCE, "resamples": options.resamples,
@@ -119,7 +117,7 @@ def _captions(options: options_lib.EvaluationOptions) -> dict[str, str]:
 
 
 def results_document(analysis: pipeline.ZooAnalysis,
-                     run_info: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+                     run_info: Mapping[str, Any] | None = None) -> dict[str, Any]:
   """The JSON document of results.json (every row, per-dataset details, settings)."""
   document = {
       "models": analysis.rows("models"), "hotspots": analysis.rows("hotspots"),
@@ -142,7 +140,7 @@ def results_document(analysis: pipeline.ZooAnalysis,
 
 def tables_written(options: options_lib.EvaluationOptions) -> list[str]:
   """The names of the tables a run with `options` writes (models and hotspots always)."""
-  metrics = bool(metric_runs.metric_columns(options.metrics))
+  metrics = bool(registry.metric_columns(options.metrics))
   asked = {"groups": options.per_hyperparameter, "spaces": options.spaces,
            "metrics_by_hyperparameter": options.per_hyperparameter and metrics,
            "selection": bool(selection_lib.supervised_columns(options.metrics)),
@@ -169,16 +167,16 @@ def remove_stale_outputs(output_dir: str, tables_kept: list[str], figures_kept: 
   for name in TABLE_NAMES:
     if name not in tables_kept:
       for extension in (".csv", ".md"):
-        path = os.path.join(output_dir, name + extension)
+        path = layout.table_path(output_dir, name, extension)
         if os.path.exists(path):
           os.remove(path)
           removed.append(path)
   kept = {os.path.realpath(p) for p in figures_kept}
-  for folder, _, names in os.walk(os.path.join(output_dir, "figures")):
+  for folder, _, names in os.walk(layout.figures_root(output_dir)):
     for name in names:
       path = os.path.join(folder, name)
       # models_scatter.png is drawn by the report from this run's models table.
-      if name.endswith(".png") and name != "models_scatter.png" \
+      if name.endswith(".png") and name != layout.MODELS_SCATTER_FIGURE \
           and os.path.realpath(path) not in kept:
         os.remove(path)
         removed.append(path)
@@ -195,12 +193,12 @@ def _figures_of(analysis: pipeline.ZooAnalysis) -> list[str]:
 
 
 def write_tables(analysis: pipeline.ZooAnalysis,
-                 run_info: Optional[Mapping[str, Any]] = None) -> MarkdownTables:
+                 run_info: Mapping[str, Any] | None = None) -> MarkdownTables:
   """Writes every table of the analysis and results.json; returns their Markdown."""
   options = analysis.options
   output_dir = options.output_dir
   models = analysis.rows("models")
-  metric_names = [column for _, _, column in metric_runs.metric_columns(options.metrics)]
+  metric_names = [column for _, _, column in registry.metric_columns(options.metrics)]
   # A zoo of several datasets shows each model's dataset (one analysis per dataset).
   dataset_column = ["dataset"] if len(analysis.datasets) > 1 else []
   # ... and each model's source when a zoo mixes SavedModels, ONNX encoders and bundles.
@@ -212,12 +210,12 @@ def write_tables(analysis: pipeline.ZooAnalysis,
   hotspots = analysis.rows("hotspots")
   hotspot_chance = ["stability", "mean_nmi_chance", "best_factor_nmi_chance"]
   result = MarkdownTables(
-      models=_write(output_dir, "models", models, rows_lib.model_columns(options.metrics)
+      models=_write(output_dir, "models", models, tables.model_columns(options.metrics)
                     + ["best_factor_chance_per_channel"], short_model_columns,
                     caption=captions["models"]),
       hotspots=_write(output_dir, "hotspots", hotspots,
-                      rows_lib.HOTSPOT_COLUMNS + hotspot_chance,
-                      rows_lib.HOTSPOT_COLUMNS[:-1] + ["stability"],
+                      tables.HOTSPOT_COLUMNS + hotspot_chance,
+                      tables.HOTSPOT_COLUMNS[:-1] + ["stability"],
                       md_rows=uncertainty.display_rows(hotspots, (),
                                                        ("mean_nmi", "best_factor_nmi")),
                       caption=captions["hotspots"] if hotspots else ""))
@@ -225,10 +223,10 @@ def write_tables(analysis: pipeline.ZooAnalysis,
   if options.per_hyperparameter:
     groups = analysis.rows("groups")
     result.groups = _write(output_dir, "groups", groups,
-                           uncertainty.interval_columns(groups_lib.GROUP_COLUMNS,
+                           uncertainty.interval_columns(tables.GROUP_COLUMNS,
                                                         uncertainty.GROUP_INTERVALS)
                            + ["mean_hotspot_nmi_chance", "resampling"],
-                           groups_lib.GROUP_COLUMNS,
+                           tables.GROUP_COLUMNS,
                            md_rows=uncertainty.display_rows(groups, uncertainty.GROUP_INTERVALS,
                                                             ("mean_hotspot_nmi",)),
                            caption=captions["groups"])
@@ -244,7 +242,7 @@ def write_tables(analysis: pipeline.ZooAnalysis,
     space_rows = analysis.rows("spaces")
     result.spaces = _write(output_dir, "spaces", space_rows,
                            uncertainty.interval_columns(
-                               spaces_lib.SPACE_COLUMNS + spaces_lib.factor_columns(
+                               tables.SPACE_COLUMNS + tables.factor_columns(
                                    analysis.factor_names), uncertainty.SPACE_MEANS)
                            + ["resampling"], SPACE_SUMMARY_COLUMNS,
                            md_rows=uncertainty.display_rows(space_rows, uncertainty.SPACE_MEANS),
@@ -260,13 +258,13 @@ def write_tables(analysis: pipeline.ZooAnalysis,
   if options.model_similarity:
     result.model_similarity = _write(output_dir, "model_similarity",
                                      analysis.rows("model_similarity"),
-                                     whole_spaces.SIMILARITY_COLUMNS,
-                                     whole_spaces.SIMILARITY_COLUMNS)
+                                     tables.SIMILARITY_COLUMNS,
+                                     tables.SIMILARITY_COLUMNS)
   if options.fusion:
     result.fusion = _write(output_dir, "fusion", analysis.rows("fusion"),
                            fusion_runs.FUSION_COLUMNS, fusion_runs.FUSION_COLUMNS)
   remove_stale_outputs(output_dir, tables_written(options), _figures_of(analysis))
-  io.write_json_atomic(os.path.join(output_dir, "results.json"),
+  io.write_json_atomic(layout.results_path(output_dir),
                        results_document(analysis, run_info))
   return result
 

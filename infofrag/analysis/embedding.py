@@ -14,18 +14,21 @@ import hashlib
 import os
 import sys
 import time
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from infofrag.evaluation import models as models_lib
-from infofrag.evaluation import sample as sample_lib
+from infofrag import fragments
+from infofrag.analysis import sample as sample_lib
+from infofrag.distributed import tasks
+from infofrag.fragments import structure as fragments_structure
 from infofrag.utils import io
+from infofrag.utils import layout
+from infofrag.zoo import loading as models_lib
 from infofrag.zoo import model_info
+from infofrag.zoo import saved_model
 
 CACHE_VERSION = 1
-# Channels at or below this information (bits) are inactive (the paper's cut).
-INFO_THRESHOLD_BITS = 0.01
 # A Gaussian encoder's posteriors lie well inside these bounds; values outside them are an
 # overflow or a wrong output convention, and would make channels look more (or less)
 # informative than log2(N) bits allows.
@@ -65,8 +68,8 @@ class ModelEmbedding:
 
   @property
   def active(self) -> np.ndarray:
-    """ndarray of shape (c,), bool: channels above `INFO_THRESHOLD_BITS`."""
-    return self.channel_information > INFO_THRESHOLD_BITS
+    """ndarray of shape (c,), bool: channels above `fragments.ACTIVE_BITS`."""
+    return self.channel_information > fragments_structure.ACTIVE_BITS
 
 
 class PosteriorError(ValueError):
@@ -197,7 +200,6 @@ def channel_statistics(mean: np.ndarray, logvar: np.ndarray, factor_fingerprints
   total : float, bits (all channels as one space)
   nmi, vi : ndarray of shape (c, n_factors) (vi in bits)
   """
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
   channels = fragments.LazyFingerprints(mean, logvar)
   whole = fragments.LazyFingerprints(mean, logvar, groups=[list(range(mean.shape[1]))])
   total = float(np.asarray(fragments.information(whole)).reshape(-1)[0])
@@ -208,10 +210,11 @@ def channel_statistics(mean: np.ndarray, logvar: np.ndarray, factor_fingerprints
 
 
 def cache_path(cache_dir: str, model_dir: str) -> str:
-  return os.path.join(cache_dir, f"{model_key(model_dir)}.npz")
+  """Where the embedding of the model in `model_dir` is cached (`layout.embedding_cache`)."""
+  return layout.embedding_cache(cache_dir, model_key(model_dir))
 
 
-def load_cached(info: model_info.ModelInfo, cache_dir: str) -> Optional[ModelEmbedding]:
+def load_cached(info: model_info.ModelInfo, cache_dir: str) -> ModelEmbedding | None:
   """The cached embedding of a model, or None (absent, damaged or of an older version)."""
   stored = io.load_npz_or_set_aside(cache_path(cache_dir, info.model_dir), _CACHED_ARRAYS)
   if stored is None or int(stored["version"]) != CACHE_VERSION:
@@ -223,7 +226,7 @@ def load_cached(info: model_info.ModelInfo, cache_dir: str) -> Optional[ModelEmb
 
 def embed_model(info: model_info.ModelInfo, sample: sample_lib.FingerprintSample, *,
                 cache_dir: str, loader: models_lib.ModelLoader, factor_fingerprints: np.ndarray,
-                timings: Optional[dict[str, float]] = None) -> tuple[ModelEmbedding, bool]:
+                timings: dict[str, float] | None = None) -> tuple[ModelEmbedding, bool]:
   """(embedding, was_cached) of one model on the sample; computed and cached when absent.
 
   `timings` accumulates seconds spent in "embedding" (loading + encoder) and
@@ -272,9 +275,7 @@ def embed_models(infos: Sequence[model_info.ModelInfo], sample: sample_lib.Finge
   With a Dask `client`, each model not yet cached is one task on a worker
   (`embed_from_files`); the results are then read from the shared cache.
   """
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
+  from tqdm import tqdm
   seconds = {"embedding": 0.0, "fingerprints": 0.0}
   embeddings, failures, reused = [], [], 0
   start = time.time()
@@ -301,7 +302,6 @@ def _embed_on_workers(infos: Sequence[model_info.ModelInfo], sample: sample_lib.
                       cache_dir: str, client: Any
                       ) -> tuple[list[model_info.ModelInfo], list[models_lib.ModelFailure]]:
   """Runs `embed_from_files` for the uncached models on Dask; (succeeded, failures)."""
-  from infofrag.zoo import saved_model  # pylint: disable=g-import-not-at-top
   pending, failed = [], {}
   for info in infos:
     try:
@@ -309,16 +309,17 @@ def _embed_on_workers(infos: Sequence[model_info.ModelInfo], sample: sample_lib.
         pending.append(info)
     except OSError as error:  # its weights cannot be read for the cache key
       failed[info.model_dir] = models_lib.ModelFailure(info.model_dir, str(error))
-  futures = [client.submit(embed_from_files, info, sample.path, cache_dir, pure=False)
-             for info in pending]
-  for info, future in zip(pending, futures):
-    try:
-      future.result()
-    except (saved_model.ModelLoadError,) + _MODEL_ERRORS as error:
-      if models_lib.is_environment_error(error):
-        raise
-      failed[info.model_dir] = models_lib.ModelFailure(info.model_dir,
-                                                       models_lib.first_line(error))
+  calls = [(info, sample.path, cache_dir) for info in pending]
+  with tasks.run_tasks(embed_from_files, calls, client=client, ordered=True) as finished:
+    for index, future in finished:
+      info = pending[index]
+      try:
+        future.result()
+      except (saved_model.ModelLoadError,) + _MODEL_ERRORS as error:
+        if models_lib.is_environment_error(error):
+          raise
+        failed[info.model_dir] = models_lib.ModelFailure(info.model_dir,
+                                                         models_lib.first_line(error))
   return ([info for info in infos if info.model_dir not in failed], list(failed.values()))
 
 
@@ -327,7 +328,7 @@ def channel_ids(embeddings: Sequence[ModelEmbedding]) -> list[str]:
   return [f"{e.info.name}:{c}" for e in embeddings for c in range(e.num_channels)]
 
 
-def concatenated(embeddings: Sequence[ModelEmbedding], *, points: Optional[int] = None
+def concatenated(embeddings: Sequence[ModelEmbedding], *, points: int | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
   """(mean, logvar) of all channels side by side, each of shape (points, total channels)."""
   mean = np.concatenate([e.mean[:points] for e in embeddings], axis=1)
@@ -341,7 +342,6 @@ def embed_from_files(info: model_info.ModelInfo, sample_path: str, cache_dir: st
   Reads everything from files a Dask worker can see, loads the model itself, and
   returns whether the embedding was already cached.
   """
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
   stored = np.load(sample_path)
   sample = sample_lib.FingerprintSample(str(stored["dataset"]), stored["observations"],
                                         stored["factors"].astype(np.int64),

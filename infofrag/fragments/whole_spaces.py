@@ -8,8 +8,7 @@ space the table gives, by Monte Carlo over the posteriors (`fragments.monte_carl
 - NMI and VI with all factors taken jointly (one discrete variable: the factor tuple) and
   with each factor;
 
-next to the Bhattacharyya bound of I(U;X) and of the joint-factor NMI on the same points,
-and MIG / SAP of the posterior means on the same points. A discrete factor enters the Monte
+next to the Bhattacharyya bound of I(U;X) and of the joint-factor NMI on the same points. A discrete factor enters the Monte
 Carlo estimators as a space of its own: one dimension whose posterior mean is the class
 index and whose variance is so small (1e-6) that different classes never overlap, so the
 estimators see exactly the factor's empirical distribution.
@@ -18,9 +17,10 @@ The paper's model-pair similarity (its smallNORB analysis) is `model_similarity`
 Carlo NMI/VI between every pair of models, combined by inverse-variance weighting.
 """
 
+from __future__ import annotations
+
 import dataclasses
-import warnings
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Sequence
 
 import numpy as np
 
@@ -36,13 +36,7 @@ FACTOR_LOG_VARIANCE = float(np.log(1e-6))
 # although I(U;F) <= I(U;X)), so NMI is not reported there: NaN, with the reason in "note".
 INFORMATION_FLOOR_BITS = 0.1
 
-SPACE_COLUMNS = ["dataset", "space", "kind", "method", "members", "dims", "points", "mc_samples", "seed",
-                 "info_bits", "info_err", "info_fraction", "bhattacharyya_info_bits",
-                 "factors_nmi", "factors_nmi_err", "factors_vi_bits", "factors_vi_err",
-                 "bhattacharyya_factors_nmi", "mig", "sap", "note"]
-
-
-def below_floor_note(info_bits: float, what: str = "I(U;X)") -> Optional[str]:
+def below_floor_note(info_bits: float, what: str = "I(U;X)") -> str | None:
   """The reason NMI is not reported for a space holding `info_bits` bits, or None if it is."""
   if np.isfinite(info_bits) and info_bits >= INFORMATION_FLOOR_BITS:
     return None
@@ -50,7 +44,7 @@ def below_floor_note(info_bits: float, what: str = "I(U;X)") -> Optional[str]:
           f"{INFORMATION_FLOOR_BITS:g}-bit floor")
 
 
-def clipped_nmi(value: Optional[float]) -> Optional[float]:
+def clipped_nmi(value: float | None) -> float | None:
   """NMI clipped to its valid range [0, 1] (estimates stray past it by their error); None
   and NaN stay."""
   if value is None or not np.isfinite(value):
@@ -82,7 +76,7 @@ class Space:
   method: str = ""
 
 
-def factor_space(labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def factor_space(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   """A discrete variable as a Gaussian space: ((N, 1) class indices, (N, 1) tiny log-variance).
 
   Parameters
@@ -110,28 +104,8 @@ def concatenate(spaces: Sequence[Space], name: str) -> Space:
                members=sum(s.members for s in spaces), method="+".join(methods))
 
 
-def _standard_metrics(mean: np.ndarray, factors: np.ndarray) -> Dict[str, Optional[float]]:
-  """MIG and SAP (dlib's definitions) of the posterior means on the sample's points.
-
-  SAP trains on the first half of the points and tests on the second. Both need at least
-  two codes; a one-dimensional space gets None.
-  """
-  from infofrag.metrics import mig as mig_lib  # pylint: disable=g-import-not-at-top
-  from infofrag.metrics import sap as sap_lib  # pylint: disable=g-import-not-at-top
-  if mean.shape[1] < 2:
-    return {"mig": None, "sap": None}
-  half = mean.shape[0] // 2
-  with warnings.catch_warnings():
-    # SAP treats every factor as classes (dlib); on a small sample scikit-learn warns that
-    # a factor with many values "could represent a regression problem".
-    warnings.filterwarnings("ignore", message="The number of unique classes is greater")
-    sap = sap_lib.compute_sap(mean[:half], factors[:half], mean[half:], factors[half:],
-                              random_state=0)["SAP_score"]
-  return {"mig": float(mig_lib.compute_mig(mean, factors)["discrete_mig"]), "sap": float(sap)}
-
-
-def _nmi_vi(space: Space, other: Tuple[np.ndarray, np.ndarray], num_samples: int,
-            seed: int) -> Tuple[float, float, float, float]:
+def _nmi_vi(space: Space, other: tuple[np.ndarray, np.ndarray], num_samples: int,
+            seed: int) -> tuple[float, float, float, float]:
   """(nmi, nmi_err, vi, vi_err) by Monte Carlo; NaN for a space that holds no information
   by the estimate (NMI is 0/0 there, e.g. an untrained fused space)."""
   try:
@@ -144,9 +118,10 @@ def _nmi_vi(space: Space, other: Tuple[np.ndarray, np.ndarray], num_samples: int
   return result.nmi, result.nmi_error, result.vi, result.vi_error
 
 
-def space_row(space: Space, factors: np.ndarray, factor_names: Sequence[str], *,
-              num_samples: int, seed: int, dataset: str = "") -> Dict:
-  """The spaces-table row of one space (see the module docstring for the columns).
+def space_measures(space: Space, factors: np.ndarray, factor_names: Sequence[str], *,
+                   num_samples: int, seed: int) -> dict:
+  """Information and factor NMI/VI of one space by Monte Carlo, beside their Bhattacharyya
+  bounds (see the module docstring; `infofrag.analysis.tables.space_row` adds MIG and SAP).
 
   Parameters
   ----------
@@ -162,8 +137,12 @@ def space_row(space: Space, factors: np.ndarray, factor_names: Sequence[str], *,
 
   Returns
   -------
-  dict: the `SPACE_COLUMNS` plus ``nmi_<factor>``, ``nmi_<factor>_err``, ``vi_<factor>``
-  and ``vi_<factor>_err`` for every factor.
+  dict
+      ``space``, ``kind``, ``method``, ``members``, ``dims``, ``points``, ``mc_samples``,
+      ``seed``, ``info_bits``, ``info_err``, ``info_fraction``, ``bhattacharyya_info_bits``,
+      ``factors_nmi``/``_err``, ``factors_vi_bits``/``_err``, ``bhattacharyya_factors_nmi``,
+      ``note``, and ``nmi_<factor>``, ``nmi_<factor>_err``, ``vi_<factor>``, ``vi_<factor>_err``
+      for every factor.
   """
   factors = np.asarray(factors)
   num_points = space.mean.shape[0]
@@ -180,7 +159,7 @@ def space_row(space: Space, factors: np.ndarray, factor_names: Sequence[str], *,
   joint_fingerprint = fragments.bhattacharyya_distances(*factor_space(factors))[None]
   bound_nmi, _ = fragments.pairwise_nmi_vi(whole, joint_fingerprint)
   bound_info = float(np.asarray(fragments.information(whole)).reshape(-1)[0])
-  row = {"dataset": dataset, "space": space.name, "kind": space.kind, "method": space.method,
+  row = {"space": space.name, "kind": space.kind, "method": space.method,
          "members": space.members,
          "dims": space.mean.shape[1], "points": num_points, "mc_samples": num_samples,
          "seed": seed, "info_bits": info, "info_err": info_err,
@@ -203,17 +182,10 @@ def space_row(space: Space, factors: np.ndarray, factor_names: Sequence[str], *,
     row["note"] = row["note"] or bound_note
   for key in ["factors_nmi", "bhattacharyya_factors_nmi"] + [f"nmi_{n}" for n in factor_names]:
     row[key] = clipped_nmi(row[key])
-  row.update(_standard_metrics(space.mean, factors))
   return row
 
 
-def factor_columns(factor_names: Sequence[str]) -> List[str]:
-  """The per-factor columns of `space_row`, in order."""
-  return [f"{prefix}_{name}{suffix}" for name in factor_names
-          for prefix in ("nmi", "vi") for suffix in ("", "_err")]
-
-
-def inverse_variance_mean(values: Sequence[float], errors: Sequence[float]) -> Tuple[float, float]:
+def inverse_variance_mean(values: Sequence[float], errors: Sequence[float]) -> tuple[float, float]:
   """Inverse-variance weighted mean of independent estimates and its standard error.
 
   mean = sum(v_k / e_k^2) / sum(1 / e_k^2), error = 1 / sqrt(sum(1 / e_k^2)).
@@ -229,7 +201,7 @@ def inverse_variance_mean(values: Sequence[float], errors: Sequence[float]) -> T
   return float(np.sum(weights * values) / np.sum(weights)), float(1.0 / np.sqrt(np.sum(weights)))
 
 
-def model_similarity(spaces: Sequence[Space], *, num_samples: int, seed: int) -> Dict:
+def model_similarity(spaces: Sequence[Space], *, num_samples: int, seed: int) -> dict:
   """Monte Carlo NMI and VI between every pair of spaces, and their combination.
 
   Returns

@@ -27,7 +27,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from infofrag.evaluation import sample as sample_lib
+from infofrag.analysis import sample as sample_lib
+from infofrag.data import named_data
+from infofrag.evaluation import evaluate
+from infofrag.metrics import registry
+from infofrag.utils import io
+from infofrag.utils import paths
 from infofrag.zoo import bundle as bundle_lib
 
 POINTS_FORMAT = "infofrag-points-v1"
@@ -52,11 +57,7 @@ def metric_point_factors(metric: str, dataset_name: str, *, gin_config_files: Se
   gin_config : str
       The operative config of the recorded run.
   """
-  import gin  # pylint: disable=g-import-not-at-top
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
-  from infofrag.evaluation import evaluate  # pylint: disable=g-import-not-at-top
-  from infofrag.metrics import registry  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import paths  # pylint: disable=g-import-not-at-top
+  import gin
   registry.resolve_metric_names(metric)
   gin.clear_config()
   try:
@@ -98,8 +99,6 @@ def write_points(path: str, dataset_name: str, *, fingerprint_size: int, fingerp
       For a dataset whose images are not a function of the factors (point indices would
       not name them), or a sample larger than the dataset.
   """
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
-  from infofrag.utils import io  # pylint: disable=g-import-not-at-top
   data = named_data.get_named_ground_truth_data(dataset_name)
   bundle_lib.check_deterministic(data, dataset_name, where=f"--dataset={dataset_name}")
   sample_lib.check_sample_fits(dataset_name, data, fingerprint_size)

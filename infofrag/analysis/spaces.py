@@ -5,37 +5,38 @@ Spaces (rows of spaces.csv):
 - per group (hyperparameter value) with two or more models, their latents concatenated;
 - every fused space of the fusion stage (on the fusion's points);
 and, with `model_similarity`, Monte Carlo NMI/VI between every pair of a group's models.
-The numbers themselves come from `infofrag.evaluation.spaces`.
+The numbers themselves come from `infofrag.fragments.whole_spaces`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
-from typing import Any, Dict, Iterator, List, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from infofrag.evaluation import embedding as embedding_lib
-from infofrag.evaluation import models as models_lib
-from infofrag.evaluation import options as options_lib
-from infofrag.evaluation import sample as sample_lib
-from infofrag.evaluation import spaces as spaces_lib
-from infofrag.evaluation import structure as structure_lib
+from infofrag.analysis import embedding as embedding_lib
+from infofrag.analysis import options as options_lib
+from infofrag.analysis import sample as sample_lib
+from infofrag.analysis import structure as structure_lib
+from infofrag.analysis import tables
+from infofrag.fragments import whole_spaces as spaces_lib
 from infofrag.reports import figures as figures_lib
 from infofrag.utils import io
+from infofrag.utils import layout
+from infofrag.zoo import loading as models_lib
 
 
 def embed_means(model_dirs: Sequence[str], observations: np.ndarray, *, cache_dir: str,
                 loader: models_lib.ModelLoader, progress: bool = True
-                ) -> List[tuple[np.ndarray, np.ndarray]]:
+                ) -> list[tuple[np.ndarray, np.ndarray]]:
   """[(mean, logvar)] of each model on `observations`, cached as cache_dir/means-<key>.npz."""
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  from tqdm import tqdm
   result = []
   for model_dir in tqdm(model_dirs, desc="embedding (spaces)", unit="model",
                         disable=not progress, file=sys.stderr):
-    path = os.path.join(cache_dir, f"means-{embedding_lib.model_key(model_dir)}.npz")
+    path = layout.means_cache(cache_dir, embedding_lib.model_key(model_dir))
     stored = io.load_npz_or_set_aside(path, ("mean", "logvar"))
     if stored is not None:
       result.append((stored["mean"], stored["logvar"]))
@@ -50,7 +51,7 @@ def embed_means(model_dirs: Sequence[str], observations: np.ndarray, *, cache_di
 
 
 def build_spaces(names: Sequence[str], methods: Sequence[str], group_of: Sequence[str],
-                 posteriors: Sequence) -> List[spaces_lib.Space]:
+                 posteriors: Sequence) -> list[spaces_lib.Space]:
   """Model spaces, then one concatenation per group of two or more models."""
   models = [spaces_lib.Space(name, "model", mean, logvar, method=method)
             for name, method, (mean, logvar) in zip(names, methods, posteriors)]
@@ -62,7 +63,7 @@ def build_spaces(names: Sequence[str], methods: Sequence[str], group_of: Sequenc
   return result
 
 
-def fused_spaces(fusion_reports: Dict) -> List[spaces_lib.Space]:
+def fused_spaces(fusion_reports: dict) -> list[spaces_lib.Space]:
   """The fused spaces of the fusion stage (each on its own first `num_points` points)."""
   result = []
   for target, report in fusion_reports.items():
@@ -77,25 +78,25 @@ def fused_spaces(fusion_reports: Dict) -> List[spaces_lib.Space]:
 
 def space_rows(dataset: str, spaces: Sequence[spaces_lib.Space], factors: np.ndarray,
                factor_names: Sequence[str], *, num_samples: int, seed: int,
-               failures: List[tuple[str, str, str]], progress: bool = True) -> List[Dict]:
-  """One `spaces.space_row` per space; a fused space uses the first points it was fused on.
+               failures: list[tuple[str, str, str]], progress: bool = True) -> list[dict]:
+  """One `tables.space_row` per space; a fused space uses the first points it was fused on.
 
   A space whose row cannot be computed is left out and recorded in `failures` as
   ("spaces", space name, reason); the other rows are kept.
   """
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  from tqdm import tqdm
   rows = []
   for space in tqdm(spaces, desc="whole spaces (Monte Carlo)", unit="space", disable=not progress,
                     file=sys.stderr):
     points = space.mean.shape[0]
     with _isolated(failures, "spaces", space.name):
-      rows.append(spaces_lib.space_row(space, factors[:points], factor_names,
+      rows.append(tables.space_row(space, factors[:points], factor_names,
                                        num_samples=num_samples, seed=seed, dataset=dataset))
   return rows
 
 
 @contextlib.contextmanager
-def _isolated(failures: List[tuple[str, str, str]], stage: str, subject: str) -> Iterator[None]:
+def _isolated(failures: list[tuple[str, str, str]], stage: str, subject: str) -> Iterator[None]:
   """Records an error of one space or group as (stage, subject, first line) and goes on."""
   try:
     yield
@@ -105,7 +106,7 @@ def _isolated(failures: List[tuple[str, str, str]], stage: str, subject: str) ->
 
 def similarity_by_group(names: Sequence[str], group_of: Sequence[str], posteriors: Sequence, *,
                         num_samples: int, seed: int,
-                        failures: List[tuple[str, str, str]]) -> Dict[str, Dict]:
+                        failures: list[tuple[str, str, str]]) -> dict[str, dict]:
   """`spaces.model_similarity` of every group with two or more models; a group that fails
   is recorded in `failures` as ("model_similarity", group, reason)."""
   result = {}
@@ -118,30 +119,10 @@ def similarity_by_group(names: Sequence[str], group_of: Sequence[str], posterior
   return result
 
 
-SIMILARITY_COLUMNS = ["dataset", "group", "model_a", "model_b", "nmi", "nmi_err", "vi_bits",
-                      "vi_err", "note"]
-COMBINED_COLUMNS = ["dataset", "group", "pairs", "nmi", "nmi_err", "vi_bits", "vi_err",
-                    "mc_samples", "seed"]
-
-
-def similarity_rows(dataset: str, similarity: Dict[str, Dict]) -> List[Dict]:
-  """Pair rows, then one combined (inverse-variance) row per group with model_a = "combined"."""
-  rows = []
-  for group, result in similarity.items():
-    rows += [dict(pair, dataset=dataset, group=group) for pair in result["pairs"]]
-    combined = result["combined"]
-    rows.append({"dataset": dataset, "group": group, "model_a": "combined",
-                 "model_b": f"{combined['pairs']} pairs", "nmi": combined["nmi"],
-                 "nmi_err": combined["nmi_err"], "vi_bits": combined["vi_bits"],
-                 "vi_err": combined["vi_err"]})
-  return rows
-
-
-def plot_similarity(similarity: Dict[str, Dict], path: str) -> str:
+def plot_similarity(similarity: dict[str, dict], path: str) -> str:
   """Heat maps of the pairwise model NMI, one panel per group, with colorbars (PNG)."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  import matplotlib
+  from matplotlib import pyplot as plt
   groups = list(similarity)
   fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.8), squeeze=False)
   for axis, group in zip(axes[0], groups):
@@ -167,7 +148,7 @@ def analyse_spaces(dataset: str, embeddings: Sequence[embedding_lib.ModelEmbeddi
                    sample: sample_lib.FingerprintSample,
                    fusion_reports: Mapping[str, Mapping[str, Any]],
                    options: options_lib.EvaluationOptions, loader: models_lib.ModelLoader
-                   ) -> Dict[str, Any]:
+                   ) -> dict[str, Any]:
   """Whole-space rows and model-pair similarity of one dataset's ensemble (JSON-able).
 
   On the fingerprint sample's first ``options.spaces_points`` points (all when 0); more
@@ -183,11 +164,11 @@ def analyse_spaces(dataset: str, embeddings: Sequence[embedding_lib.ModelEmbeddi
     space_sample = sample_lib.fingerprint_sample(dataset, size=points, seed=options.fingerprint_seed,
                                                  output_dir=options.output_dir)
     posteriors = embed_means([e.info.model_dir for e in embeddings], space_sample.observations,
-                             cache_dir=os.path.join(options.output_dir, "cache", space_sample.key),
+                             cache_dir=layout.cache_dir(options.output_dir, space_sample.key),
                              loader=loader, progress=options.progress)
   factors = space_sample.factors[:points]
-  failures: List[tuple[str, str, str]] = []
-  result: Dict[str, Any] = {"spaces_points": points, "spaces_sample": space_sample.path,
+  failures: list[tuple[str, str, str]] = []
+  result: dict[str, Any] = {"spaces_points": points, "spaces_sample": space_sample.path,
                             "failures": failures}
   if options.spaces:
     spaces = build_spaces(names, [e.info.method_label for e in embeddings], group_of, posteriors)
@@ -198,9 +179,9 @@ def analyse_spaces(dataset: str, embeddings: Sequence[embedding_lib.ModelEmbeddi
   if options.model_similarity:
     similarity = similarity_by_group(names, group_of, posteriors, num_samples=options.mc_samples,
                                      seed=options.mc_seed, failures=failures)
-    result["model_similarity"] = similarity_rows(dataset, similarity)
+    result["model_similarity"] = tables.similarity_rows(dataset, similarity)
     if similarity:
       result["model_similarity_figure"] = plot_similarity(
-          similarity, os.path.join(options.output_dir, "figures", dataset,
-                                   "model_similarity_nmi.png"))
+          similarity, layout.figure_path(options.output_dir, dataset,
+                                     layout.MODEL_SIMILARITY_FIGURE))
   return result

@@ -23,7 +23,7 @@ The interval is ``estimate +- t(n - 1) * se`` with the delete-d variance
 over B resamples (all C(n, d) subsets when there are at most ``resamples`` of them, else
 ``resamples`` distinct subsets drawn with a seeded generator). For a mean over models it
 is exactly the Student t interval. On the simulated ensembles of
-`infofrag.evaluation.simulation` (benchmarks/coverage.py, 200 repeats of 5 models) the
+`infofrag.analysis.simulation` (benchmarks/coverage.py, 200 repeats of 5 models) the
 percentile bootstrap over models covered the true mean active channels in 76% of repeats,
 this interval in 94%; for the OPTICS statistics it is conservative (coverage 0.995-1.00 for
 the fraction in hotspots and their mean NMI, 0.975-1.00 at 10 models).
@@ -39,7 +39,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -149,7 +149,7 @@ def model_subsets(num_models: int, *, resamples: int = DEFAULT_RESAMPLES,
 
 
 def jackknife_interval(estimate: np.ndarray, values: np.ndarray, subsets: ModelSubsets, *,
-                       bounds: Optional[Sequence[tuple[float, float]]] = None,
+                       bounds: Sequence[tuple[float, float]] | None = None,
                        confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray]:
   """The delete-d jackknife t interval of each statistic.
 
@@ -170,7 +170,7 @@ def jackknife_interval(estimate: np.ndarray, values: np.ndarray, subsets: ModelS
   low, high : ndarray of shape (S,)
       NaN where the estimate is NaN or fewer than two resamples define the statistic.
   """
-  from scipy import stats  # pylint: disable=g-import-not-at-top
+  from scipy import stats
   estimate = np.asarray(estimate, dtype=np.float64).reshape(-1)
   values = np.asarray(values, dtype=np.float64).reshape(subsets.count, estimate.size)
   finite = np.isfinite(values)
@@ -215,7 +215,7 @@ def subset_means(values: np.ndarray, subsets: ModelSubsets) -> np.ndarray:
 def structure_statistics(structure: fragments.EnsembleStructure) -> np.ndarray:
   """(hotspots, fraction of informative channels in hotspots, mean hotspot NMI).
 
-  The definitions of `infofrag.evaluation.groups.group_row`: the fraction is NaN without
+  The definitions of `infofrag.analysis.tables.group_row`: the fraction is NaN without
   informative channels, the mean NMI (clipped to [0, 1]) NaN without hotspots.
 
   Returns
@@ -231,7 +231,7 @@ def structure_statistics(structure: fragments.EnsembleStructure) -> np.ndarray:
 
 
 def membership(hotspots: Sequence[fragments.Hotspot], count: int,
-               positions: Optional[np.ndarray] = None) -> np.ndarray:
+               positions: np.ndarray | None = None) -> np.ndarray:
   """ndarray of shape (H, count), bool: hotspot h holds channel c.
 
   `positions` maps a hotspot's ``indices`` (into its structure's channels) to columns.

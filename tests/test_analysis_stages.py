@@ -7,25 +7,16 @@ import warnings
 import numpy as np
 import pytest
 
-from infofrag.evaluation import embedding
-from infofrag.evaluation import models
-from infofrag.evaluation import options as options_lib
-from infofrag.evaluation import outputs
-from infofrag.evaluation import pairwise
-from infofrag.evaluation import pipeline
-from infofrag.evaluation import rows
-from infofrag.evaluation import sample
-from infofrag.evaluation import structure
+from infofrag.analysis import embedding
+from infofrag.analysis import options as options_lib
+from infofrag.analysis import outputs
+from infofrag.analysis import pairwise
+from infofrag.analysis import pipeline
+from infofrag.analysis import sample
+from infofrag.analysis import structure
+from infofrag.zoo import loading as models
 from infofrag.zoo import model_info
 from tests.helpers import tf1_hub
-
-PIXELS = 64 * 64
-
-
-def _ramp(axis):
-  grid = np.indices((64, 64))[axis].astype(np.float32)
-  return ((grid - 32.0) / 32.0 * 0.05).reshape(PIXELS)
-
 
 @pytest.fixture(scope="module", name="zoo")
 def fixture_zoo(tmp_path_factory):
@@ -33,7 +24,7 @@ def fixture_zoo(tmp_path_factory):
   root = str(tmp_path_factory.mktemp("zoo"))
   rng = np.random.RandomState(0)
   for number in range(3):
-    weights = np.stack([_ramp(1), _ramp(0), rng.normal(0, 0.02, PIXELS)], axis=1)
+    weights = np.stack([tf1_hub.ramp(1), tf1_hub.ramp(0), rng.normal(0, 0.02, tf1_hub.PIXELS)], axis=1)
     tf1_hub.build_tf1_hub_model(
         os.path.join(root, str(number)), weights.astype(np.float32), logvar_value=-4.0,
         bindings={"dataset.name": "'synthetic_dsprites'", "model.model": "@vae()",
@@ -208,12 +199,12 @@ def test_inactive_channels_stay_out_of_the_pairwise_stage_and_show_as_inactive(t
 
 def test_a_fully_collapsed_ensemble_is_analysed_and_reported(tmp_path):
   # Every channel inactive (constant encoders): no pairs, no hotspots, still tables and a report.
-  from infofrag.reports import html_report  # pylint: disable=g-import-not-at-top
+  from infofrag.reports import html_report
   root = str(tmp_path / "zoo")
   for number in range(2):
     tf1_hub.build_tf1_hub_model(
         # Distinct log-variances: identical constant encoders would be one model counted once.
-        os.path.join(root, str(number)), np.zeros((PIXELS, 2), np.float32),
+        os.path.join(root, str(number)), np.zeros((tf1_hub.PIXELS, 2), np.float32),
         logvar_value=0.1 * number,
         bindings={"dataset.name": "'synthetic_dsprites'", "model.model": "@vae()",
                   "model.name": "'beta_vae'", "vae.beta": "16.0",

@@ -21,12 +21,12 @@ the true value.
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from infofrag import fragments
-from infofrag.evaluation import resampling
+from infofrag.analysis import resampling
 
 STATISTICS = ("mean_active_channels",) + resampling.STRUCTURE_STATISTICS
 
@@ -211,13 +211,13 @@ class Coverage:
   truth: dict
   covered: np.ndarray
   widths: np.ndarray
-  bootstrap_covered: Optional[np.ndarray] = None
+  bootstrap_covered: np.ndarray | None = None
 
   def rates(self) -> dict[str, float]:
     """{statistic: fraction of repeats whose interval held the truth} (NaN intervals miss)."""
     return {name: float(v) for name, v in zip(STATISTICS, self.covered.mean(axis=0))}
 
-  def bootstrap_rates(self) -> Optional[dict[str, float]]:
+  def bootstrap_rates(self) -> dict[str, float] | None:
     if self.bootstrap_covered is None:
       return None
     return {name: float(v) for name, v in zip(STATISTICS, self.bootstrap_covered.mean(axis=0))}
@@ -225,7 +225,7 @@ class Coverage:
 
 def coverage(population: Population, *, num_models: int, repeats: int,
              resamples: int = resampling.DEFAULT_RESAMPLES, min_samples: int = 3, seed: int = 0,
-             with_bootstrap: bool = False, truth: Optional[dict] = None) -> Coverage:
+             with_bootstrap: bool = False, truth: dict | None = None) -> Coverage:
   """Draws `repeats` ensembles of `num_models` models; counts intervals that hold the truth."""
   truth = truth or true_values(population)
   target = np.array([truth[name] for name in STATISTICS])

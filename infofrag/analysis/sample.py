@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from infofrag.data import named_data
 from infofrag.utils import io
+from infofrag.utils import layout
 
 
 @dataclasses.dataclass
@@ -38,7 +40,7 @@ class FingerprintSample:
   @property
   def key(self) -> str:
     """File stem of the sample, e.g. ``dsprites_n1000_seed0`` (names its cache folder)."""
-    return os.path.splitext(os.path.basename(self.path))[0]
+    return layout.sample_key(self.path)
 
   @property
   def size(self) -> int:
@@ -92,7 +94,6 @@ def check_sample_fits(dataset_name: str, data: Any, size: int, *,
 
 def check_samples_fit(datasets: list[str], size: int, *, flag: str = "--fingerprint_size") -> None:
   """`check_sample_fits` for each dataset (run before any model is touched)."""
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
   for dataset in datasets:
     check_sample_fits(dataset, named_data.get_named_ground_truth_data(dataset), size, flag=flag)
 
@@ -112,10 +113,9 @@ def fingerprint_sample(dataset_name: str, *, size: int, seed: int,
   output_dir : str
       The run's folder; the sample goes to ``fingerprints/`` under it.
   """
-  from infofrag.data import named_data  # pylint: disable=g-import-not-at-top
   if size < 2:
     raise ValueError(f"--fingerprint_size must be at least 2, got {size}.")
-  path = os.path.join(output_dir, "fingerprints", f"{dataset_name}_n{size}_seed{seed}.npz")
+  path = layout.sample_path(output_dir, dataset_name, size, seed)
   data = named_data.get_named_ground_truth_data(dataset_name)
   check_sample_fits(dataset_name, data, size)
   names = list(getattr(data, "factor_names", [f"factor{i}" for i in range(data.num_factors)]))

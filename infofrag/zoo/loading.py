@@ -11,7 +11,7 @@ import dataclasses
 import errno
 import json
 import os
-from typing import Optional, Sequence
+from typing import Sequence
 
 from infofrag.zoo import model_info
 from infofrag.zoo import saved_model
@@ -59,7 +59,7 @@ def first_line(error: BaseException) -> str:
   return lines[0] if lines else type(error).__name__
 
 
-def failed_trainings(zoo: Optional[str]) -> list[ModelFailure]:
+def failed_trainings(zoo: str | None) -> list[ModelFailure]:
   """Models of a sweep's zoo whose training failed, from ``ZOO/sweep.json``.
 
   A failed training leaves no model folder (or only a hidden partial one), so without this
@@ -114,7 +114,7 @@ def display_names(model_dirs: Sequence[str]) -> list[str]:
       depth[i] += 1
 
 
-def find_models(*, zoo: Optional[str] = None, patterns: Sequence[str] = ()) -> list[str]:
+def find_models(*, zoo: str | None = None, patterns: Sequence[str] = ()) -> list[str]:
   """Absolute model directories under a zoo root and/or matching glob patterns.
 
   Raises
@@ -125,7 +125,7 @@ def find_models(*, zoo: Optional[str] = None, patterns: Sequence[str] = ()) -> l
   return model_info.find_model_dirs(zoo, list(patterns))
 
 
-def read_models(model_dirs: Sequence[str], *, dataset_override: Optional[str] = None,
+def read_models(model_dirs: Sequence[str], *, dataset_override: str | None = None,
                 require_saved_model: bool = True
                 ) -> tuple[list[model_info.ModelInfo], list[ModelFailure]]:
   """Reads each model's training config once; each model gets a unique display name.
@@ -211,6 +211,6 @@ class ModelLoader:
       self._models[model_dir] = saved_model.load_model(model_dir)
     return self._models[model_dir]
 
-  def loaded(self, model_dir: str) -> Optional[saved_model.LoadedModel]:
+  def loaded(self, model_dir: str) -> saved_model.LoadedModel | None:
     """The model if it was already loaded, else None (never loads)."""
     return self._models.get(model_dir)

@@ -1,7 +1,7 @@
 """NMI and VI between every pair of active channels of an ensemble (the paper's pairwise stage).
 
 Cached as ``OUT/cache/<sample key>/pairwise-<digest>.npz`` (one in-process call) or in the
-folder ``pairwise-<digest>/`` of `infofrag.distributed.pairwise` (tasks of channel blocks: on
+folder ``pairwise-<digest>/`` of `infofrag.analysis.pairwise_blocks` (tasks of channel blocks: on
 Dask, or too many channels for one call), the digest over the ordered model keys and the
 selected channels (so a different or reordered ensemble never reuses another's matrices).
 """
@@ -11,15 +11,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import os
 import sys
 import threading
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from infofrag.evaluation import embedding as embedding_lib
+from infofrag import fragments
+from infofrag.analysis import embedding as embedding_lib
+from infofrag.analysis import pairwise_blocks as distributed_pairwise
+from infofrag.fragments import _parallel
 from infofrag.utils import io
+from infofrag.utils import layout
 
 # Pair accumulators (five float64 [K+1, K+1] arrays per thread) above this size
 # switch the in-process stage from one symmetric call to tasks of channel blocks.
@@ -48,14 +51,13 @@ class PairwiseMatrices:
   cached: bool
 
 
-def block_channels(count: int, num_threads: int, max_accumulator_bytes: int) -> Optional[int]:
+def block_channels(count: int, num_threads: int, max_accumulator_bytes: int) -> int | None:
   """None when one symmetric call over `count` channels fits the accumulator budget.
 
   Otherwise the channels per block of `pairwise_nmi_vi_blocks` tasks such that
   `num_threads` tasks at a time (each with [c + 1, c + 1] accumulators) fit it, at
   most the distributed stage's default block.
   """
-  from infofrag.distributed import pairwise as distributed_pairwise  # pylint: disable=g-import-not-at-top
   per_pair = 5 * 8 * num_threads
   if per_pair * (count + 1)**2 <= max_accumulator_bytes:
     return None
@@ -67,7 +69,7 @@ def selected_channels(embeddings: Sequence[embedding_lib.ModelEmbedding], *,
                       include_inactive: bool = False) -> np.ndarray:
   """Positions, among all channels of the ensemble, of the channels that enter the stage.
 
-  Inactive channels (at most `INFO_THRESHOLD_BITS` of information, the paper's cut) carry
+  Inactive channels (at most `fragments.ACTIVE_BITS` of information, the paper's cut) carry
   nothing to compare, so they are left out unless `include_inactive`.
   """
   active = np.concatenate([e.active for e in embeddings])
@@ -85,7 +87,7 @@ def stage_key(embeddings: Sequence[embedding_lib.ModelEmbedding], channels: np.n
 
 
 def ensemble_pairwise(embeddings: Sequence[embedding_lib.ModelEmbedding], *, cache_dir: str,
-                      channels: Optional[np.ndarray] = None, client: Any = None,
+                      channels: np.ndarray | None = None, client: Any = None,
                       progress: bool = True,
                       max_accumulator_bytes: int = PAIRWISE_ACCUMULATOR_BYTES
                       ) -> PairwiseMatrices:
@@ -101,7 +103,7 @@ def ensemble_pairwise(embeddings: Sequence[embedding_lib.ModelEmbedding], *, cac
       Positions among all channels to compare (default: `selected_channels`).
   client : distributed.Client or None
       None: in this process. Otherwise one Dask task per pair of channel blocks,
-      resumable block by block (`infofrag.distributed.pairwise`); the numbers agree with
+      resumable block by block (`infofrag.analysis.pairwise_blocks`); the numbers agree with
       the in-process ones to 1e-12.
   progress : bool
       A progress bar on stderr.
@@ -124,18 +126,16 @@ def ensemble_pairwise(embeddings: Sequence[embedding_lib.ModelEmbedding], *, cac
   channels = np.asarray(channels, dtype=np.int64)
   key = stage_key(embeddings, channels)
   mean, logvar = embedding_lib.concatenated(embeddings)
-  from infofrag.fragments import _parallel  # pylint: disable=g-import-not-at-top
   block = block_channels(channels.size, _parallel.resolve_num_threads(None), max_accumulator_bytes)
   if channels.size and (client is not None or block is not None):
-    from infofrag.distributed import pairwise as distributed_pairwise  # pylint: disable=g-import-not-at-top
     result = distributed_pairwise.pairwise_nmi_vi_blocks(
-        mean, logvar, folder=os.path.join(cache_dir, f"pairwise-{key}"), client=client,
+        mean, logvar, folder=layout.pairwise_cache(cache_dir, key, blocked=True), client=client,
         channels=channels, block_channels=None if client is not None else block,
         progress=progress)
     return PairwiseMatrices(np.asarray(result.nmi, dtype=np.float64),
                             np.asarray(result.vi, dtype=np.float64), result.information,
                             channels, result.tasks_reused == result.tasks_total)
-  path = os.path.join(cache_dir, f"pairwise-{key}.npz")
+  path = layout.pairwise_cache(cache_dir, key, blocked=False)
   stored = io.load_npz_or_set_aside(path, ("nmi", "vi", "information"))
   if stored is not None:
     return PairwiseMatrices(stored["nmi"], stored["vi"], stored["information"], channels, True)
@@ -163,8 +163,7 @@ def pairwise_nmi_vi(mean: np.ndarray, logvar: np.ndarray, *, progress: bool = Tr
   vi : ndarray of shape (k, k), bits
   information : ndarray of shape (k,), bits
   """
-  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
+  from tqdm import tqdm
   count, num_points = mean.shape[1], mean.shape[0]
   if count == 0:  # e.g. every channel of a collapsed ensemble is inactive
     return np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0)

@@ -21,13 +21,13 @@ ensemble:
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from infofrag.evaluation import embedding as embedding_lib
-from infofrag.evaluation import metric_runs
-from infofrag.evaluation import pairwise as pairwise_lib
+from infofrag.analysis import embedding as embedding_lib
+from infofrag.analysis import pairwise as pairwise_lib
+from infofrag.metrics import registry
 
 CONFIDENCE = 0.95
 UDR_PREFIX = "udr"
@@ -42,13 +42,13 @@ SCORE_DESCRIPTIONS = {
 
 def supervised_columns(metrics: Sequence[str]) -> list[str]:
   """The models-table columns of the supervised metrics among `metrics`."""
-  return [column for metric, _, column in metric_runs.metric_columns(metrics)
+  return [column for metric, _, column in registry.metric_columns(metrics)
           if metric != "unsupervised" and not column.startswith(UDR_PREFIX)]
 
 
 def unsupervised_metric_columns(metrics: Sequence[str]) -> list[str]:
   """dlib's unsupervised scores among `metrics` (their models-table columns)."""
-  return [column for metric, _, column in metric_runs.metric_columns(metrics)
+  return [column for metric, _, column in registry.metric_columns(metrics)
           if metric == "unsupervised"]
 
 
@@ -68,7 +68,7 @@ def spearman_bootstrap(x: np.ndarray, y: np.ndarray, *, resamples: int, seed: in
   (rho, low, high, n): NaN where fewer than 3 pairs or a constant variable leave rho
   undefined; resamples whose rho is undefined (a constant draw) are left out.
   """
-  from scipy import stats  # pylint: disable=g-import-not-at-top
+  from scipy import stats
   x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
   keep = np.isfinite(x) & np.isfinite(y)
   x, y = x[keep], y[keep]
@@ -96,7 +96,7 @@ def spearman_bootstrap(x: np.ndarray, y: np.ndarray, *, resamples: int, seed: in
 
 def model_scores(embeddings: Sequence[embedding_lib.ModelEmbedding],
                  model_table: Sequence[Mapping], *,
-                 matrices: Optional[pairwise_lib.PairwiseMatrices] = None,
+                 matrices: pairwise_lib.PairwiseMatrices | None = None,
                  space_rows: Sequence[Mapping] = (), metrics: Sequence[str] = ()
                  ) -> dict[str, np.ndarray]:
   """{score: ndarray of shape (n,)} per model, in `embeddings` order (NaN: no value).
@@ -184,7 +184,7 @@ def selection_columns(metric_names: Sequence[str]) -> list[str]:
 
 def dataset_selection(dataset: str, embeddings: Sequence[embedding_lib.ModelEmbedding],
                       model_table: Sequence[Mapping], metrics: Sequence[str], *,
-                      matrices: Optional[pairwise_lib.PairwiseMatrices],
+                      matrices: pairwise_lib.PairwiseMatrices | None,
                       space_rows: Sequence[Mapping],
                       resamples: int, seed: int) -> list[dict]:
   """The selection rows of one dataset."""

@@ -9,10 +9,12 @@ from __future__ import annotations
 import sys
 from typing import Any, Mapping, Sequence
 
-from infofrag.evaluation import embedding as embedding_lib
-from infofrag.evaluation import sample as sample_lib
-from infofrag.evaluation import spaces as spaces_lib
+from infofrag import fragments
+from infofrag import fusion
+from infofrag.analysis import embedding as embedding_lib
+from infofrag.analysis import sample as sample_lib
 from infofrag.fragments import structure as fragments_structure
+from infofrag.fragments import whole_spaces as spaces_lib
 
 FUSION_COLUMNS = ["dataset", "fused", "members", "points", "dim", "fused_info_bits",
                   "members_mean_info_bits", "members_max_info_bits", "gain_over_best_bits",
@@ -33,9 +35,7 @@ def run_fusion(embeddings: Sequence[embedding_lib.ModelEmbedding],
   dim, steps, points : int
       Fused dimension, SGD steps, and fingerprint points used.
   """
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  from infofrag import fragments  # pylint: disable=g-import-not-at-top
-  from infofrag import fusion  # pylint: disable=g-import-not-at-top
+  import numpy as np
   points = min(points, sample.size)
   factors = sample.factors[:points]
   options = dict(dim=dim, steps=steps, factor_names=sample.factor_names)
