@@ -55,7 +55,8 @@ def _tf1_step_seconds(tf, np, dataset, batch, steps, repeats):
     terms = model.train_step(images, step, tf.stack([tf.constant(0, tf.int64), step]))
     # A TF1 graph runs only what is fetched: fetch the step's variable updates too.
     updates = [op for op in graph.get_operations() if op not in before
-               and op.type in ("AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp")]
+               and op.type.startswith(("AssignVariableOp", "AssignAddVariableOp",
+                                       "AssignSubVariableOp", "ResourceApply"))]
     fetches = [terms["loss"], updates]
     initialise = tf.compat.v1.global_variables_initializer()
   times = []
