@@ -152,33 +152,13 @@ def _summaries(log_dir, tag):
   return sorted(found)
 
 
-def test_interrupt_inside_a_call_resumes_from_the_last_whole_call(tmp_path, monkeypatch):
-  extra = ["model.training_steps = 9"]
-  options = train.LoopOptions(progress=False, checkpoint_every=100, steps_per_call=3)
-  _train(tmp_path / "clean", extra=extra, options=options)
-  calls = {"n": 0}
-  original_next = data_stream.BatchStream.next
-
-  def interrupting_next(self):
-    calls["n"] += 1
-    if calls["n"] == 5:  # Ctrl-C while gathering the second call's batches
-      raise KeyboardInterrupt
-    return original_next(self)
-
-  monkeypatch.setattr(data_stream.BatchStream, "next", interrupting_next)
-  resumed_dir = tmp_path / "resumed"
-  with pytest.raises(KeyboardInterrupt):
-    _train(resumed_dir, extra=extra, options=options)
-  partial = train.partial_dir(str(resumed_dir))
-  assert tf.train.latest_checkpoint(os.path.join(partial, "model", "tf_checkpoint")).endswith("-3")
-  monkeypatch.setattr(data_stream.BatchStream, "next", original_next)
-  assert _train(resumed_dir, extra=extra, resume=True, options=options)["global_step"] == 9
-  clean, resumed = _checkpoint_arrays(str(tmp_path / "clean")), _checkpoint_arrays(str(resumed_dir))
-  for name in clean:
-    np.testing.assert_array_equal(clean[name], resumed[name], err_msg=name)
-
-
-def test_resume_after_interrupt_gives_the_uninterrupted_weights(tmp_path, monkeypatch):
+@pytest.mark.parametrize("options, interrupted_at, checkpoint", [
+    # Ctrl-C while waiting for the 6th batch, one step per call: the checkpoint of step 5.
+    (STEPWISE, 6, 5),
+    # Ctrl-C while gathering the second call's batches (3 per call): the first call's.
+    (train.LoopOptions(progress=False, checkpoint_every=100, steps_per_call=3), 5, 3)])
+def test_resume_after_interrupt_gives_the_uninterrupted_weights(tmp_path, monkeypatch, options,
+                                                                interrupted_at, checkpoint):
   extra = ["model.training_steps = 9"]
   _train(tmp_path / "clean", extra=extra)
   calls = {"n": 0}
@@ -186,19 +166,20 @@ def test_resume_after_interrupt_gives_the_uninterrupted_weights(tmp_path, monkey
 
   def interrupting_next(self):
     calls["n"] += 1
-    if calls["n"] == 6:  # Ctrl-C while waiting for the 6th batch
+    if calls["n"] == interrupted_at:
       raise KeyboardInterrupt
     return original_next(self)
 
   monkeypatch.setattr(data_stream.BatchStream, "next", interrupting_next)
   resumed_dir = tmp_path / "resumed"
   with pytest.raises(KeyboardInterrupt):
-    _train(resumed_dir, extra=extra, options=STEPWISE)
+    _train(resumed_dir, extra=extra, options=options)
   assert not resumed_dir.exists()  # an unfinished run never looks finished
   partial = train.partial_dir(str(resumed_dir))
-  assert tf.train.latest_checkpoint(os.path.join(partial, "model", "tf_checkpoint")).endswith("-5")
+  latest = tf.train.latest_checkpoint(os.path.join(partial, "model", "tf_checkpoint"))
+  assert latest.endswith(f"-{checkpoint}")
   monkeypatch.setattr(data_stream.BatchStream, "next", original_next)
-  results = _train(resumed_dir, extra=extra, resume=True)
+  results = _train(resumed_dir, extra=extra, resume=True, options=options)
   assert results["global_step"] == 9
   clean, resumed = _checkpoint_arrays(str(tmp_path / "clean")), _checkpoint_arrays(str(resumed_dir))
   assert clean.keys() == resumed.keys()
