@@ -123,10 +123,10 @@ def test_conv_model_on_synthetic_dsprites_is_deterministic(tmp_path):
 
 
 def test_steps_per_call_does_not_change_the_weights_or_the_summaries(tmp_path):
-  # 11 steps in calls of 1, of 4 (cut at the checkpoints every 5 steps) and of 50.
+  # 11 steps in calls of 1, and of 4 cut at the checkpoints every 5 steps (4, 1, 4, 1, 1).
   extra = ["model.training_steps = 11"]
   arrays, losses = [], []
-  for per_call in (1, 4, 50):
+  for per_call in (1, 4):
     options = train.LoopOptions(progress=False, checkpoint_every=5, summary_every=1,
                                 steps_per_call=per_call)
     model_dir = tmp_path / f"k{per_call}"
@@ -138,7 +138,7 @@ def test_steps_per_call_does_not_change_the_weights_or_the_summaries(tmp_path):
     for name in arrays[0]:
       np.testing.assert_array_equal(arrays[0][name], other[name], err_msg=name)
   assert [step for step, _ in losses[0]] == list(range(1, 12))
-  assert losses[1] == losses[0] and losses[2] == losses[0]
+  assert losses[1] == losses[0]
 
 
 def _summaries(log_dir, tag):
