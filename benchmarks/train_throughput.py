@@ -10,6 +10,9 @@ Prints steps/s of, measured in alternating chunks so that all see the same load:
   (d) with --tf1, the same model as a TF1 graph run by `tf.compat.v1.Session`, one
       `session.run` per step fed one fixed batch (dlib's TF1 step without its input
       pipeline; dlib itself needs TensorFlow 1 and cannot run here).
+  (e) with --adam_compare, (c) with the Adam update written as about ten element-wise
+      operations per variable (before infofrag used TF1's fused kernel), timed in
+      alternation with (c).
 Rates are total steps / total time over all chunks; ratios are (a)/(b), (a)/(c), (a)/(d).
 
 Models: `--model conv` is dlib's conv VAE (conv_encoder / deconv_decoder, 10 latents,
@@ -18,6 +21,7 @@ Bernoulli loss) on 64x64 synthetic_dsprites; `--model quick32` the quickstart's 
 Set TF_NUM_INTRAOP_THREADS=1 to measure one training's share of a 2-core machine.
 
   python benchmarks/train_throughput.py [--model conv] [--steps 100] [--repeats 6] [--tf1]
+                                        [--adam_compare]
 """
 
 import argparse
@@ -72,6 +76,19 @@ def _tf1_step_seconds(tf, np, dataset, batch, steps, repeats):
   return times
 
 
+def _elementwise_adam(tf):
+  """AdamOptimizer.apply_gradients as infofrag wrote it before using TF1's fused kernel."""
+  def apply_gradients(self, gradients, variables, global_step):
+    t = tf.cast(self.iterations.assign_add(1), tf.float32)
+    lr_t = (self.current_learning_rate(global_step) * tf.sqrt(1.0 - self.beta2 ** t)
+            / (1.0 - self.beta1 ** t))
+    for gradient, variable, m, v in zip(gradients, variables, self.m, self.v):
+      m.assign(self.beta1 * m + (1.0 - self.beta1) * gradient)
+      v.assign(self.beta2 * v + (1.0 - self.beta2) * tf.square(gradient))
+      variable.assign_sub(lr_t * m / (tf.sqrt(v) + self.epsilon))
+  return apply_gradients
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--model", choices=("conv", "quick32"), default="conv")
@@ -80,6 +97,9 @@ def main():
   parser.add_argument("--steps_per_call", type=int, default=50,
                       help="the loop's steps per compiled call (default 50, as infofrag_train)")
   parser.add_argument("--tf1", action="store_true", help="also time (d), a TF1 graph step")
+  parser.add_argument("--adam_compare", action="store_true",
+                      help="also time (e): (c) with Adam as ten element-wise operations per "
+                           "variable (infofrag's update before it ran TF1's fused kernel)")
   args = parser.parse_args()
 
   import gin
@@ -132,6 +152,27 @@ def main():
       start = time.perf_counter()
       trainer.run()
       loop_times.append(time.perf_counter() - start)
+    elementwise_times = []
+    if args.adam_compare:
+      from infofrag.models import optimizers
+      fused_apply = optimizers.AdamOptimizer.apply_gradients
+      optimizers.AdamOptimizer.apply_gradients = _elementwise_adam(tf)
+      try:  # the patched update is traced into the second trainer's loop only
+        other = methods.BetaVAE(beta=1.0)
+        other.build(dataset.observation_shape, layers.SeedStream(0))
+        other_trainer = train._Trainer(other, dataset, work_dir + "/e", args.steps_per_call,
+                                       64, 0, 1, options, tf)
+        other_trainer.train_steps(stacked)
+      finally:
+        optimizers.AdamOptimizer.apply_gradients = fused_apply
+      fused_again = []
+      for _ in range(args.repeats):
+        for runner, times in ((other_trainer, elementwise_times), (trainer, fused_again)):
+          start = time.perf_counter()
+          for _ in range(args.steps // per_call):
+            terms = runner.train_steps(stacked)
+          float(terms["loss"][-1])
+          times.append(time.perf_counter() - start)
   tf1_times = _tf1_step_seconds(tf, np, dataset, batch, args.steps, args.repeats) \
       if args.tf1 else None
   gin.clear_config()
@@ -146,6 +187,12 @@ def main():
   if tf1_times:
     tf1 = _rate(args.steps, tf1_times)
     print(f"(d) TF1 graph, one session.run per step:     {tf1:7.2f} steps/s")
+  if elementwise_times:
+    done = args.steps // per_call * per_call
+    elementwise, fused_alternating = (_rate(done, t) for t in (elementwise_times, fused_again))
+    print(f"(e) as (c), element-wise Adam:             {elementwise:7.2f} steps/s "
+          f"(alternating with (c) again: {fused_alternating:.2f}); fused kernel / element-wise: "
+          f"{fused_alternating / elementwise:.3f}")
   print(f"ratio (a)/(b): {loop / bare:.3f}   (a)/(c): {loop / fused:.3f}"
         + (f"   (a)/(d): {loop / tf1:.3f}" if tf1_times else ""))
 
