@@ -10,8 +10,8 @@ the kernel TF1 runs for it (`ResourceApplyAdam`, one pass over each variable):
   m <- m + (1 - beta1) (g - m);  v <- v + (1 - beta2) (g^2 - v)
   w <- w - lr_t m / (sqrt(v) + epsilon)
 (the same update as beta1 m + (1 - beta1) g, up to rounding). One fused kernel instead of
-about ten element-wise operations per variable made the quickstart's MLP step 1.3x faster
-(benchmarks/train_throughput.py). Its slots are plain variables, so it is checkpointed
+about ten element-wise operations per variable made the quickstart's MLP step 1.2x faster
+(`benchmarks/train_throughput.py --model quick32 --adam_compare`). Its slots are plain variables, so it is checkpointed
 with the model.
 """
 
