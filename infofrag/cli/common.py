@@ -44,6 +44,12 @@ def add_progress_argument(parser: argparse.ArgumentParser | argparse._ArgumentGr
   parser.add_argument("--no_progress", action="store_true", help="hide progress bars")
 
 
+def add_verbose_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+  """--verbose: TensorFlow's C++ start-up messages, hidden by default."""
+  parser.add_argument("--verbose", action="store_true",
+                      help="show TensorFlow's C++ start-up messages (hidden by default)")
+
+
 def add_scheduler_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup, *,
                            what: str) -> None:
   """--scheduler; `what` names the work it distributes."""

@@ -61,8 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
   what.add_argument("--no_recompute", action="store_true",
                     help="fail instead of recomputing a saved result whose settings, dataset or "
                          "model weights differ from the request")
-  what.add_argument("--verbose", action="store_true",
-                    help="show TensorFlow's C++ start-up messages (hidden by default)")
+  common.add_verbose_argument(what)
   common.add_progress_argument(what)
   analysis = parser.add_argument_group("ensemble analysis (needs --output_dir)")
   analysis.add_argument("--output_dir", default=None,

@@ -36,8 +36,7 @@ def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
                            "config) before any --gin_config")
   parser.add_argument("--overwrite", action="store_true",
                       help="replace an existing OUTPUT_DIR (once the new one is complete)")
-  parser.add_argument("--verbose", action="store_true",
-                      help="show TensorFlow's C++ start-up messages (hidden by default)")
+  common.add_verbose_argument(parser)
   return parser
 
 

@@ -55,8 +55,7 @@ def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
   extra.add_argument("--no_visualizations", action="store_true",
                      help="skip OUT/visualizations")
   common.add_progress_argument(extra)
-  extra.add_argument("--verbose", action="store_true",
-                     help="show TensorFlow's C++ start-up messages (hidden by default)")
+  common.add_verbose_argument(extra)
   return parser
 
 

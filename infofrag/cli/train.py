@@ -42,8 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
   parser.add_argument("--steps_per_call", type=int, default=50, metavar="STEPS",
                       help="training steps per call of the compiled loop (default 50; the "
                            "weights do not depend on it)")
-  parser.add_argument("--verbose", action="store_true",
-                      help="show TensorFlow's C++ start-up messages (hidden by default)")
+  common.add_verbose_argument(parser)
   sweep = parser.add_argument_group(
       "sweeps (an ensemble into ROOT/<n>/, for infofrag_evaluate --zoo=ROOT)")
   common.add_zoo_argument(sweep, help_text="train a sweep into the zoo ROOT/0, ROOT/1, ...; "

@@ -36,8 +36,7 @@ def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
   parser.add_argument("--num_frames", type=int, default=20,
                       help="frames per animation (default 20)")
   parser.add_argument("--fps", type=float, default=10.0, help="frames per second (default 10)")
-  parser.add_argument("--verbose", action="store_true",
-                      help="show TensorFlow's C++ start-up messages (hidden by default)")
+  common.add_verbose_argument(parser)
   return parser
 
 
